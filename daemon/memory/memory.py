@@ -1,0 +1,447 @@
+"""Memory: the public, mem0-compatible memory API (async), over store, index, embedder, LLM.
+
+Names and return shapes follow mem0 v1.0 (add/search/get/get_all/update/delete/delete_all/
+history/reset) so code written for mem0 ports with an import change. Differences, on purpose:
+a contradicted memory is closed (kept in history, out of search) instead of erased;
+``delete_all`` removes every memory of the scope, not the first 100; Chinese stays Chinese.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from daemon.llm.base import ChatLLM, ChatMessage
+from daemon.memory.embedder import Embedder
+from daemon.memory.extractor import FactExtractor
+from daemon.memory.index import IndexParams, IndexSet
+from daemon.memory.keywords import keyword_query, reciprocal_rank_fusion
+from daemon.memory.store import (
+    Applied,
+    Change,
+    MemoryRow,
+    MemoryStore,
+    Scope,
+    partition_of,
+    text_hash,
+)
+from daemon.memory.updater import Neighbour, UpdateDecider
+
+log = logging.getLogger(__name__)
+
+Progress = Callable[[str], None]
+
+
+@dataclass
+class AddStats:
+    """Where the time of the last add() went (for benchmarks and logs)."""
+
+    extract_s: float = 0.0
+    decide_s: float = 0.0
+    apply_s: float = 0.0
+    llm_calls: int = 0
+    facts: int = 0
+    events: dict[str, int] = field(default_factory=dict)
+
+
+def normalise_messages(messages: str | dict[str, Any] | Sequence[Any]) -> list[ChatMessage]:
+    """mem0 accepts a string, one message dict, or a list of them."""
+    if isinstance(messages, str):
+        return [{"role": "user", "content": messages}]
+    if isinstance(messages, dict):
+        messages = [messages]
+    out: list[ChatMessage] = []
+    for m in messages:
+        if isinstance(m, str):
+            out.append({"role": "user", "content": m})
+        elif isinstance(m, dict) and isinstance(m.get("content"), str):
+            out.append({"role": str(m.get("role", "user")), "content": m["content"]})
+        else:
+            raise ValueError("messages must be a string or a list of {role, content} dicts")
+    return out
+
+
+def _scope(user_id: str | None, agent_id: str | None, run_id: str | None) -> Scope:
+    scope = Scope(user_id, agent_id, run_id)
+    if scope.is_empty():
+        raise ValueError("one of user_id, agent_id or run_id is required")
+    return scope
+
+
+class Memory:
+    """Long-term memory for many users in one SQLite file and per-user HNSW indexes."""
+
+    def __init__(
+        self,
+        store: MemoryStore,
+        embedder: Embedder,
+        llm: ChatLLM | None,
+        *,
+        index_dir: Path,
+        index_params: IndexParams | None = None,
+        neighbours: int = 5,
+        search_threshold: float | None = None,
+        duplicate_threshold: float | None = None,
+        extraction_max_tokens: int = 384,
+        llm_timeout_s: float = 120.0,
+        llm_retries: int = 2,
+        progress: Progress | None = None,
+    ) -> None:
+        self.store = store
+        self.embedder = embedder
+        self.llm = llm
+        self.neighbours = neighbours
+        self.search_threshold = (
+            embedder.search_threshold if search_threshold is None else search_threshold
+        )
+        self.duplicate_threshold = (
+            embedder.duplicate_threshold if duplicate_threshold is None else duplicate_threshold
+        )
+        self.indexes = IndexSet(index_dir, embedder.dim, embedder.identity,
+                                index_params or IndexParams())
+        self.extractor = (
+            FactExtractor(llm, max_tokens=extraction_max_tokens, timeout_s=llm_timeout_s,
+                          retries=llm_retries) if llm else None
+        )
+        self.decider = (
+            UpdateDecider(llm, timeout_s=llm_timeout_s, retries=llm_retries) if llm else None
+        )
+        self.progress = progress or (lambda msg: log.info("%s", msg))
+        self.last_add = AddStats()
+        self._user_locks: dict[str, asyncio.Lock] = {}
+        self._commit_lock = asyncio.Lock()
+        self._saver: asyncio.Task[None] | None = None
+        self._started = False
+
+    # -- lifecycle -------------------------------------------------------------------------
+
+    async def start(self, *, save_interval_s: float = 2.0) -> None:
+        """Open the store, re-embed vectors of another model, load or rebuild every index."""
+        await self.store.open()
+        await self._reembed_stale()
+        partitions = await self.store.partitions()
+        for i, partition in enumerate(partitions, 1):
+            await self._index(partition)
+            if len(partitions) > 1:
+                self.progress(f"indexes ready: {i}/{len(partitions)} users")
+        self._started = True
+        if save_interval_s > 0:
+            self._saver = asyncio.create_task(self._save_loop(save_interval_s))
+
+    async def close(self) -> None:
+        if self._saver:
+            self._saver.cancel()
+            try:
+                await self._saver
+            except asyncio.CancelledError:
+                pass
+        await self.save_indexes()
+        await self.store.close()
+
+    async def __aenter__(self) -> Memory:
+        await self.start()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
+
+    async def save_indexes(self) -> None:
+        async with self._commit_lock:
+            for partition in self.indexes.dirty:
+                try:
+                    await asyncio.to_thread(self.indexes.save, partition)
+                except OSError as exc:  # a full disk: the index is rebuilt at next start
+                    log.error("could not save the index (%s); it will be rebuilt", exc)
+
+    async def _save_loop(self, interval: float) -> None:
+        while True:
+            await asyncio.sleep(interval)
+            if self.indexes.dirty:
+                await self.save_indexes()
+
+    async def _reembed_stale(self) -> None:
+        identity = self.embedder.identity
+        total = await self.store.count_stale_embeddings(identity)
+        if not total:
+            return
+        self.progress(f"embedding model is {identity}: re-embedding {total} memories")
+        done = 0
+        while batch := await self.store.stale_embeddings(identity, batch=64):
+            vecs = await asyncio.to_thread(self.embedder.embed_documents, [t for _, t in batch])
+            await self.store.set_embeddings(
+                [(num, vec) for (num, _), vec in zip(batch, vecs)], identity
+            )
+            done += len(batch)
+            self.progress(f"re-embedded {done}/{total} memories")
+
+    async def _index(self, partition: str) -> Any:
+        index = self.indexes.get(partition)
+        if index is not None:
+            return index
+        async with self.indexes.lock(partition):
+            index = self.indexes.get(partition)
+            if index is not None:
+                return index
+            nums, vecs = await self.store.partition_vectors(partition)
+            gen = await self.store.generation(partition)
+            index = await asyncio.to_thread(self.indexes.try_load, partition, gen, nums)
+            if index is None:
+                if nums:
+                    self.progress(f"building the vector index for {len(nums)} memories")
+                index = await asyncio.to_thread(
+                    self.indexes.build, partition, nums, vecs, self.progress
+                )
+                self.indexes.put(partition, index, gen, dirty=True)
+            else:
+                self.indexes.put(partition, index, gen, dirty=False)
+            return index
+
+    # -- writes ----------------------------------------------------------------------------
+
+    def _lock(self, scope: Scope) -> asyncio.Lock:
+        return self._user_locks.setdefault(partition_of(scope.user_id), asyncio.Lock())
+
+    async def _commit(
+        self, changes: list[Change], complete_job: int | None = None
+    ) -> list[Applied]:
+        async with self._commit_lock:
+            applied = await self.store.apply(changes, complete_job=complete_job)
+            for partition in {a.partition for a in applied}:
+                index = await self._index(partition)
+                for a in (x for x in applied if x.partition == partition):
+                    if a.event in ("ADD", "UPDATE") and a.embedding is not None:
+                        index.add([a.num], a.embedding[None, :])
+                    elif a.event == "DELETE":
+                        index.remove([a.num])
+                self.indexes.touch(partition, await self.store.generation(partition))
+            return applied
+
+    async def _embed_docs(self, texts: Sequence[str]) -> np.ndarray:
+        return await asyncio.to_thread(self.embedder.embed_documents, list(texts))
+
+    async def add(
+        self,
+        messages: str | dict[str, Any] | Sequence[Any],
+        *,
+        user_id: str | None = None,
+        agent_id: str | None = None,
+        run_id: str | None = None,
+        metadata: dict[str, Any] | None = None,
+        infer: bool = True,
+        _job: int | None = None,
+    ) -> dict[str, Any]:
+        scope = _scope(user_id, agent_id, run_id)
+        conversation = normalise_messages(messages)
+        stats = AddStats()
+        async with self._lock(scope):
+            if not infer:
+                texts = [m["content"].strip() for m in conversation
+                         if m["role"] != "system" and m["content"].strip()]
+                vecs = await self._embed_docs(texts) if texts else []
+                changes = [
+                    Change("ADD", text=t, embedding=v, scope=scope, metadata=dict(metadata or {}),
+                           embedder=self.embedder.identity, actor="api")
+                    for t, v in zip(texts, vecs)
+                ]
+                nones: list[dict[str, Any]] = []
+            else:
+                if self.extractor is None:
+                    raise RuntimeError("add(infer=True) needs an LLM; pass infer=False")
+                t0 = time.perf_counter()
+                facts, calls = await self.extractor.extract(conversation)
+                stats.extract_s = time.perf_counter() - t0
+                stats.llm_calls += calls
+                stats.facts = len(facts)
+                t1 = time.perf_counter()
+                changes, nones = await self._decide(facts, scope, metadata or {}, stats)
+                stats.decide_s = time.perf_counter() - t1
+            t2 = time.perf_counter()
+            applied = await self._commit(changes, complete_job=_job)
+            stats.apply_s = time.perf_counter() - t2
+        results = [self._result(a) for a in applied] + nones
+        for r in results:
+            stats.events[r["event"]] = stats.events.get(r["event"], 0) + 1
+        self.last_add = stats
+        return {"results": results}
+
+    @staticmethod
+    def _result(a: Applied) -> dict[str, Any]:
+        out: dict[str, Any] = {"id": a.memory_id, "memory": a.text, "event": a.event}
+        if a.event == "UPDATE":
+            out["previous_memory"] = a.previous
+        return out
+
+    async def _neighbours(self, vec: np.ndarray, scope: Scope, k: int) -> list[tuple[MemoryRow, float]]:
+        hits = await self._vector_hits(vec, scope, None, k)
+        rows = await self.store.filter_nums([n for n, _ in hits], scope, None)
+        return [(rows[n], s) for n, s in hits if n in rows][:k]
+
+    async def _decide(
+        self, facts: list[str], scope: Scope, metadata: dict[str, Any], stats: AddStats
+    ) -> tuple[list[Change], list[dict[str, Any]]]:
+        assert self.decider is not None
+        if not facts:
+            return [], []
+        vecs = await self._embed_docs(facts)
+        changes: list[Change] = []
+        nones: list[dict[str, Any]] = []
+        added: list[np.ndarray] = []
+        touched: set[str] = set()
+        identity = self.embedder.identity
+
+        def add_change(text: str, vec: np.ndarray) -> None:
+            added.append(vec)
+            changes.append(Change("ADD", text=text, embedding=vec, scope=scope,
+                                  metadata=dict(metadata), embedder=identity))
+
+        for fact, vec in zip(facts, vecs):
+            if any(float(vec @ v) >= self.duplicate_threshold for v in added):
+                continue  # said twice in the same exchange
+            near = await self._neighbours(vec, scope, self.neighbours)
+            if near and (near[0][1] >= self.duplicate_threshold
+                         or near[0][0].hash == text_hash(fact)):
+                nones.append({"id": near[0][0].id, "memory": near[0][0].text, "event": "NONE"})
+                continue
+            related = [(row, s) for row, s in near
+                       if s >= self.search_threshold and row.id not in touched]
+            if not related:
+                add_change(fact, vec)
+                continue
+            decided, calls = await self.decider.decide(
+                fact, [Neighbour(row.id, row.text, s) for row, s in related]
+            )
+            stats.llm_calls += calls
+            for d in decided:
+                if d.event == "ADD":
+                    v = vec if d.text == fact else (await self._embed_docs([d.text]))[0]
+                    add_change(d.text, v)
+                elif d.event == "UPDATE" and d.memory_id is not None:
+                    touched.add(d.memory_id)
+                    v = vec if d.text == fact else (await self._embed_docs([d.text]))[0]
+                    changes.append(Change("UPDATE", text=d.text, memory_id=d.memory_id,
+                                          embedding=v, embedder=identity))
+                elif d.event == "DELETE" and d.memory_id is not None:
+                    touched.add(d.memory_id)
+                    changes.append(Change("CLOSE", memory_id=d.memory_id))
+                elif d.event == "NONE" and d.memory_id is not None:
+                    nones.append({"id": d.memory_id, "memory": d.text, "event": "NONE"})
+        return changes, nones
+
+    async def update(self, memory_id: str, data: str | None = None, *, text: str | None = None,
+                     metadata: dict[str, Any] | None = None) -> dict[str, Any]:
+        new_text = (text if text is not None else data or "").strip()
+        if not new_text:
+            raise ValueError("the new memory text is empty")
+        if await self.store.get(memory_id) is None:
+            raise KeyError(memory_id)
+        vec = (await self._embed_docs([new_text]))[0]
+        await self._commit([Change("UPDATE", text=new_text, memory_id=memory_id, embedding=vec,
+                                   embedder=self.embedder.identity, metadata=metadata or {},
+                                   actor="user")])
+        return {"message": "Memory updated successfully!"}
+
+    async def delete(self, memory_id: str) -> dict[str, Any]:
+        if await self.store.get(memory_id) is None:
+            raise KeyError(memory_id)
+        await self._commit([Change("DELETE", memory_id=memory_id, actor="user")])
+        return {"message": "Memory deleted successfully!"}
+
+    async def delete_all(
+        self, *, user_id: str | None = None, agent_id: str | None = None,
+        run_id: str | None = None,
+    ) -> dict[str, Any]:
+        scope = _scope(user_id, agent_id, run_id)
+        rows = await self.store.list(scope, limit=None, include_closed=True)
+        await self._commit([Change("DELETE", memory_id=r.id, actor="user") for r in rows])
+        return {"message": f"Memories deleted successfully! ({len(rows)})"}
+
+    async def reset(self) -> None:
+        async with self._commit_lock:
+            await self.store.reset()
+            self.indexes.clear()
+
+    # -- reads -----------------------------------------------------------------------------
+
+    async def get(self, memory_id: str) -> dict[str, Any] | None:
+        row = await self.store.get(memory_id)
+        return row.public() if row else None
+
+    async def get_all(
+        self, *, user_id: str | None = None, agent_id: str | None = None,
+        run_id: str | None = None, filters: dict[str, Any] | None = None, limit: int = 100,
+        offset: int = 0, include_closed: bool = False,
+    ) -> dict[str, Any]:
+        scope = _scope(user_id, agent_id, run_id)
+        rows = await self.store.list(scope, filters, limit=limit, offset=offset,
+                                     include_closed=include_closed)
+        return {"results": [r.public() for r in rows]}
+
+    async def history(self, memory_id: str) -> list[dict[str, Any]]:
+        return await self.store.history(memory_id)
+
+    async def _vector_hits(
+        self, qvec: np.ndarray, scope: Scope, filters: dict[str, Any] | None, n: int
+    ) -> list[tuple[int, float]]:
+        """Approximate (HNSW) for a plain user scope; exact brute force otherwise."""
+        if scope.user_id is not None and scope.agent_id is None and scope.run_id is None \
+                and not filters:
+            index = await self._index(partition_of(scope.user_id))
+            return index.search(qvec, n)
+        nums, vecs = await self.store.embeddings(scope, filters)
+        if not nums:
+            return []
+        sims = vecs @ qvec
+        top = np.argsort(-sims)[:n]
+        return [(nums[i], float(sims[i])) for i in top]
+
+    async def search(
+        self,
+        query: str,
+        *,
+        user_id: str | None = None,
+        agent_id: str | None = None,
+        run_id: str | None = None,
+        filters: dict[str, Any] | None = None,
+        limit: int = 10,
+        threshold: float | None = None,
+    ) -> dict[str, Any]:
+        """Hybrid search: HNSW vectors + FTS5 trigram keywords, fused by reciprocal rank."""
+        scope = _scope(user_id, agent_id, run_id)
+        if not query.strip() or limit <= 0:
+            return {"results": []}
+        qvec = (await asyncio.to_thread(self.embedder.embed_queries, [query]))[0]
+        return {"results": await self.search_vector(query, qvec, scope, filters, limit,
+                                                    threshold)}
+
+    async def search_vector(
+        self, query: str, qvec: np.ndarray, scope: Scope, filters: dict[str, Any] | None,
+        limit: int, threshold: float | None,
+    ) -> list[dict[str, Any]]:
+        n = max(limit * 4, 40)
+        vec_hits = await self._vector_hits(qvec, scope, filters, n)
+        match, like = keyword_query(query)
+        kw = await self.store.keyword_search(match, like, scope, n) if (match or like) else []
+        candidates = list(dict.fromkeys([num for num, _ in vec_hits] + kw))
+        rows = await self.store.filter_nums(candidates, scope, filters)
+        sims = {num: float(row.embedding @ qvec) if row.embedding is not None else 0.0
+                for num, row in rows.items()}
+        fused = reciprocal_rank_fusion(
+            [[num for num, _ in vec_hits if num in rows], [num for num in kw if num in rows]]
+        )
+        thr = self.search_threshold if threshold is None else threshold
+        kw_set = set(kw)
+        keep = [num for num in rows if sims[num] >= thr or num in kw_set]
+        keep.sort(key=lambda num: (-fused.get(num, 0.0), -sims[num]))
+        out = []
+        for num in keep[:limit]:
+            item = rows[num].public()
+            item["score"] = round(sims[num], 6)
+            out.append(item)
+        return out

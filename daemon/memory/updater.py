@@ -1,0 +1,114 @@
+"""UpdateDecider: ADD / UPDATE / DELETE / NONE for one new fact against its nearest memories.
+
+Existing memories are shown to the LLM under small integer ids ("0", "1", ...) that map back
+to real ids only through the table built here, so a hallucinated or foreign id can never touch
+a memory that was not shown (i.e. one of another user).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Literal
+
+from pydantic import BaseModel, field_validator
+
+from daemon.llm.base import ChatLLM
+from daemon.memory.llm_json import ask_json
+from daemon.memory.prompts import DECISION_SCHEMA, MAX_FACT_CHARS, decision_messages
+
+log = logging.getLogger(__name__)
+
+Event = Literal["ADD", "UPDATE", "DELETE", "NONE"]
+
+
+class Action(BaseModel):
+    event: Event
+    id: str = ""
+    text: str = ""
+
+    @field_validator("event", mode="before")
+    @classmethod
+    def _upper(cls, v: object) -> object:
+        return v.strip().upper() if isinstance(v, str) else v
+
+    @field_validator("id", mode="before")
+    @classmethod
+    def _id_text(cls, v: object) -> str:
+        return "" if v is None else str(v).strip()
+
+    @field_validator("text", mode="before")
+    @classmethod
+    def _text(cls, v: object) -> str:
+        return " ".join(str(v or "").split())[:MAX_FACT_CHARS]
+
+
+class Decision(BaseModel):
+    actions: list[Action]
+
+
+@dataclass(frozen=True)
+class Neighbour:
+    memory_id: str
+    text: str
+    score: float
+
+
+@dataclass(frozen=True)
+class Decided:
+    """A validated action on a real memory id (None for ADD)."""
+
+    event: Event
+    memory_id: str | None
+    text: str
+
+
+class UpdateDecider:
+    def __init__(
+        self, llm: ChatLLM, *, max_tokens: int = 256, timeout_s: float = 120.0, retries: int = 2
+    ) -> None:
+        self.llm = llm
+        self.max_tokens = max_tokens
+        self.timeout_s = timeout_s
+        self.retries = retries
+
+    async def decide(self, fact: str, neighbours: Sequence[Neighbour]) -> tuple[list[Decided], int]:
+        """Validated decisions and the LLM calls made (raises LLMOutputError on bad output)."""
+        table = {str(i): n for i, n in enumerate(neighbours)}
+        messages = decision_messages(fact, [(k, n.text) for k, n in table.items()])
+        decision, calls = await ask_json(
+            self.llm, messages, DECISION_SCHEMA, Decision, max_tokens=self.max_tokens,
+            timeout_s=self.timeout_s, retries=self.retries, what="memory decision",
+        )
+        return validate_actions(fact, decision.actions, table), calls
+
+
+def validate_actions(
+    fact: str, actions: Sequence[Action], table: dict[str, Neighbour]
+) -> list[Decided]:
+    out: list[Decided] = []
+    touched: set[str] = set()
+    for action in actions[:3]:
+        if action.event == "ADD":
+            text = action.text or fact
+            if all(d.text != text for d in out):
+                out.append(Decided("ADD", None, text))
+            continue
+        target = table.get(action.id)
+        if target is None:
+            log.warning("ignored %s with unknown id %r (not among the memories shown)",
+                        action.event, action.id[:20])
+            continue
+        if target.memory_id in touched:
+            continue
+        touched.add(target.memory_id)
+        if action.event == "UPDATE":
+            text = action.text or fact
+            if text != target.text:
+                out.append(Decided("UPDATE", target.memory_id, text))
+        elif action.event == "DELETE":
+            out.append(Decided("DELETE", target.memory_id, target.text))
+        else:
+            out.append(Decided("NONE", target.memory_id, target.text))
+    return out
