@@ -48,7 +48,7 @@ class ThreadedGenerator:
                         put(LLMTimeout(f"generation passed its {timeout_s:.0f} s budget"))
                         return
                 put(_DONE)
-            except BaseException as exc:  # noqa: BLE001 - handed to the awaiting side
+            except BaseException as exc:
                 put(exc)
 
         future = loop.run_in_executor(self._pool, run)

@@ -31,14 +31,14 @@ def parse_json_object(raw: str) -> Any:
     text = _FENCE.sub("", raw.strip())
     try:
         return json.loads(text)
-    except ValueError:
+    except (ValueError, RecursionError):  # deeply nested garbage raises RecursionError
         pass
     start = text.find("{")
     while start != -1:
         try:
             obj, _ = json.JSONDecoder().raw_decode(text[start:])
             return obj
-        except ValueError:
+        except (ValueError, RecursionError):
             start = text.find("{", start + 1)
     raise ValueError("no JSON object in the output")
 

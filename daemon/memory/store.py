@@ -7,12 +7,14 @@ so that a committed memory survives a power cut, not only a crash.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import hashlib
 import json
 import sqlite3
 import time
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import AsyncIterator, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -102,9 +104,20 @@ _COLS = (
 def _row(r: Sequence[Any]) -> MemoryRow:
     emb = np.frombuffer(r[7], dtype=np.float32) if r[7] is not None else None
     return MemoryRow(
-        num=r[0], id=r[1], user_id=r[2], agent_id=r[3], run_id=r[4], text=r[5], hash=r[6],
-        embedding=emb, embedder=r[8], metadata=json.loads(r[9] or "{}"),
-        created_at=r[10], updated_at=r[11], valid_from=r[12], valid_to=r[13],
+        num=r[0],
+        id=r[1],
+        user_id=r[2],
+        agent_id=r[3],
+        run_id=r[4],
+        text=r[5],
+        hash=r[6],
+        embedding=emb,
+        embedder=r[8],
+        metadata=json.loads(r[9] or "{}"),
+        created_at=r[10],
+        updated_at=r[11],
+        valid_from=r[12],
+        valid_to=r[13],
     )
 
 
@@ -149,9 +162,14 @@ class Job:
 
     def public(self) -> dict[str, Any]:
         return {
-            "id": self.id, "kind": self.kind, "user_id": self.user_id, "state": self.state,
-            "attempts": self.attempts, "last_error": self.last_error,
-            "created_at": self.created_at, "updated_at": self.updated_at,
+            "id": self.id,
+            "kind": self.kind,
+            "user_id": self.user_id,
+            "state": self.state,
+            "attempts": self.attempts,
+            "last_error": self.last_error,
+            "created_at": self.created_at,
+            "updated_at": self.updated_at,
         }
 
 
@@ -162,6 +180,8 @@ class MemoryStore:
         self.path = path
         self._w: aiosqlite.Connection | None = None
         self._r: aiosqlite.Connection | None = None
+        # Coroutines share the writer connection: a transaction must own it until it ends.
+        self._wlock = asyncio.Lock()
 
     # -- lifecycle -------------------------------------------------------------------------
 
@@ -193,6 +213,18 @@ class MemoryStore:
         assert self._r is not None, "store is not open"
         return self._r
 
+    @contextlib.asynccontextmanager
+    async def tx(self) -> AsyncIterator[aiosqlite.Connection]:
+        """One write transaction on the writer connection, alone."""
+        async with self._wlock:
+            await self.w.execute("BEGIN IMMEDIATE")
+            try:
+                yield self.w
+            except BaseException:
+                await self.w.execute("ROLLBACK")
+                raise
+            await self.w.execute("COMMIT")
+
     # -- meta ------------------------------------------------------------------------------
 
     async def get_meta(self, key: str) -> str | None:
@@ -201,11 +233,12 @@ class MemoryStore:
         return row[0] if row else None
 
     async def set_meta(self, key: str, value: str) -> None:
-        await self.w.execute(
-            "INSERT INTO meta(key, value) VALUES (?, ?) "
-            "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
-            (key, value),
-        )
+        async with self.tx() as w:
+            await w.execute(
+                "INSERT INTO meta(key, value) VALUES (?, ?) "
+                "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+                (key, value),
+            )
 
     async def generation(self, partition: str) -> int:
         value = await self.get_meta(f"index_gen:{partition}")
@@ -230,9 +263,7 @@ class MemoryStore:
         if not nums:
             return {}
         marks = ",".join("?" for _ in nums)
-        async with self.r.execute(
-            f"SELECT {_COLS} FROM memories WHERE num IN ({marks})", list(nums)
-        ) as cur:
+        async with self.r.execute(f"SELECT {_COLS} FROM memories WHERE num IN ({marks})", list(nums)) as cur:
             rows = await cur.fetchall()
         return {r[0]: _row(r) for r in rows}
 
@@ -362,8 +393,7 @@ class MemoryStore:
         return int(n)
 
     async def set_embeddings(self, rows: Sequence[tuple[int, np.ndarray]], identity: str) -> None:
-        await self.w.execute("BEGIN IMMEDIATE")
-        try:
+        async with self.tx():
             parts = set()
             for num, vec in rows:
                 await self.w.execute(
@@ -375,22 +405,15 @@ class MemoryStore:
                 if r:
                     parts.add(partition_of(r[0]))
             await self._bump(parts)
-            await self.w.execute("COMMIT")
-        except BaseException:
-            await self.w.execute("ROLLBACK")
-            raise
 
     # -- memories: writes (one transaction per call) ---------------------------------------
 
-    async def apply(
-        self, changes: Sequence[Change], *, complete_job: int | None = None
-    ) -> list[Applied]:
+    async def apply(self, changes: Sequence[Change], *, complete_job: int | None = None) -> list[Applied]:
         """Apply decided changes atomically (and mark ``complete_job`` done in the same
         transaction, so a job's effects and its completion are never split by a crash)."""
         applied: list[Applied] = []
         ts = now_iso()
-        await self.w.execute("BEGIN IMMEDIATE")
-        try:
+        async with self.tx():
             for ch in changes:
                 result = await self._apply_one(ch, ts)
                 if result is not None:
@@ -398,25 +421,35 @@ class MemoryStore:
             await self._bump(a.partition for a in applied)
             if complete_job is not None:
                 await self.w.execute(
-                    "UPDATE jobs SET state = 'done', updated_at = ?, last_error = NULL "
-                    "WHERE id = ?",
+                    "UPDATE jobs SET state = 'done', updated_at = ?, last_error = NULL WHERE id = ?",
                     (ts, complete_job),
                 )
-            await self.w.execute("COMMIT")
-        except BaseException:
-            await self.w.execute("ROLLBACK")
-            raise
         return applied
 
     async def _history(
-        self, memory_id: str, user_id: str | None, old: str | None, new: str | None,
-        event: str, ts: str, actor: str,
+        self,
+        memory_id: str,
+        user_id: str | None,
+        old: str | None,
+        new: str | None,
+        event: str,
+        ts: str,
+        actor: str,
     ) -> None:
         await self.w.execute(
             "INSERT INTO history(id, memory_id, user_id, old_memory, new_memory, event, "
             "created_at, actor, is_deleted) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (str(uuid.uuid4()), memory_id, user_id, old, new, event, ts, actor,
-             1 if event == "DELETE" else 0),
+            (
+                str(uuid.uuid4()),
+                memory_id,
+                user_id,
+                old,
+                new,
+                event,
+                ts,
+                actor,
+                1 if event == "DELETE" else 0,
+            ),
         )
 
     async def _apply_one(self, ch: Change, ts: str) -> Applied | None:
@@ -428,14 +461,25 @@ class MemoryStore:
                 "INSERT INTO memories(id, user_id, agent_id, run_id, text, hash, embedding, "
                 "embedder, metadata, created_at, updated_at, valid_from) "
                 "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (mid, ch.scope.user_id, ch.scope.agent_id, ch.scope.run_id, ch.text,
-                 text_hash(ch.text), None if emb is None else emb.tobytes(),
-                 ch.embedder, json.dumps(ch.metadata, ensure_ascii=False),
-                 ts, ts, ts),
+                (
+                    mid,
+                    ch.scope.user_id,
+                    ch.scope.agent_id,
+                    ch.scope.run_id,
+                    ch.text,
+                    text_hash(ch.text),
+                    None if emb is None else emb.tobytes(),
+                    ch.embedder,
+                    json.dumps(ch.metadata, ensure_ascii=False),
+                    ts,
+                    ts,
+                    ts,
+                ),
             )
             await self._history(mid, ch.scope.user_id, None, ch.text, "ADD", ts, ch.actor)
-            return Applied("ADD", mid, ch.text, None, int(cur.lastrowid or 0),
-                           partition_of(ch.scope.user_id), emb)
+            return Applied(
+                "ADD", mid, ch.text, None, int(cur.lastrowid or 0), partition_of(ch.scope.user_id), emb
+            )
         assert ch.memory_id is not None
         async with w.execute(
             "SELECT num, text, user_id, valid_to FROM memories WHERE id = ?", (ch.memory_id,)
@@ -463,17 +507,14 @@ class MemoryStore:
         if ch.event == "CLOSE":
             if valid_to is not None:
                 return None
-            await w.execute(
-                "UPDATE memories SET valid_to = ?, updated_at = ? WHERE num = ?", (ts, ts, num)
-            )
+            await w.execute("UPDATE memories SET valid_to = ?, updated_at = ? WHERE num = ?", (ts, ts, num))
             await self._history(ch.memory_id, user_id, old_text, None, "CLOSE", ts, ch.actor)
             return Applied("DELETE", ch.memory_id, old_text, old_text, num, part, None)
         if ch.event == "DELETE":
             # An explicit delete really removes the text, from history too.
             await w.execute("DELETE FROM memories WHERE num = ?", (num,))
             await w.execute(
-                "UPDATE history SET old_memory = NULL, new_memory = NULL, is_deleted = 1 "
-                "WHERE memory_id = ?",
+                "UPDATE history SET old_memory = NULL, new_memory = NULL, is_deleted = 1 WHERE memory_id = ?",
                 (ch.memory_id,),
             )
             await self._history(ch.memory_id, user_id, None, None, "DELETE", ts, ch.actor)
@@ -497,42 +538,50 @@ class MemoryStore:
             rows = await cur.fetchall()
         return [
             {
-                "id": r[0], "memory_id": r[1], "old_memory": r[2], "new_memory": r[3],
-                "event": "DELETE" if r[4] == "CLOSE" else r[4], "closed": r[4] == "CLOSE",
-                "created_at": r[5], "updated_at": None, "actor_id": r[6],
-                "is_deleted": bool(r[7]), "user_id": r[8],
+                "id": r[0],
+                "memory_id": r[1],
+                "old_memory": r[2],
+                "new_memory": r[3],
+                "event": "DELETE" if r[4] == "CLOSE" else r[4],
+                "closed": r[4] == "CLOSE",
+                "created_at": r[5],
+                "updated_at": None,
+                "actor_id": r[6],
+                "is_deleted": bool(r[7]),
+                "user_id": r[8],
             }
             for r in rows
         ]
 
     async def reset(self) -> None:
-        await self.w.execute("BEGIN IMMEDIATE")
-        try:
+        async with self.tx():
             for table in ("memories", "history", "messages", "jobs"):
                 await self.w.execute(f"DELETE FROM {table}")
             await self.w.execute("DELETE FROM meta WHERE key LIKE 'index_gen:%'")
-            await self.w.execute("COMMIT")
-        except BaseException:
-            await self.w.execute("ROLLBACK")
-            raise
 
     # -- messages --------------------------------------------------------------------------
 
     async def add_message(
-        self, session_id: str, role: str, content: str, *, user_id: str | None,
-        agent_id: str | None = None, interrupted: bool = False,
+        self,
+        session_id: str,
+        role: str,
+        content: str,
+        *,
+        user_id: str | None,
+        agent_id: str | None = None,
+        interrupted: bool = False,
     ) -> int:
-        cur = await self.w.execute(
-            "INSERT INTO messages(session_id, user_id, agent_id, role, content, interrupted, "
-            "created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
-            (session_id, user_id, agent_id, role, content, int(interrupted), now_iso()),
-        )
+        async with self.tx() as w:
+            cur = await w.execute(
+                "INSERT INTO messages(session_id, user_id, agent_id, role, content, interrupted, "
+                "created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (session_id, user_id, agent_id, role, content, int(interrupted), now_iso()),
+            )
         return int(cur.lastrowid or 0)
 
     async def recent_messages(self, session_id: str, limit: int) -> list[dict[str, Any]]:
         async with self.r.execute(
-            "SELECT role, content, interrupted FROM messages WHERE session_id = ? "
-            "ORDER BY seq DESC LIMIT ?",
+            "SELECT role, content, interrupted FROM messages WHERE session_id = ? ORDER BY seq DESC LIMIT ?",
             (session_id, limit),
         ) as cur:
             rows = await cur.fetchall()
@@ -542,19 +591,20 @@ class MemoryStore:
 
     async def enqueue(self, kind: str, user_id: str | None, payload: dict[str, Any]) -> int:
         ts = now_iso()
-        cur = await self.w.execute(
-            "INSERT INTO jobs(kind, user_id, payload, created_at, updated_at) "
-            "VALUES (?, ?, ?, ?, ?)",
-            (kind, user_id, json.dumps(payload, ensure_ascii=False), ts, ts),
-        )
+        async with self.tx() as w:
+            cur = await w.execute(
+                "INSERT INTO jobs(kind, user_id, payload, created_at, updated_at) VALUES (?, ?, ?, ?, ?)",
+                (kind, user_id, json.dumps(payload, ensure_ascii=False), ts, ts),
+            )
         return int(cur.lastrowid or 0)
 
     async def requeue_running(self) -> int:
         """At start-up: jobs a crash left 'running' go back to 'pending'."""
-        cur = await self.w.execute(
-            "UPDATE jobs SET state = 'pending', updated_at = ? WHERE state = 'running'",
-            (now_iso(),),
-        )
+        async with self.tx() as w:
+            cur = await w.execute(
+                "UPDATE jobs SET state = 'pending', updated_at = ? WHERE state = 'running'",
+                (now_iso(),),
+            )
         return cur.rowcount
 
     async def claim_job(self, busy_users: Iterable[str | None] = ()) -> Job | None:
@@ -575,34 +625,26 @@ class MemoryStore:
             " AND coalesce(o.user_id, '') = coalesce(jobs.user_id, ''))"
             " ORDER BY id LIMIT 1"
         )
-        await self.w.execute("BEGIN IMMEDIATE")
-        try:
-            async with self.w.execute(sql, params) as cur:
+        async with self.tx() as w:
+            async with w.execute(sql, params) as cur:
                 row = await cur.fetchone()
             if row is None:
-                await self.w.execute("COMMIT")
                 return None
-            await self.w.execute(
-                "UPDATE jobs SET state = 'running', attempts = attempts + 1, updated_at = ? "
-                "WHERE id = ?",
+            await w.execute(
+                "UPDATE jobs SET state = 'running', attempts = attempts + 1, updated_at = ? WHERE id = ?",
                 (now_iso(), row[0]),
             )
-            await self.w.execute("COMMIT")
-        except BaseException:
-            await self.w.execute("ROLLBACK")
-            raise
         return await self.get_job(int(row[0]))
 
     async def has_due_jobs(self) -> bool:
-        async with self.w.execute(
-            "SELECT 1 FROM jobs WHERE state = 'running' OR (state = 'pending' AND not_before <= ?)"
-            " LIMIT 1",
+        async with self.r.execute(
+            "SELECT 1 FROM jobs WHERE state = 'running' OR (state = 'pending' AND not_before <= ?) LIMIT 1",
             (time.time(),),
         ) as cur:
             return await cur.fetchone() is not None
 
     async def get_job(self, job_id: int) -> Job | None:
-        async with self.w.execute(
+        async with self.r.execute(
             "SELECT id, kind, user_id, payload, state, attempts, last_error, created_at, "
             "updated_at FROM jobs WHERE id = ?",
             (job_id,),
@@ -614,20 +656,22 @@ class MemoryStore:
 
     async def fail_job(self, job_id: int, error: str, *, retry_in_s: float | None) -> None:
         """Back to pending after ``retry_in_s``, or parked (None) with its error."""
-        if retry_in_s is None:
-            await self.w.execute(
-                "UPDATE jobs SET state = 'parked', last_error = ?, updated_at = ? WHERE id = ?",
-                (error[:2000], now_iso(), job_id),
-            )
-        else:
-            await self.w.execute(
-                "UPDATE jobs SET state = 'pending', last_error = ?, not_before = ?, "
-                "updated_at = ? WHERE id = ?",
-                (error[:2000], time.time() + retry_in_s, now_iso(), job_id),
-            )
+        async with self.tx() as w:
+            if retry_in_s is None:
+                await w.execute(
+                    "UPDATE jobs SET state = 'parked', last_error = ?, updated_at = ? WHERE id = ?",
+                    (error[:2000], now_iso(), job_id),
+                )
+            else:
+                await w.execute(
+                    "UPDATE jobs SET state = 'pending', last_error = ?, not_before = ?, "
+                    "updated_at = ? WHERE id = ?",
+                    (error[:2000], time.time() + retry_in_s, now_iso(), job_id),
+                )
 
-    async def jobs(self, states: Sequence[str] = ("pending", "running", "parked"),
-                   limit: int = 100) -> list[Job]:
+    async def jobs(
+        self, states: Sequence[str] = ("pending", "running", "parked"), limit: int = 100
+    ) -> list[Job]:
         marks = ",".join("?" for _ in states)
         async with self.r.execute(
             "SELECT id, kind, user_id, payload, state, attempts, last_error, created_at, "
@@ -635,8 +679,7 @@ class MemoryStore:
             [*states, limit],
         ) as cur:
             rows = await cur.fetchall()
-        return [Job(r[0], r[1], r[2], json.loads(r[3]), r[4], r[5], r[6], r[7], r[8])
-                for r in rows]
+        return [Job(r[0], r[1], r[2], json.loads(r[3]), r[4], r[5], r[6], r[7], r[8]) for r in rows]
 
     async def retry_parked(self, job_id: int | None = None) -> int:
         params: list[Any] = [now_iso()]
@@ -645,7 +688,8 @@ class MemoryStore:
         if job_id is not None:
             sql += " AND id = ?"
             params.append(job_id)
-        cur = await self.w.execute(sql, params)
+        async with self.tx() as w:
+            cur = await w.execute(sql, params)
         return cur.rowcount
 
 

@@ -1,0 +1,152 @@
+"""Daemon: builds the services from the configuration and runs the WebSocket and HTTP servers."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from urllib.parse import parse_qs, urlsplit
+
+from aiohttp import web
+from websockets.asyncio.server import Server, ServerConnection, serve
+from websockets.http11 import Request, Response
+
+from daemon.config import Config
+from daemon.llm.base import ChatLLM
+from daemon.llm.factory import make_llm
+from daemon.memory.factory import build_memory
+from daemon.memory.memory import Memory
+from daemon.memory.worker import MemoryWorker
+from daemon.protocol import AudioParams, identity_from_request
+from daemon.server.ota import add_ota_routes
+from daemon.server.session import Session
+from daemon.turn import TurnRunner
+
+log = logging.getLogger(__name__)
+
+Progress = Callable[[str], None]
+
+
+class Daemon:
+    """Everything one running server owns; ``start`` then ``stop``."""
+
+    def __init__(self, cfg: Config, *, progress: Progress | None = None) -> None:
+        self.cfg = cfg
+        self.progress = progress or (lambda msg: log.info("%s", msg))
+        self.llm: ChatLLM | None = None
+        self.extract_llm: ChatLLM | None = None
+        self.memory: Memory | None = None
+        self.worker: MemoryWorker | None = None
+        self.turns: TurnRunner | None = None
+        self.sessions: set[Session] = set()
+        self._ws: Server | None = None
+        self._http: web.AppRunner | None = None
+        self.ws_port = 0
+        self.http_port = 0
+
+    async def start_services(self) -> None:
+        """Models, memory and worker (what `serve` and `chat` share)."""
+        cfg = self.cfg
+        self.progress(f"loading chat model ({cfg.llm.provider}: {cfg.llm.model})")
+        self.llm = await asyncio.to_thread(make_llm, cfg.llm, cfg.models_dir)
+        extraction_model = cfg.memory.extraction_model
+        if cfg.llm.provider == "llamacpp":
+            # A second instance: extraction in the background never queues behind a turn.
+            self.progress("loading extraction model")
+            self.extract_llm = await asyncio.to_thread(
+                make_llm, cfg.llm, cfg.models_dir, model=extraction_model or cfg.llm.model
+            )
+        else:
+            self.extract_llm = self.llm
+        self.progress(f"loading embedding model ({cfg.embedder.provider}: {cfg.embedder.model})")
+        memory = await asyncio.to_thread(
+            build_memory, cfg, llm=self.extract_llm, progress=self.progress
+        )
+        self.progress(f"opening memory store in {cfg.data_dir}")
+        await memory.start()
+        self.memory = memory
+        self.worker = MemoryWorker(
+            memory, max_attempts=cfg.memory.job_max_attempts, backoff_s=cfg.memory.job_backoff_s
+        )
+        await self.worker.start()
+        self.turns = TurnRunner(cfg, self.llm, memory, self.worker)
+
+    async def start(self) -> None:
+        await self.start_services()
+        s = self.cfg.server
+        self._ws = await serve(
+            self._handle, s.host, s.websocket_port, max_size=s.max_message_bytes,
+            process_request=self._check_path, ping_interval=30, ping_timeout=30,
+            close_timeout=5,
+        )
+        self.ws_port = next(iter(self._ws.sockets)).getsockname()[1]
+        app = web.Application(client_max_size=s.max_message_bytes)
+        add_ota_routes(app, s)
+        app.router.add_get("/health", self._health)
+        self._http = web.AppRunner(app, access_log=None)
+        await self._http.setup()
+        site = web.TCPSite(self._http, s.host, s.http_port)
+        await site.start()
+        server = site._server  # aiohttp keeps the bound socket here
+        self.http_port = server.sockets[0].getsockname()[1] if server else s.http_port  # type: ignore[union-attr]
+        self.progress(
+            f"ready: devices connect to ws://{s.host}:{self.ws_port}{s.websocket_path} "
+            f"(OTA http://{s.host}:{self.http_port}/xiaozhi/ota/)"
+        )
+
+    async def stop(self) -> None:
+        if self._ws is not None:
+            self._ws.close()
+            await self._ws.wait_closed()
+        if self._http is not None:
+            await self._http.cleanup()
+        if self.worker is not None:
+            await self.worker.stop()
+        if self.memory is not None:
+            await self.memory.close()
+        for llm in {id(x): x for x in (self.llm, self.extract_llm) if x}.values():
+            await llm.close()
+
+    async def _health(self, request: web.Request) -> web.Response:
+        return web.json_response({"status": "ok", "devices": len(self.sessions)})
+
+    def _check_path(self, conn: ServerConnection, request: Request) -> Response | None:
+        path = urlsplit(request.path).path
+        if path.rstrip("/") != self.cfg.server.websocket_path.rstrip("/"):
+            return conn.respond(404, "Not a xiaozhi endpoint\n")
+        return None
+
+    async def _handle(self, conn: ServerConnection) -> None:
+        assert self.turns is not None
+        request = conn.request
+        assert request is not None
+        query = parse_qs(urlsplit(request.path).query)
+        identity = identity_from_request(request.headers, query)
+        user_id = identity.device_id or identity.client_id
+        if not user_id:
+            log.warning("connection without Device-Id or Client-Id refused")
+            await conn.close(1008, "Device-Id header or device-id query parameter required")
+            return
+        s = self.cfg.server
+        session = Session(
+            conn, identity, user_id, self.turns, hello_timeout_s=s.hello_timeout_s,
+            idle_timeout_s=s.idle_timeout_s,
+            server_audio=AudioParams(format="opus", sample_rate=s.sample_rate, channels=1,
+                                     frame_duration=s.frame_duration_ms),
+        )
+        self.sessions.add(session)
+        try:
+            await session.run()
+        except Exception:
+            log.exception("session of device %s ended by an error", user_id)
+        finally:
+            self.sessions.discard(session)
+
+
+async def run_until_stopped(daemon: Daemon, stop: asyncio.Event) -> None:
+    await daemon.start()
+    try:
+        await stop.wait()
+    finally:
+        daemon.progress("shutting down")
+        await daemon.stop()

@@ -1,0 +1,207 @@
+"""Session: one connected device, from its hello to its disconnect.
+
+The protocol logic is in ``daemon.protocol`` (pure); this class only moves messages between
+the socket, the protocol and the turn runner. Anything a device sends that we cannot use is
+logged and skipped: one device's bad input never ends the server, only (at worst) its own
+connection.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import uuid
+from dataclasses import dataclass, field
+from typing import Any
+
+from websockets.asyncio.server import ServerConnection
+from websockets.exceptions import ConnectionClosed
+
+from daemon.protocol import (
+    DEFAULT_SERVER_AUDIO,
+    Abort,
+    AudioParams,
+    ClientHello,
+    DeviceIdentity,
+    Listen,
+    Mcp,
+    McpToolPager,
+    ProtocolError,
+    ServerMessage,
+    Tts,
+    encode_server_message,
+    initialize_request,
+    negotiate_hello,
+    parse_client_message,
+)
+from daemon.turn import TurnContext, TurnRunner
+
+log = logging.getLogger(__name__)
+
+WAKE_WORDS = frozenset(
+    w.casefold()
+    for w in ("你好小智", "你好小志", "小爱同学", "你好小鑫", "小美同学", "hi esp", "hi, esp",
+              "你好喵伴", "jarvis", "alexa", "hey google")
+)
+
+
+def is_wake_word(text: str) -> bool:
+    return text.strip().strip("，,。.!！?？").casefold() in WAKE_WORDS
+
+
+@dataclass
+class SessionState:
+    session_id: str
+    identity: DeviceIdentity
+    user_id: str
+    hello: ClientHello | None = None
+    mcp_tools: list[dict[str, Any]] = field(default_factory=list)
+    turns: int = 0
+
+
+class Session:
+    def __init__(
+        self, conn: ServerConnection, identity: DeviceIdentity, user_id: str,
+        turns: TurnRunner, *, hello_timeout_s: float, idle_timeout_s: float,
+        server_audio: AudioParams = DEFAULT_SERVER_AUDIO,
+    ) -> None:
+        self.conn = conn
+        self.state = SessionState(uuid.uuid4().hex, identity, user_id)
+        self.turns = turns
+        self.hello_timeout_s = hello_timeout_s
+        self.idle_timeout_s = idle_timeout_s
+        self.server_audio = server_audio
+        self._turn: asyncio.Task[Any] | None = None
+        self._mcp: McpToolPager | None = None
+
+    async def send(self, msg: ServerMessage) -> None:
+        await self.conn.send(encode_server_message(msg))
+
+    async def run(self) -> None:
+        try:
+            if not await self._handshake():
+                return
+            while True:
+                try:
+                    data = await asyncio.wait_for(self.conn.recv(), timeout=self.idle_timeout_s)
+                except asyncio.TimeoutError:
+                    log.info("device %s idle for %.0f s: closing", self.state.user_id,
+                             self.idle_timeout_s)
+                    await self.conn.close(1000, "idle timeout")
+                    return
+                await self._dispatch(data)
+        except ConnectionClosed:
+            pass
+        finally:
+            await self._cancel_turn()
+
+    async def _handshake(self) -> bool:
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.hello_timeout_s
+        while True:
+            remaining = deadline - loop.time()
+            if remaining <= 0:
+                log.info("device %s sent no hello within %.0f s: closing", self.state.user_id,
+                         self.hello_timeout_s)
+                await self.conn.close(1008, "hello expected")
+                return False
+            try:
+                data = await asyncio.wait_for(self.conn.recv(), timeout=remaining)
+            except asyncio.TimeoutError:
+                continue
+            if isinstance(data, bytes):
+                log.warning("device %s: binary frame before hello, ignored", self.state.user_id)
+                continue
+            try:
+                msg = parse_client_message(data)
+            except ProtocolError as exc:
+                log.warning("device %s: bad message before hello (%s), ignored",
+                            self.state.user_id, exc.reason)
+                continue
+            if not isinstance(msg, ClientHello):
+                log.warning("device %s: %s before hello, ignored", self.state.user_id,
+                            type(msg).__name__)
+                continue
+            try:
+                reply = negotiate_hello(msg, session_id=self.state.session_id,
+                                        server_audio=self.server_audio)
+            except ProtocolError as exc:
+                log.warning("device %s: hello refused (%s)", self.state.user_id, exc.reason)
+                await self.conn.close(1003, exc.reason[:100])
+                return False
+            self.state.hello = msg
+            await self.send(reply)
+            log.info("device %s connected (session %s, protocol v%d)", self.state.user_id,
+                     self.state.session_id, self.state.identity.protocol_version)
+            if msg.features.get("mcp"):
+                await self._start_mcp()
+            return True
+
+    async def _dispatch(self, data: str | bytes) -> None:
+        if isinstance(data, bytes):
+            return  # Opus audio: handled by the voice pipeline when configured
+        try:
+            msg = parse_client_message(data)
+        except ProtocolError as exc:
+            log.warning("device %s: %s (message ignored)", self.state.user_id, exc.reason)
+            return
+        if isinstance(msg, Listen):
+            if msg.state == "detect" and msg.text and msg.text.strip():
+                if is_wake_word(msg.text):
+                    return
+                await self._start_turn(msg.text.strip())
+            elif msg.state == "start" and self._turn is not None and not self._turn.done():
+                # The device listens again while we speak: barge-in.
+                await self._cancel_turn()
+        elif isinstance(msg, Abort):
+            if await self._cancel_turn():
+                await self.send(Tts(state="stop"))
+        elif isinstance(msg, Mcp):
+            await self._on_mcp(msg.payload)
+        elif isinstance(msg, ClientHello):
+            log.info("device %s: repeated hello ignored", self.state.user_id)
+
+    async def _start_turn(self, text: str) -> None:
+        await self._cancel_turn()
+        self.state.turns += 1
+        ctx = TurnContext(session_id=self.state.session_id, user_id=self.state.user_id)
+        self._turn = asyncio.create_task(self._run_turn(ctx, text))
+
+    async def _run_turn(self, ctx: TurnContext, text: str) -> None:
+        try:
+            await self.turns.run(ctx, text, self.send)
+        except ConnectionClosed:
+            pass
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.exception("turn failed for device %s", self.state.user_id)
+
+    async def _cancel_turn(self) -> bool:
+        task, self._turn = self._turn, None
+        if task is None or task.done():
+            return False
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError, Exception):
+            await task
+        return True
+
+    async def _start_mcp(self) -> None:
+        self._mcp = McpToolPager()
+        await self.send(Mcp(payload=initialize_request(1)))
+        first = self._mcp.start()
+        if first is not None:
+            await self.send(Mcp(payload=first))
+
+    async def _on_mcp(self, payload: dict[str, Any]) -> None:
+        pager = self._mcp
+        if pager is None or pager.done or not pager.matches(payload):
+            return
+        nxt = pager.receive(payload)
+        if nxt is not None:
+            await self.send(Mcp(payload=nxt))
+        elif pager.done:
+            self.state.mcp_tools = list(pager.tools)
+            log.info("device %s has %d MCP tools%s", self.state.user_id, len(pager.tools),
+                     f" (paging stopped: {pager.error})" if pager.error else "")

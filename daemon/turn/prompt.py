@@ -1,0 +1,49 @@
+"""Prompt assembly: system prompt with the memories block, recent dialogue, the utterance."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date
+from typing import Any
+
+from daemon.llm.base import ChatMessage
+
+
+def estimate_tokens(text: str) -> int:
+    """Rough count without a tokenizer: CJK ~1 token a character, others ~4 characters."""
+    cjk = sum(1 for c in text if "\u3000" <= c <= "\u9fff" or "\uac00" <= c <= "\ud7af")
+    return cjk + (len(text) - cjk + 3) // 4
+
+
+def memories_block(memories: Sequence[dict[str, Any]], limit: int, token_budget: int) -> list[str]:
+    """The memory lines that fit: best first, at most ``limit`` and about ``token_budget``."""
+    lines: list[str] = []
+    used = 0
+    for m in memories[:limit]:
+        line = f"- {m['memory']}"
+        cost = estimate_tokens(line)
+        if used + cost > token_budget:
+            break
+        lines.append(line)
+        used += cost
+    return lines
+
+
+def build_messages(
+    system_template: str,
+    memory_lines: Sequence[str],
+    history: Sequence[dict[str, Any]],
+    utterance: str,
+    *,
+    no_memories: str,
+    today: date | None = None,
+) -> list[ChatMessage]:
+    system = system_template.replace(
+        "{memories}", "\n".join(memory_lines) if memory_lines else no_memories
+    ).replace("{today}", (today or date.today()).isoformat())
+    messages: list[ChatMessage] = [{"role": "system", "content": system}]
+    for h in history:
+        if h["role"] in ("user", "assistant") and h["content"]:
+            messages.append({"role": h["role"], "content": h["content"]})
+    messages.append({"role": "user", "content": utterance})
+    return messages

@@ -1,0 +1,152 @@
+"""TurnRunner: one conversation turn, from the user's words to the last spoken sentence.
+
+memory lookup (time-boxed) -> prompt -> streamed LLM -> sentences -> ``send`` ->
+record the exchange and queue it for memory extraction. Cancelling the task (an ``abort``)
+stops the model at once; the partial answer is recorded as interrupted.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from daemon.config import Config
+from daemon.llm.base import ChatLLM, LLMError
+from daemon.memory.memory import Memory
+from daemon.memory.worker import MemoryWorker
+from daemon.protocol import Llm, ServerMessage, Stt, Tts
+from daemon.turn.prompt import build_messages, memories_block
+from daemon.turn.sentences import SentenceSplitter
+
+log = logging.getLogger(__name__)
+
+Send = Callable[[ServerMessage], Awaitable[None]]
+HISTORY_MESSAGES = 10
+
+
+@dataclass
+class TurnContext:
+    session_id: str
+    user_id: str
+    agent_id: str | None = None
+
+
+@dataclass
+class TurnResult:
+    text: str
+    answer: str = ""
+    sentences: list[str] = field(default_factory=list)
+    memories: list[str] = field(default_factory=list)
+    interrupted: bool = False
+    error: str | None = None
+    lookup_ms: float = 0.0
+    first_sentence_ms: float | None = None
+
+
+class TurnRunner:
+    def __init__(
+        self, cfg: Config, llm: ChatLLM, memory: Memory | None,
+        worker: MemoryWorker | None = None,
+    ) -> None:
+        self.cfg = cfg
+        self.llm = llm
+        self.memory = memory if cfg.memory.enabled else None
+        self.worker = worker
+        self.last: TurnResult | None = None
+
+    async def recall(self, user_id: str, text: str) -> list[dict[str, Any]]:
+        """The user's memories for this utterance, or none if the lookup is slow or fails."""
+        if self.memory is None or self.cfg.memory.inject_limit == 0:
+            return []
+        try:
+            found = await asyncio.wait_for(
+                self.memory.search(text, user_id=user_id, limit=self.cfg.memory.inject_limit),
+                timeout=self.cfg.memory.lookup_timeout_ms / 1000,
+            )
+            return list(found["results"])
+        except asyncio.TimeoutError:
+            log.warning("memory lookup took over %d ms: answering without memories",
+                        self.cfg.memory.lookup_timeout_ms)
+        except Exception:
+            log.exception("memory lookup failed: answering without memories")
+        return []
+
+    async def run(self, ctx: TurnContext, text: str, send: Send) -> TurnResult:
+        result = TurnResult(text=text)
+        self.last = result
+        t0 = time.perf_counter()
+        await send(Stt(text=text))
+        found = await self.recall(ctx.user_id, text)
+        result.lookup_ms = (time.perf_counter() - t0) * 1000
+        result.memories = memories_block(
+            found, self.cfg.memory.inject_limit, self.cfg.memory.token_budget
+        )
+        history: list[dict[str, Any]] = []
+        if self.memory is not None:
+            try:
+                history = await self.memory.store.recent_messages(ctx.session_id, HISTORY_MESSAGES)
+            except Exception:
+                log.exception("could not read the session's recent dialogue")
+        messages = build_messages(
+            self.cfg.prompts.system, result.memories, history, text,
+            no_memories=self.cfg.prompts.no_memories,
+        )
+        parts: list[str] = []
+        splitter = SentenceSplitter()
+        try:
+            await send(Llm(emotion="neutral", text="🙂"))
+            await send(Tts(state="start"))
+
+            async def speak(sentence: str) -> None:
+                if result.first_sentence_ms is None:
+                    result.first_sentence_ms = (time.perf_counter() - t0) * 1000
+                result.sentences.append(sentence)
+                await send(Tts(state="sentence_start", text=sentence))
+
+            try:
+                async for piece in self.llm.stream_chat(
+                    messages, max_tokens=self.cfg.llm.max_tokens,
+                    temperature=self.cfg.llm.temperature, timeout_s=self.cfg.llm.timeout_s,
+                ):
+                    parts.append(piece)
+                    for sentence in splitter.feed(piece):
+                        await speak(sentence)
+            except LLMError as exc:
+                result.error = str(exc)
+                log.error("LLM failed during a turn: %s", exc)
+                if not parts:
+                    await speak("Sorry, I can't answer right now.")
+            for sentence in splitter.flush():
+                await speak(sentence)
+            await send(Tts(state="stop"))
+        except asyncio.CancelledError:
+            result.interrupted = True
+            raise
+        finally:
+            result.answer = "".join(parts).strip()
+            # Shielded: an abort must not lose the exchange or its memory job.
+            await asyncio.shield(self._record(ctx, result))
+        return result
+
+    async def _record(self, ctx: TurnContext, result: TurnResult) -> None:
+        if self.memory is None:
+            return
+        store = self.memory.store
+        try:
+            await store.add_message(ctx.session_id, "user", result.text, user_id=ctx.user_id,
+                                    agent_id=ctx.agent_id)
+            if result.answer:
+                await store.add_message(ctx.session_id, "assistant", result.answer,
+                                        user_id=ctx.user_id, agent_id=ctx.agent_id,
+                                        interrupted=result.interrupted)
+            if self.worker is not None:
+                exchange = [{"role": "user", "content": result.text}]
+                if result.answer:
+                    exchange.append({"role": "assistant", "content": result.answer})
+                await self.worker.enqueue(exchange, user_id=ctx.user_id, agent_id=ctx.agent_id)
+        except Exception:
+            log.exception("could not record the exchange (memory writes paused)")
