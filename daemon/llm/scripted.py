@@ -2,8 +2,10 @@
 
 Rules are tried in order against the last user message (``match``, a regular expression) and,
 for JSON calls, the whole prompt (``prompt_match``); the first rule that matches gives the reply.
-A reply may use ``{user}`` (the last user message) and ``{system}`` (the system prompt). Chat
-replies stream word by word so abort and sentence splitting are exercised for real.
+A reply may use ``{user}`` (the last user message), ``{system}`` (the system prompt) and
+``{memories}`` (what the system prompt holds between <memory> tags, on one line). Chat replies
+stream word by word (``token_delay_s`` apart, per rule or for all) so abort and sentence
+splitting are exercised for real.
 """
 
 from __future__ import annotations
@@ -54,9 +56,15 @@ class ScriptedLLM:
         return cls(rules=rules, token_delay_s=delay)
 
     def _reply(self, messages: Sequence[ChatMessage], schema: dict[str, Any] | None) -> str:
+        return self._pick(messages, schema)[0]
+
+    def _pick(
+        self, messages: Sequence[ChatMessage], schema: dict[str, Any] | None
+    ) -> tuple[str, float]:
+        """The reply and the delay between its words."""
         self.calls.append(([dict(m) for m in messages], schema))  # type: ignore[misc]
         if self._responder is not None:
-            return self._responder(messages, schema)
+            return self._responder(messages, schema), self.token_delay_s
         user = _last_user(messages)
         system = messages[0]["content"] if messages and messages[0]["role"] == "system" else ""
         prompt = "\n".join(m["content"] for m in messages)
@@ -70,8 +78,15 @@ class ScriptedLLM:
             reply = rule.get("reply", "")
             if not isinstance(reply, str):
                 reply = json.dumps(reply, ensure_ascii=False)
-            return reply.replace("{user}", user).replace("{system}", system)
-        return '{"facts": []}' if schema is not None else "OK."
+            delay = float(rule.get("token_delay_s", self.token_delay_s))
+            memories = ""
+            if "<memory>" in system and "</memory>" in system:
+                block = system.split("<memory>", 1)[1].split("</memory>", 1)[0]
+                memories = " ".join(block.split())
+            text = (reply.replace("{user}", user).replace("{system}", system)
+                    .replace("{memories}", memories))
+            return text, delay
+        return ('{"facts": []}' if schema is not None else "OK."), self.token_delay_s
 
     async def stream_chat(
         self,
@@ -81,10 +96,10 @@ class ScriptedLLM:
         temperature: float,
         timeout_s: float,
     ) -> AsyncIterator[str]:
-        text = self._reply(messages, None)
+        text, delay = self._pick(messages, None)
         for piece in re.findall(r"\S+\s*", text):
-            if self.token_delay_s:
-                await asyncio.sleep(self.token_delay_s)
+            if delay:
+                await asyncio.sleep(delay)
             yield piece
 
     async def complete_json(

@@ -19,6 +19,7 @@ log = logging.getLogger(__name__)
 T = TypeVar("T", bound=BaseModel)
 
 MAX_RAW_CHARS = 20_000
+MAX_OBJECT_STARTS = 64  # "{" positions tried when the output is not JSON as a whole
 _FENCE = re.compile(r"^```(?:json)?\s*|\s*```$", re.MULTILINE)
 
 
@@ -34,7 +35,9 @@ def parse_json_object(raw: str) -> Any:
     except (ValueError, RecursionError):  # deeply nested garbage raises RecursionError
         pass
     start = text.find("{")
-    while start != -1:
+    tries = 0
+    while start != -1 and tries < MAX_OBJECT_STARTS:  # bounded: garbage is quadratic here
+        tries += 1
         try:
             obj, _ = json.JSONDecoder().raw_decode(text[start:])
             return obj

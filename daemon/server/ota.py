@@ -73,8 +73,7 @@ def add_ota_routes(app: web.Application, cfg: ServerConfig) -> None:
     async def activate(request: web.Request) -> web.Response:
         return web.json_response({"status": "ok"})
 
-    for path in ("/xiaozhi/ota/", "/xiaozhi/ota"):
-        app.router.add_route("GET", path, ota)
-        app.router.add_route("POST", path, ota)
-    for path in ("/xiaozhi/ota/activate", "/xiaozhi/ota/activate/"):
-        app.router.add_route("POST", path, activate)
+    # Clients differ in trailing slashes (xiaozhi-sdk posts to "<ota_url>/").
+    app.router.add_route("GET", "/xiaozhi/ota{slashes:/*}", ota)
+    app.router.add_route("POST", "/xiaozhi/ota{slashes:/*}", ota)
+    app.router.add_route("POST", "/xiaozhi/ota/activate{slashes:/*}", activate)

@@ -189,7 +189,10 @@ class Session:
 
     async def _start_mcp(self) -> None:
         self._mcp = McpToolPager()
-        await self.send(Mcp(payload=initialize_request(1)))
+        # An empty vision entry: the xiaozhi-sdk client requires the key; the firmware only
+        # uses it to reach a camera-explain service, which we do not offer.
+        init = initialize_request(1, capabilities={"vision": {"url": "", "token": ""}})
+        await self.send(Mcp(payload=init))
         first = self._mcp.start()
         if first is not None:
             await self.send(Mcp(payload=first))
