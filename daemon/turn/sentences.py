@@ -7,7 +7,7 @@ import re
 
 # A sentence ends at CJK end punctuation at once, or at .!? followed by a space/newline.
 _END = re.compile(r"([。！？；!?]+[\"'”’）)]*|[.!?;]+[\"'”’)]*(?=\s)|\n+)")
-MIN_CHARS = 4
+MIN_CHARS = 2
 MAX_CHARS = 200
 
 

