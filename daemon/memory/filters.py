@@ -23,6 +23,8 @@ class FilterError(ValueError):
 def _scalar(value: Any, where: str) -> Any:
     if isinstance(value, bool):
         return int(value)
+    if isinstance(value, int) and not -(2**63) <= value < 2**63:  # SQLite raises OverflowError
+        raise FilterError(f"filter {where}: integer out of range")
     if value is None or isinstance(value, (int, float, str)):
         return value
     raise FilterError(f"filter {where}: value must be a string, number, boolean or null")
@@ -47,7 +49,10 @@ def _leaf(key: str, cond: Any, params: list[Any]) -> str:
                 raise FilterError(f"filter {key}.{op}: needs a non-empty list")
             marks = ",".join("?" for _ in value)
             params.extend(_scalar(v, f"{key}.{op}") for v in value)
-            parts.append(f"{col} {'NOT ' if op == 'nin' else ''}IN ({marks})")
+            if op == "nin":  # like ne: a memory without the key is "not in" the list
+                parts.append(f"({col} IS NULL OR {col} NOT IN ({marks}))")
+            else:
+                parts.append(f"{col} IN ({marks})")
         elif op in _OPS:
             v = _scalar(value, f"{key}.{op}")
             if v is None:
@@ -77,7 +82,8 @@ def compile_filters(filters: dict[str, Any] | None, params: list[Any]) -> str:
             inner = [compile_filters(c, params) for c in cond]
             parts.append("(" + f" {key} ".join(inner) + ")")
         elif key == "NOT":
-            parts.append(f"NOT ({compile_filters(cond, params)})")
+            # coalesce: a missing key makes the inner condition NULL, and NOT NULL is NULL.
+            parts.append(f"NOT coalesce(({compile_filters(cond, params)}), 0)")
         else:
             parts.append(_leaf(key, cond, params))
     return " AND ".join(parts)

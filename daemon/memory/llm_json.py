@@ -27,8 +27,43 @@ class LLMOutputError(Exception):
     """The LLM gave no usable JSON after every retry."""
 
 
+def close_truncated(text: str) -> str | None:
+    """Complete a JSON prefix cut off by the token limit: drop the unfinished string (and a
+    dangling key), then close the open arrays and objects. None if nothing was open.
+
+    Grammar-constrained output is always a valid prefix, so this keeps every complete item
+    of an answer that ran out of tokens instead of throwing all of it away."""
+    stack: list[str] = []
+    in_str = esc = False
+    str_start = -1
+    for i, ch in enumerate(text):
+        if in_str:
+            if esc:
+                esc = False
+            elif ch == "\\":
+                esc = True
+            elif ch == '"':
+                in_str = False
+        elif ch == '"':
+            in_str, str_start = True, i
+        elif ch in "{[":
+            stack.append(ch)
+        elif ch in "}]" and stack:
+            stack.pop()
+    if not stack:
+        return None
+    if in_str:
+        text = text[:str_start]
+    text = text.rstrip().rstrip(",").rstrip()
+    if text.endswith(":"):  # a key whose value never came: drop the key too
+        text = text[:-1].rstrip()
+        text = text[: text.rfind('"', 0, len(text) - 1)].rstrip().rstrip(",")
+    return text + "".join("}" if c == "{" else "]" for c in reversed(stack))
+
+
 def parse_json_object(raw: str) -> Any:
-    """The first JSON object in ``raw`` (tolerates code fences and text around it)."""
+    """The first JSON object in ``raw`` (tolerates code fences, text around it, and output
+    cut off by the token limit)."""
     text = _FENCE.sub("", raw.strip())
     try:
         return json.loads(text)
@@ -43,6 +78,16 @@ def parse_json_object(raw: str) -> Any:
             return obj
         except (ValueError, RecursionError):
             start = text.find("{", start + 1)
+    first = text.find("{")
+    closed = close_truncated(text[first:]) if first != -1 else None
+    if closed:
+        try:
+            value = json.loads(closed)
+        except (ValueError, RecursionError):
+            pass
+        else:
+            log.info("LLM output was cut off; kept its complete part")
+            return value
     raise ValueError("no JSON object in the output")
 
 

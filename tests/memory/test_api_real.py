@@ -80,7 +80,7 @@ async def test_add_get_search_update_history_delete(open_memory, e5, case):
         assert isinstance(h["score"], float) and -1.0 <= h["score"] <= 1.0001
         assert h["user_id"] == "u1"
     assert hits[0]["metadata"] == {"topic": "home"}
-    assert [h["score"] for h in hits[:1]][0] >= mem.search_threshold
+    assert hits[0]["score"] >= mem.search_threshold
 
     drink = await mem.search(case["what_drink"], user_id="u1", limit=1)
     assert [h["memory"] for h in drink["results"]] == [case["drink"]]
