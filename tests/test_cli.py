@@ -139,3 +139,31 @@ def test_serve_on_the_embedded_defaults_answers_hello_within_30s(make_server) ->
                                      "frame_duration": 60}
     assert server.stop() == 0, server.log()
     assert "shutting down" in server.log()
+
+
+def test_chat_runs_turns_and_remembers_across_runs(tmp_path: Path) -> None:
+    rules = tmp_path / "rules.json"
+    rules.write_text(json.dumps({"rules": [
+        {"json": True, "match": "user: .*green tea", "reply": {"facts": ["Likes green tea"]}},
+        {"match": "(?i)what do i like", "reply": "You told me: {memories}."},
+        {"match": ".*", "reply": "Noted. Anything else?"},
+    ]}))
+    cfg = write_config(tmp_path / "c.yaml", {
+        "data_dir": str(tmp_path / "data"),
+        "llm": {"provider": "scripted", "scripted": {"replies_file": str(rules)}},
+    })
+    env = {k: v for k, v in os.environ.items() if not k.startswith("XIAOZHI_MEMD_")}
+    first = subprocess.run([console_script(), "--config", str(cfg), "chat", "--user", "me"],
+                           input="I like green tea.\n\n", capture_output=True, text=True,
+                           timeout=120, env=env)
+    assert first.returncode == 0, first.stderr
+    assert "xiaozhi> Noted." in first.stdout
+    second = subprocess.run([console_script(), "--config", str(cfg), "chat", "--user", "me"],
+                            input="What do I like?\n", capture_output=True, text=True,
+                            timeout=120, env=env)
+    assert second.returncode == 0, second.stderr
+    assert "Likes green tea" in second.stdout
+    other = subprocess.run([console_script(), "--config", str(cfg), "chat", "--user", "you"],
+                           input="What do I like?\n", capture_output=True, text=True,
+                           timeout=120, env=env)
+    assert "green tea" not in other.stdout

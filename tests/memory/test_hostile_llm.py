@@ -53,7 +53,6 @@ BAD_EXTRACTIONS = {
     "array": json.dumps([NEW]),
     "facts-not-list": '{"facts": "not a list"}',
     "facts-missing": '{"fact": ["x"]}',
-    "truncated": '{"facts": ["Lives in Mun',
     "open-braces-50k": "{" * 50_000,
     "garbage-200kB": "lorem ipsum " * 17_000,
     "nested-arrays": "[" * 50_000,
@@ -79,6 +78,20 @@ async def test_bad_extraction_raises_cleanly(world, caplog, name):
     world.brain.decide = lambda existing, fact: [{"event": "ADD", "id": "new", "text": fact}]
     ok = await world.mem.add("Has a cat", user_id="u1")
     assert [r["event"] for r in ok["results"]] == ["ADD"]
+
+
+async def test_output_cut_off_never_stores_half_a_fact(world):
+    """A reply cut off by the token limit either fails cleanly or keeps only complete facts."""
+    world.brain.facts = lambda line: '{"facts": ["Has a cat", "Lives in Mun'
+    world.brain.decide = lambda existing, fact: [{"event": "ADD", "id": "new", "text": fact}]
+    try:
+        res = await world.mem.add(NEW, user_id="u1")
+    except LLMOutputError:
+        res = {"results": []}
+    assert [r["memory"] for r in res["results"]] in ([], ["Has a cat"])
+    stored = {r["memory"] for r in (await world.mem.get_all(user_id="u1"))["results"]}
+    assert stored == {OLD, *(r["memory"] for r in res["results"])}
+    assert not any("Mun" in t for t in stored)
 
 
 async def test_llm_call_errors_are_retried_then_reported(world, caplog):

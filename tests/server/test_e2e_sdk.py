@@ -177,3 +177,19 @@ async def test_sdk_connects_through_our_ota_endpoint(server) -> None:
     assert dev.url == server.ws_url
     assert dev.session_id
     await dev.close()
+
+
+async def test_device_mcp_tools_are_paged_and_kept(server) -> None:
+    dev = Device(server.ws_url, "aa:00:00:00:00:05")
+    await dev.sdk.set_mcp_tool([{
+        "name": "self.audio_speaker.set_volume",
+        "description": "Set the speaker volume",
+        "inputSchema": {"type": "object", "properties": {"volume": {"type": "integer"}}},
+        "tool_func": lambda volume: {"ok": True},
+    }])
+    async with dev:
+        for _ in range(50):
+            if "has 1 MCP tools" in server.log():
+                break
+            await asyncio.sleep(0.1)
+    assert "device aa:00:00:00:00:05 has 1 MCP tools" in server.log()
