@@ -195,9 +195,7 @@ def real_executable() -> list[str]:
 def make_testable_copy(directory: Path, extra_lines: str = "") -> Path:
     """Copy the unit into directory with ExecStart pointing at a real executable."""
     text = UNIT.read_text(encoding="utf-8")
-    exec_start = shlex.join(
-        [*real_executable(), "serve", "--config", "/etc/xiaozhi-memd/config.yaml"]
-    )
+    exec_start = shlex.join([*real_executable(), "serve", "--config", "/etc/xiaozhi-memd/config.yaml"])
     text, count = re.subn(r"(?m)^ExecStart=.*$", lambda _: "ExecStart=" + exec_start, text)
     assert count == 1
     if extra_lines:
