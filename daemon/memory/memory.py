@@ -198,7 +198,8 @@ class Memory:
                 index = await asyncio.to_thread(
                     self.indexes.build, partition, nums, vecs, self.progress
                 )
-                self.indexes.put(partition, index, gen, dirty=True)
+                # An empty index (a device with no memories yet) is not worth a file.
+                self.indexes.put(partition, index, gen, dirty=bool(nums))
             else:
                 self.indexes.put(partition, index, gen, dirty=False)
             return index
@@ -318,6 +319,11 @@ class Memory:
                 fact, [Neighbour(row.id, row.text, s) for row, s in related]
             )
             stats.llm_calls += calls
+            if not decided:
+                # No usable action (none, or only ids that were not shown): keep the fact
+                # rather than lose what the user said.
+                log.info("no usable decision for a new fact: adding it")
+                add_change(fact, vec)
             for d in decided:
                 if d.event == "ADD":
                     v = vec if d.text == fact else (await self._embed_docs([d.text]))[0]
@@ -339,8 +345,11 @@ class Memory:
         new_text = (text if text is not None else data or "").strip()
         if not new_text:
             raise ValueError("the new memory text is empty")
-        if await self.store.get(memory_id) is None:
+        row = await self.store.get(memory_id)
+        if row is None:
             raise KeyError(memory_id)
+        if row.valid_to is not None:  # the store would skip it: say so instead of "updated"
+            raise ValueError("this memory is closed (no longer true); add a new one instead")
         vec = (await self._embed_docs([new_text]))[0]
         await self._commit([Change("UPDATE", text=new_text, memory_id=memory_id, embedding=vec,
                                    embedder=self.embedder.identity, metadata=metadata or {},

@@ -66,11 +66,12 @@ class MemoryWorker:
         await self.memory.store.requeue_running()
 
     async def wait_idle(self, timeout: float = 60.0) -> bool:
-        """Until no job is due or running (tests and the CLI); False on timeout."""
+        """Until no job is pending (even one waiting out a retry delay) or running; parked
+        jobs do not count. False on timeout."""
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout
         while loop.time() < deadline:
-            if not self._running and not await self.memory.store.has_due_jobs():
+            if not self._running and not await self.memory.store.jobs(("pending", "running"), 1):
                 return True
             self._wake.set()
             await asyncio.sleep(0.05)

@@ -128,7 +128,7 @@ def test_filter_error_is_a_value_error():
     assert issubclass(FilterError, ValueError)
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=150, deadline=None, database=None)
 @given(key=st.one_of(st.text(max_size=70),
                     st.from_regex(r"[A-Za-z0-9_][A-Za-z0-9_.\-]{0,63}", fullmatch=True)),
        value=st.one_of(st.text(max_size=40), st.integers(), st.floats(allow_nan=False),

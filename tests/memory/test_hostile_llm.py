@@ -24,9 +24,11 @@ class World:
     def __init__(self, mem, llm, brain, mine: str, victim: str) -> None:
         self.mem, self.llm, self.brain, self.mine, self.victim = mem, llm, brain, mine, victim
 
-    async def assert_untouched(self) -> None:
-        """u1 still has exactly its one old memory; the victim's memory is as it was."""
+    async def assert_untouched(self, added: tuple[str, ...] = ()) -> None:
+        """u1 still has exactly its one old memory (besides ``added`` new ones); the victim's
+        memory is as it was."""
         mine = (await self.mem.get_all(user_id="u1", include_closed=True))["results"]
+        mine = [r for r in mine if r["memory"] not in added]
         assert [(r["id"], r["memory"]) for r in mine] == [(self.mine, OLD)]
         assert [h["event"] for h in await self.mem.history(self.mine)] == ["ADD"]
         victim = await self.mem.get(self.victim)
@@ -141,10 +143,11 @@ async def test_decision_naming_a_memory_not_shown_is_ignored(world, caplog, name
     world.brain.decide = lambda existing, fact: HOSTILE_DECISIONS[name](world)
     with caplog.at_level(logging.WARNING, logger="daemon.memory"):
         res = await world.mem.add(NEW, user_id="u1")
-    assert res == {"results": []}
+    # The bad action is ignored; the fact itself is kept (added), never lost.
+    assert [(r["memory"], r["event"]) for r in res["results"]] == [(NEW, "ADD")]
     assert decision_calls(world.llm) == 1
     assert any("unknown id" in r.getMessage() for r in caplog.records)
-    await world.assert_untouched()
+    await world.assert_untouched(added=(NEW,))
 
 
 BAD_DECISIONS = {
