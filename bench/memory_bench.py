@@ -476,6 +476,7 @@ class Bench:
         self.decisions = 0
         self.rows: list[Row] = []
         self.notes: list[str] = []
+        self.none_examples: list[tuple[int, str, str]] = []
 
     # The scripted LLM: one fact per exchange, then alternately UPDATE memory "0" or ADD.
     def responder(self, messages: Any, schema: dict[str, Any] | None) -> str:
@@ -703,8 +704,11 @@ class Bench:
         for _ in range(a.adds):
             _, self.fact = self.factgen.memory()
             self.embedder.doc_s.clear()
-            await memory.add([{"role": "user", "content": f"By the way: {self.fact}."}],
-                             user_id=USER, infer=True)
+            res = await memory.add([{"role": "user", "content": f"By the way: {self.fact}."}],
+                                   user_id=USER, infer=True)
+            for r in res["results"]:
+                if r["event"] == "NONE" and len(self.none_examples) < 4:
+                    self.none_examples.append((size, self.fact, r["memory"]))
             st = memory.last_add
             ex.append(st.extract_s)
             de.append(st.decide_s)
@@ -957,6 +961,12 @@ def report(b: Bench) -> str:
       f"p50 {ms(b.embed_alone_s, 50):.1f} ms, p95 {ms(b.embed_alone_s, 95):.1f} ms")
     p("add(): LLM time here is the scripted model's (i.e. pipeline overhead only); with a real")
     p("model add() is dominated by llama.cpp generation for the extraction and decision calls.")
+    if b.none_examples:
+        p("add(): the scripted LLM never answers NONE, so every NONE above was decided before the")
+        p(f"LLM (nearest memory's cosine >= duplicate_threshold "
+          f"{b.embedder.duplicate_threshold} or same hash). Examples (new fact -> kept memory):")
+        for size, fact, kept in b.none_examples:
+            p(f"    [{size:,}] {fact!r} -> {kept!r}")
 
     sh = b.shared
     p("")

@@ -94,7 +94,10 @@ class SentenceTransformerEmbedder:
             ) from exc
         torch.set_num_threads(n_threads)
         self._model = SentenceTransformer(str(folder), device="cpu", local_files_only=True)
-        get_dim = getattr(self._model, "get_embedding_dimension", None) or self._model.get_sentence_embedding_dimension
+        model = self._model
+        get_dim = getattr(model, "get_embedding_dimension", None) or (
+            model.get_sentence_embedding_dimension  # older sentence-transformers
+        )
         self.dim = int(get_dim() or 0)
         digest = hashlib.sha1(str(folder.resolve()).encode()).hexdigest()[:8]
         self.identity = f"st:{folder.name}:{self.dim}:{digest}"
