@@ -122,6 +122,13 @@ class PromptsConfig(_Section):
         return v
 
 
+class ApiConfig(_Section):
+    # Key for the REST API and the web page ("Authorization: Token <key>" or "Bearer <key>").
+    # "" = a random key is made at first start and kept in <data_dir>/api_key.
+    key: str = ""
+    max_body_bytes: int = Field(1_048_576, ge=1024)
+
+
 class LoggingConfig(_Section):
     level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
 
@@ -134,6 +141,7 @@ class Config(_Section):
     embedder: EmbedderConfig = Field(default_factory=EmbedderConfig)
     memory: MemoryConfig = Field(default_factory=MemoryConfig)
     prompts: PromptsConfig = Field(default_factory=PromptsConfig)
+    api: ApiConfig = Field(default_factory=ApiConfig)
     logging: LoggingConfig = Field(default_factory=LoggingConfig)
 
     # Where relative paths were resolved from (not a setting).
