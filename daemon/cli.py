@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import logging
 import os
 import shutil
@@ -12,6 +13,7 @@ import socket
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from daemon import __version__
 from daemon.config import Config, ConfigError, default_config_path, load_config
@@ -244,6 +246,129 @@ def cmd_doctor(args: argparse.Namespace, cfg: Config) -> int:
     return 0 if not problems else 1
 
 
+# -- memory -------------------------------------------------------------------------------
+
+
+def _print_memory(m: dict, as_json: bool) -> None:
+    if as_json:
+        print(json.dumps(m, ensure_ascii=False))
+        return
+    score = f"  ({m['score']:.2f})" if "score" in m else ""
+    closed = "  [closed]" if m.get("valid_to") else ""
+    print(f"{m['id']}  {m.get('user_id', '-')}  {m['memory']}{score}{closed}")
+
+
+async def _memory_cmd(args: argparse.Namespace, cfg: Config) -> int:
+    from daemon.memory.factory import open_memory
+
+    memory = await open_memory(cfg, progress=say)
+    try:
+        return await _memory_action(args, memory)
+    finally:
+        await memory.close()
+
+
+async def _memory_action(args: argparse.Namespace, memory: Any) -> int:
+    action = args.memory_command
+    if action == "list":
+        if args.user is None:
+            for e in await memory.entities():
+                print(f"{e['id'] or '(none)'}  {e['total_memories']} memories"
+                      f" ({e['closed_memories']} closed), last change {e['updated_at']}")
+            return 0
+        found = await memory.get_all(user_id=args.user, limit=args.limit,
+                                     include_closed=args.closed)
+        for m in found["results"]:
+            _print_memory(m, args.json)
+        return 0
+    if action == "search":
+        found = await memory.search(args.query, user_id=args.user, limit=args.limit)
+        for m in found["results"]:
+            _print_memory(m, args.json)
+        return 0
+    if action == "show":
+        m = await memory.get(args.id)
+        if m is None:
+            say(f"no memory with id {args.id}")
+            return 1
+        _print_memory(m, args.json)
+        for h in await memory.history(args.id):
+            event = "CLOSED" if h["closed"] else h["event"]
+            print(f"  {h['created_at']}  {event:7s} {h['old_memory'] or ''} -> "
+                  f"{h['new_memory'] or ''}  (by {h['actor_id']})")
+        return 0
+    if action == "edit":
+        try:
+            await memory.update(args.id, text=args.text)
+        except KeyError:
+            say(f"no memory with id {args.id}")
+            return 1
+        say("updated")
+        return 0
+    if action == "forget":
+        try:
+            await memory.delete(args.id)
+        except KeyError:
+            say(f"no memory with id {args.id}")
+            return 1
+        say("forgotten (its text is removed from history too)")
+        return 0
+    if action == "forget-user":
+        if not args.yes:
+            say(f"this deletes every memory of '{args.user}': add --yes to confirm")
+            return 1
+        say((await memory.delete_all(user_id=args.user))["message"])
+        return 0
+    if action == "reset":
+        if not args.yes:
+            say("this deletes ALL memories, history, messages and queued jobs: add --yes")
+            return 1
+        await memory.reset()
+        say("all memories deleted")
+        return 0
+    if action == "export":
+        items = await memory.export_items(user_id=args.user)
+        out = open(args.output, "w", encoding="utf-8") if args.output else sys.stdout
+        try:
+            for item in items:
+                out.write(json.dumps(item, ensure_ascii=False) + "\n")
+        finally:
+            if out is not sys.stdout:
+                out.close()
+        say(f"exported {len(items)} memories")
+        return 0
+    if action == "import":
+        items = []
+        with open(args.file, encoding="utf-8") as f:
+            for n, line in enumerate(f, 1):
+                if not line.strip():
+                    continue
+                try:
+                    item = json.loads(line)
+                    if not isinstance(item, dict) or not {"id", "memory", "created_at",
+                                                           "updated_at"} <= set(item):
+                        raise ValueError("missing id, memory, created_at or updated_at")
+                except ValueError as exc:
+                    say(f"{args.file}:{n}: not an exported memory ({exc}); nothing imported")
+                    return 1
+                items.append(item)
+        imported, skipped = await memory.import_items(items)
+        say(f"imported {imported} memories, {skipped} already present")
+        return 0
+    if action == "jobs":
+        for j in await memory.store.jobs(("pending", "running", "parked")):
+            err = f": {j.last_error}" if j.last_error else ""
+            print(f"#{j.id}  {j.user_id or '-'}  {j.state}  attempts {j.attempts}{err}")
+        if args.retry:
+            say(f"{await memory.store.retry_parked()} parked job(s) will run again")
+        return 0
+    raise AssertionError(action)
+
+
+def cmd_memory(args: argparse.Namespace, cfg: Config) -> int:
+    return asyncio.run(_memory_cmd(args, cfg))
+
+
 # -- entry point --------------------------------------------------------------------------
 
 
@@ -271,6 +396,40 @@ def build_parser() -> argparse.ArgumentParser:
 
     sp = sub.add_parser("doctor", help="check models, ports, data dir and versions")
     sp.set_defaults(func=cmd_doctor)
+
+    mem = sub.add_parser("memory", help="see and edit what the assistant remembers")
+    msub2 = mem.add_subparsers(dest="memory_command", required=True)
+    x = msub2.add_parser("list", help="users, or one user's memories")
+    x.add_argument("--user", help="a device/user id (without it: list the users)")
+    x.add_argument("--closed", action="store_true", help="include superseded memories")
+    x.add_argument("--limit", type=int, default=1000)
+    x.add_argument("--json", action="store_true")
+    x = msub2.add_parser("search", help="search one user's memories")
+    x.add_argument("query")
+    x.add_argument("--user", required=True)
+    x.add_argument("--limit", type=int, default=10)
+    x.add_argument("--json", action="store_true")
+    x = msub2.add_parser("show", help="one memory and its history")
+    x.add_argument("id")
+    x.add_argument("--json", action="store_true")
+    x = msub2.add_parser("edit", help="change a memory's text")
+    x.add_argument("id")
+    x.add_argument("text")
+    x = msub2.add_parser("forget", help="delete one memory for good")
+    x.add_argument("id")
+    x = msub2.add_parser("forget-user", help="delete every memory of a user")
+    x.add_argument("user")
+    x.add_argument("--yes", action="store_true")
+    x = msub2.add_parser("reset", help="delete everything (all users)")
+    x.add_argument("--yes", action="store_true")
+    x = msub2.add_parser("export", help="JSONL with history (stdout or --output)")
+    x.add_argument("--user")
+    x.add_argument("--output", "-o")
+    x = msub2.add_parser("import", help="import a JSONL export (idempotent)")
+    x.add_argument("file")
+    x = msub2.add_parser("jobs", help="the memory worker's queue (pending and parked jobs)")
+    x.add_argument("--retry", action="store_true", help="run parked jobs again")
+    mem.set_defaults(func=cmd_memory)
 
     mp = sub.add_parser("models", help="install or list offline models")
     msub = mp.add_subparsers(dest="models_command", required=True)

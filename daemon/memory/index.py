@@ -219,6 +219,15 @@ class IndexSet:
         self._gens[partition] = generation
         self._dirty.add(partition)
 
+    def generation(self, partition: str) -> int | None:
+        return self._gens.get(partition)
+
+    def forget(self, partition: str) -> None:
+        """Drop the in-memory index only (it is reloaded or rebuilt on next use)."""
+        self._parts.pop(partition, None)
+        self._gens.pop(partition, None)
+        self._dirty.discard(partition)
+
     def drop(self, partition: str) -> None:
         self._parts.pop(partition, None)
         self._gens.pop(partition, None)

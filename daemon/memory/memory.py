@@ -204,6 +204,17 @@ class Memory:
                 self.indexes.put(partition, index, gen, dirty=False)
             return index
 
+    async def _current_index(self, partition: str) -> Any:
+        """The partition's index, reloaded if another process (the CLI) changed its memories."""
+        index = await self._index(partition)
+        if not self._commit_lock.locked():
+            known = self.indexes.generation(partition)
+            if known is not None and known != await self.store.generation(partition):
+                log.info("memories changed by another process: reloading a user's index")
+                self.indexes.forget(partition)
+                index = await self._index(partition)
+        return index
+
     # -- writes ----------------------------------------------------------------------------
 
     def _lock(self, scope: Scope) -> asyncio.Lock:
@@ -371,6 +382,45 @@ class Memory:
         await self._commit([Change("DELETE", memory_id=r.id, actor="user") for r in rows])
         return {"message": f"Memories deleted successfully! ({len(rows)})"}
 
+    async def import_items(self, items: Sequence[dict[str, Any]]) -> tuple[int, int]:
+        """Import exported memories (ids, times, history kept); (imported, skipped). Running it
+        twice imports nothing the second time."""
+        imported = skipped = 0
+        touched: set[str] = set()
+        for start in range(0, len(items), 64):
+            batch = items[start : start + 64]
+            vecs = await self._embed_docs([it["memory"] for it in batch])
+            async with self._commit_lock:
+                for item, vec in zip(batch, vecs):
+                    if await self.store.import_row(item, vec, self.embedder.identity):
+                        imported += 1
+                        touched.add(partition_of(item.get("user_id")))
+                    else:
+                        skipped += 1
+        async with self._commit_lock:
+            for partition in touched:
+                self.indexes.forget(partition)
+        for partition in touched:
+            await self._index(partition)
+        return imported, skipped
+
+    async def export_items(
+        self, *, user_id: str | None = None, agent_id: str | None = None,
+        run_id: str | None = None,
+    ) -> list[dict[str, Any]]:
+        """Every memory (closed ones too) with its history, as JSON-ready dicts."""
+        out = []
+        for row, history in await self.store.export_rows(Scope(user_id, agent_id, run_id)):
+            item = row.public()
+            item["valid_from"] = row.valid_from
+            item["valid_to"] = row.valid_to
+            item["history"] = history
+            out.append(item)
+        return out
+
+    async def entities(self) -> list[dict[str, Any]]:
+        return await self.store.entities()
+
     async def reset(self) -> None:
         async with self._commit_lock:
             await self.store.reset()
@@ -401,7 +451,7 @@ class Memory:
         """Approximate (HNSW) for a plain user scope; exact brute force otherwise."""
         if scope.user_id is not None and scope.agent_id is None and scope.run_id is None \
                 and not filters:
-            index = await self._index(partition_of(scope.user_id))
+            index = await self._current_index(partition_of(scope.user_id))
             return index.search(qvec, n)
         nums, vecs = await self.store.embeddings(scope, filters)
         if not nums:

@@ -529,6 +529,60 @@ class MemoryStore:
             ids = [r[0] for r in await cur.fetchall()]
         return await self.apply([Change("DELETE", memory_id=i, actor=actor) for i in ids])
 
+    async def entities(self) -> list[dict[str, Any]]:
+        """Every user with memories: live and closed counts, last change."""
+        async with self.r.execute(
+            "SELECT coalesce(user_id, ''), sum(valid_to IS NULL), sum(valid_to IS NOT NULL), "
+            "min(created_at), max(updated_at) FROM memories GROUP BY coalesce(user_id, '') "
+            "ORDER BY max(updated_at) DESC"
+        ) as cur:
+            rows = await cur.fetchall()
+        return [
+            {"id": r[0], "name": r[0], "type": "user", "total_memories": int(r[1] or 0),
+             "closed_memories": int(r[2] or 0), "created_at": r[3], "updated_at": r[4]}
+            for r in rows
+        ]
+
+    async def export_rows(self, scope: Scope) -> list[tuple[MemoryRow, list[dict[str, Any]]]]:
+        """Every memory of a scope (closed ones too) with its history, oldest first."""
+        rows = await self.list(scope, limit=None, include_closed=True)
+        return [(row, await self.history(row.id)) for row in rows]
+
+    async def import_row(
+        self, item: dict[str, Any], embedding: np.ndarray | None, embedder: str | None
+    ) -> bool:
+        """Insert one exported memory with its history, keeping ids and times; False if a
+        memory with that id exists already (so importing twice changes nothing)."""
+        async with self.tx() as w:
+            async with w.execute("SELECT 1 FROM memories WHERE id = ?", (item["id"],)) as c:
+                if await c.fetchone():
+                    return False
+            emb = None if embedding is None else np.asarray(embedding, np.float32).tobytes()
+            await w.execute(
+                "INSERT INTO memories(id, user_id, agent_id, run_id, text, hash, embedding, "
+                "embedder, metadata, created_at, updated_at, valid_from, valid_to) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (item["id"], item.get("user_id"), item.get("agent_id"), item.get("run_id"),
+                 item["memory"], text_hash(item["memory"]), emb, embedder,
+                 json.dumps(item.get("metadata") or {}, ensure_ascii=False),
+                 item["created_at"], item["updated_at"],
+                 item.get("valid_from") or item["created_at"], item.get("valid_to")),
+            )
+            # A restore: the exported history replaces whatever a forget left of this id.
+            await w.execute("DELETE FROM history WHERE memory_id = ?", (item["id"],))
+            for h in item.get("history", []):
+                await w.execute(
+                    "INSERT OR REPLACE INTO history(id, memory_id, user_id, old_memory, "
+                    "new_memory, event, created_at, actor, is_deleted) "
+                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    (h["id"], item["id"], item.get("user_id"), h.get("old_memory"),
+                     h.get("new_memory"), "CLOSE" if h.get("closed") else h["event"],
+                     h["created_at"], h.get("actor_id") or "import", int(bool(h.get("is_deleted")))),
+                )
+            if item.get("valid_to") is None:
+                await self._bump([partition_of(item.get("user_id"))])
+        return True
+
     async def history(self, memory_id: str) -> list[dict[str, Any]]:
         async with self.r.execute(
             "SELECT id, memory_id, old_memory, new_memory, event, created_at, actor, is_deleted,"

@@ -46,6 +46,10 @@ class MemoryWorker:
         self._wake.set()
         return job_id
 
+    def wake(self) -> None:
+        """Look for due jobs now (after a retry was requested)."""
+        self._wake.set()
+
     async def start(self) -> None:
         requeued = await self.memory.store.requeue_running()
         if requeued:

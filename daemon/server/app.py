@@ -19,6 +19,7 @@ from daemon.memory.memory import Memory
 from daemon.memory.worker import MemoryWorker
 from daemon.protocol import AudioParams, identity_from_request
 from daemon.server.ota import add_ota_routes
+from daemon.server.rest import add_rest_routes, load_or_create_api_key
 from daemon.server.session import Session
 from daemon.turn import TurnRunner
 
@@ -80,8 +81,11 @@ class Daemon:
             close_timeout=5,
         )
         self.ws_port = next(iter(self._ws.sockets)).getsockname()[1]
-        app = web.Application(client_max_size=s.max_message_bytes)
+        app = web.Application(client_max_size=self.cfg.api.max_body_bytes)
         add_ota_routes(app, s)
+        assert self.memory is not None
+        api_key = load_or_create_api_key(self.cfg.api.key, self.cfg.data_dir)
+        add_rest_routes(app, self.memory, self.worker, api_key)
         app.router.add_get("/health", self._health)
         self._http = web.AppRunner(app, access_log=None)
         await self._http.setup()

@@ -1,0 +1,309 @@
+"""REST API on the HTTP port: a mem0-platform-compatible subset, plus what the web page needs.
+
+The real ``mem0ai`` ``MemoryClient(api_key=..., host="http://HOST:8003")`` works against it,
+both the current client (v3 paths) and 1.0.0 (v1/v2 paths, as pinned by xiaozhi-esp32-server).
+Every route needs the API key (``Authorization: Token <key>`` as mem0 sends, or ``Bearer``),
+compared in constant time. Errors are JSON ``{"detail": ...}`` with a proper status.
+"""
+
+from __future__ import annotations
+
+import hmac
+import json
+import logging
+import secrets
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+from aiohttp import web
+
+from daemon.memory.filters import FilterError
+from daemon.memory.llm_json import LLMOutputError
+from daemon.memory.memory import Memory, normalise_messages
+from daemon.memory.store import Scope
+from daemon.memory.worker import MemoryWorker
+
+log = logging.getLogger(__name__)
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+SCOPE_KEYS = ("user_id", "agent_id", "run_id")
+MAX_ID_LEN = 200
+WEB_DIR = Path(__file__).resolve().parent.parent / "web"
+
+
+def load_or_create_api_key(configured: str, data_dir: Path) -> str:
+    """The configured key, else the one kept in <data_dir>/api_key (made once, mode 0600)."""
+    if configured:
+        return configured
+    path = data_dir / "api_key"
+    if path.exists():
+        key = path.read_text(encoding="utf-8").strip()
+        if key:
+            return key
+    data_dir.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_urlsafe(24)
+    fd = path.open("w", encoding="utf-8")
+    try:
+        path.chmod(0o600)
+        fd.write(key + "\n")
+    finally:
+        fd.close()
+    return key
+
+
+def _error(status: int, detail: str) -> web.Response:
+    return web.json_response({"detail": detail}, status=status)
+
+
+def _auth_middleware(api_key: str) -> Any:
+    expected = api_key.encode("utf-8")
+
+    @web.middleware
+    async def middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+        path = request.path
+        if not (path.startswith("/v1/") or path.startswith("/v2/") or path.startswith("/v3/")
+                or path.startswith("/api/")):
+            return await handler(request)
+        header = request.headers.get("Authorization", "")
+        scheme, _, token = header.partition(" ")
+        given = token.strip().encode("utf-8") if scheme.lower() in ("token", "bearer") else b""
+        if not given or not hmac.compare_digest(given, expected):
+            return _error(401, "missing or invalid API key (send 'Authorization: Token <key>')")
+        try:
+            return await handler(request)
+        except web.HTTPException:
+            raise
+        except (ValueError, FilterError) as exc:
+            return _error(400, str(exc))
+        except KeyError:
+            return _error(404, "memory not found")
+        except LLMOutputError as exc:
+            return _error(502, f"the language model gave no usable answer: {exc}")
+        except Exception:
+            log.exception("REST %s %s failed", request.method, path)
+            return _error(500, "internal error (see the server log)")
+
+    return middleware
+
+
+async def _json_body(request: web.Request) -> dict[str, Any]:
+    if not request.body_exists:
+        return {}
+    try:
+        body = await request.json(loads=json.loads)
+    except (ValueError, UnicodeDecodeError):
+        raise web.HTTPBadRequest(
+            text=json.dumps({"detail": "the request body is not valid JSON"}),
+            content_type="application/json",
+        ) from None
+    if not isinstance(body, dict):
+        raise web.HTTPBadRequest(text=json.dumps({"detail": "the body must be a JSON object"}),
+                                 content_type="application/json")
+    return body
+
+
+def _memory_id(request: web.Request) -> str:
+    memory_id = request.match_info["memory_id"]
+    if not memory_id or len(memory_id) > MAX_ID_LEN:
+        raise KeyError(memory_id)
+    return memory_id
+
+
+def _opt_str(value: Any, name: str) -> str | None:
+    if value is None or value == "":
+        return None
+    if not isinstance(value, (str, int)) or len(str(value)) > MAX_ID_LEN:
+        raise ValueError(f"{name} must be a string of at most {MAX_ID_LEN} characters")
+    return str(value)
+
+
+def split_scope(body: dict[str, Any]) -> tuple[dict[str, str | None], dict[str, Any] | None]:
+    """Scope ids from top-level keys or from ``filters`` (plain or inside AND), and the rest
+    of the filters."""
+    scope = {k: _opt_str(body.get(k), k) for k in SCOPE_KEYS}
+    filters = body.get("filters")
+    if filters is not None and not isinstance(filters, dict):
+        raise ValueError("filters must be an object")
+    rest: dict[str, Any] = {}
+    for key, value in (filters or {}).items():
+        if key in SCOPE_KEYS and isinstance(value, (str, int)):
+            scope[key] = scope[key] or _opt_str(value, key)
+        elif key == "AND" and isinstance(value, list):
+            keep = []
+            for cond in value:
+                if (isinstance(cond, dict) and len(cond) == 1
+                        and next(iter(cond)) in SCOPE_KEYS
+                        and isinstance(next(iter(cond.values())), (str, int))):
+                    k, v = next(iter(cond.items()))
+                    scope[k] = scope[k] or _opt_str(v, k)
+                elif cond not in ({}, None):
+                    keep.append(cond)
+            if keep:
+                rest["AND"] = keep
+        elif key in ("user_id", "agent_id", "run_id") and value in ("*", None):
+            continue
+        else:
+            rest[key] = value
+    if all(v is None for v in scope.values()):
+        raise ValueError("one of user_id, agent_id or run_id is required (top level or filters)")
+    return scope, (rest or None)
+
+
+def add_rest_routes(
+    app: web.Application, memory: Memory, worker: MemoryWorker | None, api_key: str
+) -> None:
+    app.middlewares.append(_auth_middleware(api_key))
+    r = app.router
+
+    async def ping(request: web.Request) -> web.Response:
+        return web.json_response({"status": "ok", "org_id": "local", "project_id": "local",
+                                  "user_email": None, "server": "xiaozhi-memd"})
+
+    async def add(request: web.Request) -> web.Response:
+        body = await _json_body(request)
+        messages = body.get("messages")
+        if messages is None or messages == [] or messages == "":
+            raise ValueError("messages is required")
+        scope, _ = split_scope(body)
+        metadata = body.get("metadata") or None
+        if metadata is not None and not isinstance(metadata, dict):
+            raise ValueError("metadata must be an object")
+        infer = body.get("infer", True) is not False
+        # mem0's platform queues adds by default (async_mode); without an LLM worker, or for
+        # infer=False, or when asked, the add runs now and returns its events.
+        if infer and worker is not None and body.get("async_mode", True) is not False:
+            msgs = [dict(m) for m in normalise_messages(messages)]
+            job_id = await worker.enqueue(msgs, user_id=scope["user_id"],
+                                          agent_id=scope["agent_id"], run_id=scope["run_id"],
+                                          metadata=metadata)
+            return web.json_response({"results": [{
+                "message": "Memory processing has been queued for background execution",
+                "status": "PENDING", "event_id": str(job_id)}]})
+        result = await memory.add(messages, metadata=metadata, infer=infer, **scope)
+        return web.json_response(result)
+
+    async def get_one(request: web.Request) -> web.Response:
+        found = await memory.get(_memory_id(request))
+        if found is None:
+            raise KeyError("memory")
+        return web.json_response(found)
+
+    async def get_all(request: web.Request) -> web.Response:
+        body = await _json_body(request)
+        scope, filters = split_scope(body)
+        page = int(request.query.get("page", body.get("page", 1)))
+        size = int(request.query.get("page_size", body.get("page_size", 100)))
+        if page < 1 or not 1 <= size <= 1000:
+            raise ValueError("page must be >= 1 and page_size 1..1000")
+        include_closed = bool(body.get("include_closed", False))
+        result = await memory.get_all(filters=filters, limit=size + 1, offset=(page - 1) * size,
+                                      include_closed=include_closed, **scope)
+        items = result["results"]
+        more = len(items) > size
+        total = None if filters else await memory.store.count(
+            Scope(**scope), include_closed=include_closed
+        )
+        return web.json_response({
+            "count": total if total is not None else len(items[:size]),
+            "next": f"?page={page + 1}&page_size={size}" if more else None,
+            "previous": f"?page={page - 1}&page_size={size}" if page > 1 else None,
+            "results": items[:size],
+        })
+
+    async def search(request: web.Request) -> web.Response:
+        body = await _json_body(request)
+        query = body.get("query")
+        if not isinstance(query, str) or not query.strip():
+            raise ValueError("query must be a non-empty string")
+        scope, filters = split_scope(body)
+        limit = int(body.get("top_k", body.get("limit", 10)))
+        if not 1 <= limit <= 100:
+            raise ValueError("top_k must be 1..100")
+        threshold = body.get("threshold")
+        result = await memory.search(query[:2000], filters=filters, limit=limit,
+                                     threshold=None if threshold is None else float(threshold),
+                                     **scope)
+        return web.json_response(result)
+
+    async def update(request: web.Request) -> web.Response:
+        body = await _json_body(request)
+        memory_id = _memory_id(request)
+        text = body.get("text") if body.get("text") is not None else body.get("data")
+        metadata = body.get("metadata")
+        if metadata is not None and not isinstance(metadata, dict):
+            raise ValueError("metadata must be an object")
+        if text is None:
+            current = await memory.get(memory_id)
+            if current is None:
+                raise KeyError(memory_id)
+            text = current["memory"]
+        if not isinstance(text, str):
+            raise ValueError("text must be a string")
+        await memory.update(memory_id, text=text, metadata=metadata)
+        return web.json_response(await memory.get(memory_id))
+
+    async def delete_one(request: web.Request) -> web.Response:
+        return web.json_response(await memory.delete(_memory_id(request)))
+
+    async def delete_all(request: web.Request) -> web.Response:
+        scope = {k: _opt_str(request.query.get(k), k) for k in SCOPE_KEYS}
+        if all(v is None for v in scope.values()):
+            raise ValueError("delete_all needs user_id, agent_id or run_id")
+        return web.json_response(await memory.delete_all(**scope))
+
+    async def history(request: web.Request) -> web.Response:
+        memory_id = _memory_id(request)
+        rows = await memory.history(memory_id)
+        if not rows:
+            raise KeyError(memory_id)
+        return web.json_response(rows)
+
+    async def entities(request: web.Request) -> web.Response:
+        return web.json_response({"results": await memory.entities()})
+
+    async def delete_entity(request: web.Request) -> web.Response:
+        kind = request.match_info["kind"]
+        name = _opt_str(request.match_info["name"], "name")
+        if kind not in ("user", "agent", "run") or name is None:
+            raise ValueError("entity type must be user, agent or run")
+        await memory.delete_all(**{f"{kind}_id": name})
+        return web.json_response({"message": "Entity deleted successfully!"})
+
+    async def jobs(request: web.Request) -> web.Response:
+        states = tuple(request.query.get("state", "pending,running,parked").split(","))
+        if not set(states) <= {"pending", "running", "parked", "done"}:
+            raise ValueError("state must be pending, running, parked or done")
+        rows = await memory.store.jobs(states, limit=500)
+        return web.json_response({"results": [j.public() for j in rows]})
+
+    async def retry_job(request: web.Request) -> web.Response:
+        job_id = int(request.match_info["job_id"])
+        n = await memory.store.retry_parked(job_id)
+        if worker is not None:
+            worker.wake()
+        return web.json_response({"retried": n})
+
+    for base in ("/v1/ping/", "/v1/ping"):
+        r.add_get(base, ping)
+    r.add_post("/v1/memories/", add)  # mem0ai 1.0.0
+    r.add_post("/v3/memories/add/", add)  # current mem0ai
+    r.add_post("/v2/memories/", get_all)
+    r.add_post("/v3/memories/", get_all)
+    r.add_post("/v2/memories/search/", search)
+    r.add_post("/v3/memories/search/", search)
+    r.add_post("/v1/memories/search/", search)
+    r.add_get("/v1/memories/{memory_id}/", get_one)
+    r.add_put("/v1/memories/{memory_id}/", update)
+    r.add_delete("/v1/memories/{memory_id}/", delete_one)
+    r.add_get("/v1/memories/{memory_id}/history/", history)
+    r.add_delete("/v1/memories/", delete_all)
+    r.add_get("/v1/entities/", entities)
+    r.add_delete("/v2/entities/{kind}/{name}/", delete_entity)
+    r.add_get("/api/jobs", jobs)
+    r.add_post("/api/jobs/{job_id:\\d+}/retry", retry_job)
+
+    async def page(request: web.Request) -> web.FileResponse:
+        return web.FileResponse(WEB_DIR / "index.html")
+
+    r.add_get("/", page)
