@@ -129,6 +129,59 @@ class ApiConfig(_Section):
     max_body_bytes: int = Field(1_048_576, ge=1024)
 
 
+class AsrConfig(_Section):
+    provider: Literal["faster-whisper"] = "faster-whisper"
+    # A name from `xiaozhi-memd models list`, or a CTranslate2 Whisper folder under models_dir.
+    model: str = "whisper-base"
+    # "auto" detects the language per utterance (one more encoder pass); "zh", "en", ... force it.
+    language: str = "auto"
+    # Prompt per language; for zh it makes Whisper write simplified characters.
+    initial_prompts: dict[str, str] = Field(default_factory=lambda: {"zh": "以下是普通话的句子。"})
+    compute_type: str = "int8"
+    n_threads: int = Field(2, ge=1)
+    beam_size: int = Field(1, ge=1, le=10)
+    # Caps: Whisper can loop for many seconds on garbage audio.
+    max_decode_s: float = Field(15.0, gt=0)
+    max_tokens: int = Field(160, ge=8, le=400)
+    # Transcripts the model itself doubts are dropped (nothing reaches the LLM).
+    min_avg_logprob: float = Field(-1.0, le=0)
+    max_no_speech_prob: float = Field(0.6, ge=0, le=1)
+    max_compression_ratio: float = Field(2.4, gt=0)
+
+
+class TtsConfig(_Section):
+    provider: Literal["espeak-ng", "piper"] = "espeak-ng"
+    voice_en: str = "en"
+    # The plain `cmn` voice reads the pinyin tone digits in English; this one speaks Mandarin.
+    voice_zh: str = "cmn-latn-pinyin"
+    speed_wpm: int = Field(165, ge=80, le=450)
+    # piper: a name from `models list` or a .onnx voice file (relative to models_dir);
+    # piper speaks English only here: Chinese sentences still go to espeak-ng.
+    piper_voice: str = "piper-joe-us"
+    max_sentence_s: float = Field(30.0, gt=0)
+
+
+class VadConfig(_Section):
+    provider: Literal["silero", "webrtc"] = "silero"
+    threshold: float = Field(0.5, gt=0, lt=1)  # silero speech probability; webrtc: ignored
+    webrtc_aggressiveness: int = Field(2, ge=0, le=3)
+    min_speech_ms: int = Field(250, ge=0)      # shorter bursts are clicks, not speech
+    silence_ms: int = Field(700, ge=100)       # this much silence after speech ends an utterance
+    pre_roll_ms: int = Field(300, ge=0)        # audio kept from before speech started
+    max_utterance_s: float = Field(20.0, gt=1, le=30)  # cut (and transcribe) longer speech
+    barge_in_ms: int = Field(300, ge=0)        # realtime mode: speech this long stops our answer
+
+
+class AudioConfig(_Section):
+    # auto: voice on when its models are installed (else text only, with one log line);
+    # true: a missing model stops the server; false: text only.
+    enabled: Literal["auto", True, False] = "auto"
+    asr: AsrConfig = Field(default_factory=AsrConfig)
+    tts: TtsConfig = Field(default_factory=TtsConfig)
+    vad: VadConfig = Field(default_factory=VadConfig)
+    prebuffer_frames: int = Field(3, ge=0, le=50)  # frames sent at once before real-time pacing
+
+
 class LoggingConfig(_Section):
     level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
 
@@ -141,6 +194,7 @@ class Config(_Section):
     embedder: EmbedderConfig = Field(default_factory=EmbedderConfig)
     memory: MemoryConfig = Field(default_factory=MemoryConfig)
     prompts: PromptsConfig = Field(default_factory=PromptsConfig)
+    audio: AudioConfig = Field(default_factory=AudioConfig)
     api: ApiConfig = Field(default_factory=ApiConfig)
     logging: LoggingConfig = Field(default_factory=LoggingConfig)
 

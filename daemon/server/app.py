@@ -5,12 +5,14 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 from urllib.parse import parse_qs, urlsplit
 
 from aiohttp import web
 from websockets.asyncio.server import Server, ServerConnection, serve
 from websockets.http11 import Request, Response
 
+from daemon.audio.services import load_voice
 from daemon.config import Config
 from daemon.llm.base import ChatLLM
 from daemon.llm.factory import make_llm
@@ -22,6 +24,9 @@ from daemon.server.ota import add_ota_routes
 from daemon.server.rest import add_rest_routes, load_or_create_api_key
 from daemon.server.session import Session
 from daemon.turn import TurnRunner
+
+if TYPE_CHECKING:
+    from daemon.audio.services import Voice
 
 log = logging.getLogger(__name__)
 
@@ -39,6 +44,7 @@ class Daemon:
         self.memory: Memory | None = None
         self.worker: MemoryWorker | None = None
         self.turns: TurnRunner | None = None
+        self.voice: Voice | None = None
         self.sessions: set[Session] = set()
         self._ws: Server | None = None
         self._http: web.AppRunner | None = None
@@ -74,6 +80,8 @@ class Daemon:
 
     async def start(self) -> None:
         await self.start_services()
+        # Voice models load off the event loop; missing ones turn voice off (one log line).
+        self.voice = await asyncio.to_thread(load_voice, self.cfg, self.progress)
         s = self.cfg.server
         self._ws = await serve(
             self._handle, s.host, s.websocket_port, max_size=s.max_message_bytes,
@@ -110,6 +118,8 @@ class Daemon:
             await self.memory.close()
         for llm in {id(x): x for x in (self.llm, self.extract_llm) if x}.values():
             await llm.close()
+        if self.voice is not None:
+            self.voice.close()
 
     async def _health(self, request: web.Request) -> web.Response:
         return web.json_response({"status": "ok", "devices": len(self.sessions)})
@@ -137,6 +147,7 @@ class Daemon:
             idle_timeout_s=s.idle_timeout_s,
             server_audio=AudioParams(format="opus", sample_rate=s.sample_rate, channels=1,
                                      frame_duration=s.frame_duration_ms),
+            voice=self.voice,
         )
         self.sessions.add(session)
         try:

@@ -13,13 +13,14 @@ import contextlib
 import logging
 import uuid
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from websockets.asyncio.server import ServerConnection
 from websockets.exceptions import ConnectionClosed
 
 from daemon.protocol import (
     DEFAULT_SERVER_AUDIO,
+    FRAME_OPUS,
     Abort,
     AudioParams,
     ClientHello,
@@ -30,12 +31,18 @@ from daemon.protocol import (
     ProtocolError,
     ServerMessage,
     Tts,
+    decode_frame,
     encode_server_message,
     initialize_request,
     negotiate_hello,
     parse_client_message,
 )
 from daemon.turn import TurnContext, TurnRunner
+
+if TYPE_CHECKING:
+    from daemon.audio.listener import Event, Listener, Utterance
+    from daemon.audio.opus import OpusDecoder
+    from daemon.audio.services import Voice
 
 log = logging.getLogger(__name__)
 
@@ -58,13 +65,17 @@ class SessionState:
     hello: ClientHello | None = None
     mcp_tools: list[dict[str, Any]] = field(default_factory=list)
     turns: int = 0
+    audio_frames: int = 0
+    bad_frames: int = 0
+    utterances: int = 0
+    dropped_utterances: int = 0
 
 
 class Session:
     def __init__(
         self, conn: ServerConnection, identity: DeviceIdentity, user_id: str,
         turns: TurnRunner, *, hello_timeout_s: float, idle_timeout_s: float,
-        server_audio: AudioParams = DEFAULT_SERVER_AUDIO,
+        server_audio: AudioParams = DEFAULT_SERVER_AUDIO, voice: Voice | None = None,
     ) -> None:
         self.conn = conn
         self.state = SessionState(uuid.uuid4().hex, identity, user_id)
@@ -74,6 +85,12 @@ class Session:
         self.server_audio = server_audio
         self._turn: asyncio.Task[Any] | None = None
         self._mcp: McpToolPager | None = None
+        self.voice = voice
+        self._decoder: OpusDecoder | None = None
+        self._listener: Listener | None = None
+        self._asr: asyncio.Task[None] | None = None
+        self._pending: Utterance | None = None
+        self._listen_mode = "auto"
 
     async def send(self, msg: ServerMessage) -> None:
         await self.conn.send(encode_server_message(msg))
@@ -95,6 +112,8 @@ class Session:
             pass
         finally:
             await self._cancel_turn()
+            if self._asr is not None:
+                self._asr.cancel()
 
     async def _handshake(self) -> bool:
         loop = asyncio.get_running_loop()
@@ -140,7 +159,8 @@ class Session:
 
     async def _dispatch(self, data: str | bytes) -> None:
         if isinstance(data, bytes):
-            return  # Opus audio: handled by the voice pipeline when configured
+            await self._on_audio(data)
+            return
         try:
             msg = parse_client_message(data)
         except ProtocolError as exc:
@@ -149,11 +169,20 @@ class Session:
         if isinstance(msg, Listen):
             if msg.state == "detect" and msg.text and msg.text.strip():
                 if is_wake_word(msg.text):
+                    if self._listener is not None:
+                        self._listener.discard()  # that audio was the wake word
                     return
                 await self._start_turn(msg.text.strip())
-            elif msg.state == "start" and self._turn is not None and not self._turn.done():
-                # The device listens again while we speak: barge-in.
-                await self._cancel_turn()
+            elif msg.state == "start":
+                if self._turn is not None and not self._turn.done():
+                    # The device listens again while we speak: barge-in.
+                    await self._cancel_turn()
+                listener = self._voice_listener()
+                if listener is not None:
+                    self._listen_mode = msg.mode or "auto"
+                    listener.start(self._listen_mode)
+            elif msg.state == "stop" and self._listener is not None:
+                await self._on_events(self._listener.stop())
         elif isinstance(msg, Abort):
             if await self._cancel_turn():
                 await self.send(Tts(state="stop"))
@@ -169,8 +198,12 @@ class Session:
         self._turn = asyncio.create_task(self._run_turn(ctx, text))
 
     async def _run_turn(self, ctx: TurnContext, text: str) -> None:
+        speaker = None
+        if self.voice is not None:
+            speaker = self.voice.speaker(self.server_audio, self.state.identity.protocol_version,
+                                         self.send, self.conn.send)
         try:
-            await self.turns.run(ctx, text, self.send)
+            await self.turns.run(ctx, text, self.send, speaker)
         except ConnectionClosed:
             pass
         except asyncio.CancelledError:
@@ -186,6 +219,82 @@ class Session:
         with contextlib.suppress(asyncio.CancelledError, Exception):
             await task
         return True
+
+    # -- voice ------------------------------------------------------------------------------
+
+    def _voice_listener(self) -> Listener | None:
+        if self.voice is None:
+            return None
+        if self._listener is None:
+            from daemon.audio.opus import OpusDecoder
+
+            hello = self.state.hello
+            rate = hello.audio_params.sample_rate if hello else 16000
+            channels = hello.audio_params.channels if hello else 1
+            self._decoder = OpusDecoder(rate, channels, out_rate=16000)
+            self._listener = self.voice.listener()
+        return self._listener
+
+    async def _on_audio(self, data: bytes) -> None:
+        listener = self._listener
+        if listener is None or not listener.listening or self._decoder is None:
+            return  # not listening (e.g. wake-word audio before `listen start`): dropped
+        from daemon.audio.opus import OpusError
+
+        try:
+            frame = decode_frame(self.state.identity.protocol_version, data)
+            if frame.type != FRAME_OPUS:
+                return
+            pcm = self._decoder.decode(frame.payload)
+        except (ProtocolError, OpusError) as exc:
+            self.state.bad_frames += 1
+            if self.state.bad_frames in (1, 100, 10000):
+                log.warning("device %s: undecodable audio frame (%s; %d so far), skipped",
+                            self.state.user_id, exc, self.state.bad_frames)
+            return
+        self.state.audio_frames += 1
+        await self._on_events(listener.feed(pcm))
+
+    async def _on_events(self, events: list[Event]) -> None:
+        from daemon.audio.listener import SpeechStarted
+
+        for ev in events:
+            if isinstance(ev, SpeechStarted):
+                if (self._listener is not None and self._listener.mode == "realtime"
+                        and self._turn is not None and not self._turn.done()):
+                    log.info("device %s: user speaks over the answer (barge-in)",
+                             self.state.user_id)
+                    if await self._cancel_turn():
+                        await self.send(Tts(state="stop"))
+            else:
+                self.state.utterances += 1
+                if self._pending is not None:
+                    self.state.dropped_utterances += 1  # superseded before it was heard
+                self._pending = ev
+                if self._asr is None or self._asr.done():
+                    self._asr = asyncio.create_task(self._recognise())
+
+    async def _recognise(self) -> None:
+        assert self.voice is not None
+        while (utt := self._pending) is not None:
+            self._pending = None
+            try:
+                result = await self.voice.asr.transcribe(utt.pcm)
+            except Exception:
+                log.exception("speech recognition failed for device %s", self.state.user_id)
+                continue
+            if not result.text:
+                self.state.dropped_utterances += 1
+                log.info("device %s: %.1f s of audio not used (%s, %.1f s to decode)",
+                         self.state.user_id, result.audio_s, result.dropped, result.decode_s)
+                listener = self._listener
+                if listener is not None and not listener.listening and self._pending is None \
+                        and self._listen_mode == "auto" and (self._turn is None or self._turn.done()):
+                    listener.start("auto")  # nothing heard: keep listening as the device does
+                continue
+            log.info("device %s said %r (%.1f s of audio, %.2f s to recognise)",
+                     self.state.user_id, result.text, result.audio_s, result.decode_s)
+            await self._start_turn(result.text)
 
     async def _start_mcp(self) -> None:
         self._mcp = McpToolPager()

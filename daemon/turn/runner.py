@@ -12,7 +12,7 @@ import logging
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from daemon.config import Config
 from daemon.llm.base import ChatLLM, LLMError
@@ -26,6 +26,18 @@ log = logging.getLogger(__name__)
 
 Send = Callable[[ServerMessage], Awaitable[None]]
 HISTORY_MESSAGES = 10
+
+
+class Voice(Protocol):
+    """Where a voice turn's sentences go (``daemon.audio.speaker.Speaker``): ``say`` queues a
+    sentence (it sends ``tts sentence_start`` itself, right before that sentence's audio),
+    ``finish`` waits until all of it has been sent, ``close`` stops at once."""
+
+    async def say(self, sentence: str) -> None: ...
+
+    async def finish(self) -> None: ...
+
+    async def close(self) -> None: ...
 
 
 @dataclass
@@ -75,7 +87,11 @@ class TurnRunner:
             log.exception("memory lookup failed: answering without memories")
         return []
 
-    async def run(self, ctx: TurnContext, text: str, send: Send) -> TurnResult:
+    async def run(
+        self, ctx: TurnContext, text: str, send: Send, voice: Voice | None = None
+    ) -> TurnResult:
+        """One turn. Without ``voice`` the sentences go out as text only (``sentence_start``);
+        with it each is also spoken (synthesised and streamed while the LLM goes on)."""
         result = TurnResult(text=text)
         self.last = result
         t0 = time.perf_counter()
@@ -105,7 +121,10 @@ class TurnRunner:
                 if result.first_sentence_ms is None:
                     result.first_sentence_ms = (time.perf_counter() - t0) * 1000
                 result.sentences.append(sentence)
-                await send(Tts(state="sentence_start", text=sentence))
+                if voice is not None:
+                    await voice.say(sentence)
+                else:
+                    await send(Tts(state="sentence_start", text=sentence))
 
             try:
                 async for piece in self.llm.stream_chat(
@@ -122,11 +141,15 @@ class TurnRunner:
                     await speak("Sorry, I can't answer right now.")
             for sentence in splitter.flush():
                 await speak(sentence)
+            if voice is not None:
+                await voice.finish()
             await send(Tts(state="stop"))
         except asyncio.CancelledError:
             result.interrupted = True
             raise
         finally:
+            if voice is not None:
+                await voice.close()
             result.answer = "".join(parts).strip()
             # Shielded: an abort must not lose the exchange or its memory job.
             await asyncio.shield(self._record(ctx, result))

