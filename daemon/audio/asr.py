@@ -26,6 +26,7 @@ __all__ = ["Asr", "AsrWorker", "FasterWhisperAsr", "SegmentStats", "Transcript",
 
 log = logging.getLogger(__name__)
 RATE = 16000
+PAD_MS = 200  # silence added around each utterance
 
 # Phrases Whisper produces from silence or noise (subtitle credits learned from video data).
 HALLUCINATIONS = (
@@ -108,7 +109,8 @@ class FasterWhisperAsr:
         if pcm.size < RATE // 10:
             out.dropped = "too short"
             return out
-        audio = to_float(pcm)
+        pad = np.zeros(PAD_MS * RATE // 1000, np.float32)  # Whisper mishears speech at the very edge
+        audio = np.concatenate([pad, to_float(pcm), pad])
         language = self.language
         if language is None:
             language, _prob, _all = self.model.detect_language(audio)

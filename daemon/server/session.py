@@ -236,10 +236,13 @@ class Session:
         return self._listener
 
     async def _on_audio(self, data: bytes) -> None:
-        listener = self._listener
-        if listener is None or not listener.listening or self._decoder is None:
-            return  # not listening (e.g. wake-word audio before `listen start`): dropped
+        listener = self._voice_listener()
+        if listener is None or self._decoder is None:
+            return
         from daemon.audio.opus import OpusError
+
+        # Every packet is decoded, heard or not: Opus predicts from the previous packets, so a
+        # decoder that skipped some garbles the start of what comes next.
 
         try:
             frame = decode_frame(self.state.identity.protocol_version, data)
@@ -253,7 +256,8 @@ class Session:
                             self.state.user_id, exc, self.state.bad_frames)
             return
         self.state.audio_frames += 1
-        await self._on_events(listener.feed(pcm))
+        if listener.listening:  # else (e.g. wake-word audio before `listen start`): dropped
+            await self._on_events(listener.feed(pcm))
 
     async def _on_events(self, events: list[Event]) -> None:
         from daemon.audio.listener import SpeechStarted

@@ -1,0 +1,276 @@
+"""Voice end to end: the real `xiaozhi-sdk` client sends real Opus (16 kHz PCM it encodes
+itself) to `xiaozhi-memd serve`, which runs the real VAD, Whisper and espeak-ng; a scripted LLM
+keeps the answers deterministic. The SDK decodes our Opus answer (its output_audio_queue).
+
+Audio is sent faster than real time (the server must not care)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import re
+import sqlite3
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+from xiaozhi_sdk import XiaoZhiWebsocket
+
+from daemon.audio.pcm import rms_dbfs
+from daemon.audio.tts import EspeakTts
+from daemon.config import TtsConfig
+from tests.audio.conftest import silence, speech, white_noise, words
+from tests.conftest import ServerProcess, server_config
+
+ROOT = Path(__file__).resolve().parents[2]
+STORY = " ".join(f"This is sentence number {n} of a story about a small robot." for n in
+                 ("one", "two", "three", "four", "five", "six", "seven", "eight"))
+LIGHT_ANSWER = "Sure. The light in the kitchen is now on."
+RULES = {"rules": [
+    {"json": True, "match": ".*", "reply": {"facts": []}},
+    {"match": "(?i)story", "reply": STORY},
+    {"match": "(?i)what time", "reply": "It is time for tea."},
+    {"match": ".*", "reply": LIGHT_ANSWER},
+]}
+TIMEOUT = 120  # ASR on a busy 2-core machine can take many seconds per utterance
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory):
+    tmp = tmp_path_factory.mktemp("voice")
+    rules = tmp / "rules.json"
+    rules.write_text(json.dumps(RULES))
+    cfg = server_config(
+        tmp, models_dir=str(ROOT / "models"),
+        llm={"provider": "scripted", "scripted": {"replies_file": str(rules)}},
+        audio={"enabled": True, "asr": {"language": "en", "max_decode_s": 60}},
+    )
+    srv = ServerProcess(cfg, tmp / "server.log")
+    srv.start()
+    srv.wait_ready(timeout=120)
+    assert "voice on: ASR faster-whisper:whisper-base" in srv.log()
+    yield srv
+    assert srv.stop() == 0, srv.log()
+    assert "Traceback" not in srv.log(), srv.log()
+
+
+class VoiceDevice:
+    """The SDK as a device that talks: 16 kHz PCM in, our 24 kHz Opus decoded out."""
+
+    def __init__(self, url: str, mac: str, mode: str = "realtime") -> None:
+        self.mac = mac
+        self.received: list[tuple[float, dict[str, Any]]] = []
+        self.frame_times: list[float] = []
+        self._new = asyncio.Event()
+        self.sdk = XiaoZhiWebsocket(self._on_message, url=url, audio_sample_rate=16000,
+                                    audio_output_sample_rate=24000)
+        self.sdk.mode = mode
+        handle = self.sdk._handle_websocket_message
+
+        async def timed(message: Any) -> None:  # the SDK itself decodes; we only time frames
+            if isinstance(message, bytes):
+                self.frame_times.append(time.monotonic())
+            await handle(message)
+
+        self.sdk._handle_websocket_message = timed  # type: ignore[method-assign]
+
+    async def _on_message(self, message: dict[str, Any]) -> None:
+        self.received.append((time.monotonic(), message))
+        self._new.set()
+
+    async def __aenter__(self) -> VoiceDevice:
+        assert await self.sdk.init_connection(self.mac)
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.sdk.close()
+
+    def messages(self, start: int = 0) -> list[dict[str, Any]]:
+        return [m for _t, m in self.received[start:]]
+
+    async def wait_for(self, pred, timeout: float = TIMEOUT, start: int = 0) -> tuple[float, dict]:
+        async def scan() -> tuple[float, dict]:
+            seen = start
+            while True:
+                for t, m in self.received[seen:]:
+                    if pred(m):
+                        return t, m
+                seen = len(self.received)
+                self._new.clear()
+                await self._new.wait()
+
+        return await asyncio.wait_for(scan(), timeout)
+
+    async def send_pcm(self, pcm: np.ndarray) -> None:
+        pcm = np.concatenate([pcm, np.zeros((-pcm.size) % 960, np.int16)])
+        for i in range(0, pcm.size, 960):
+            assert await self.sdk.send_audio(pcm[i : i + 960].tobytes())
+            if i % (960 * 50) == 0:
+                await asyncio.sleep(0)
+
+    async def say(self, text: str) -> None:
+        await self.send_pcm(np.concatenate([speech(text), silence(1.2)]))
+
+    async def send_json(self, msg: dict[str, Any]) -> None:
+        assert self.sdk.websocket is not None
+        await self.sdk.websocket.send(json.dumps({"session_id": self.sdk.session_id, **msg}))
+
+    def audio(self) -> np.ndarray:
+        q = list(self.sdk.output_audio_queue)
+        return np.concatenate([np.asarray(a).ravel() for a in q]) if q else np.zeros(0, np.int16)
+
+
+def is_(kind: str, state: str | None = None):
+    return lambda m: m.get("type") == kind and (state is None or m.get("state") == state)
+
+
+def sentences(text: str) -> list[str]:
+    return [s for s in re.split(r"(?<=[.!?])\s+", text) if s]
+
+
+async def user_messages(server: ServerProcess, device: str, expect: int) -> list[str]:
+    """What the device's user said, as recorded (written just after the turn's last message);
+    waits a little for `expect` rows, then checks a moment longer that no more come."""
+    db = Path(server.config).parent / "data" / "memory.sqlite3"
+    rows: list[str] = []
+    for i in range(60):
+        with sqlite3.connect(f"file:{db}?mode=ro", uri=True) as conn:
+            rows = [r[0] for r in conn.execute(
+                "SELECT content FROM messages WHERE role = 'user' AND user_id = ? ORDER BY seq",
+                (device,))]
+        if len(rows) > expect or (len(rows) == expect and i >= 5):
+            break
+        await asyncio.sleep(0.1)
+    return rows
+
+
+async def test_spoken_question_gets_a_spoken_answer(server: ServerProcess) -> None:
+    question = "Please turn on the light in the kitchen."
+    async with VoiceDevice(server.ws_url, "aa:10:00:00:00:01") as dev:
+        await dev.say(question)
+        spoke_at = time.monotonic()
+        _t, stt = await dev.wait_for(is_("stt"))
+        assert words(stt["text"]) == words(question)
+        t_stop, _m = await dev.wait_for(is_("tts", "stop"))
+        msgs = dev.messages()
+        kinds = [(m["type"], m.get("state")) for m in msgs if m["type"] in ("stt", "llm", "tts")]
+        assert kinds[0] == ("stt", None) and kinds[-1] == ("tts", "stop")
+        said = [m["text"] for m in msgs if m.get("state") == "sentence_start"]
+        assert said == sentences(LIGHT_ANSWER)
+        pcm = dev.audio()
+
+    # what the SDK decoded: our answer, non-silent, as long as espeak-ng makes it
+    tts = EspeakTts(TtsConfig())
+    expected_s = sum(tts.synthesize(s).duration_s for s in said)
+    got_s = pcm.size / 24000
+    assert expected_s <= got_s <= expected_s + 0.1 * len(said) + 0.2, (got_s, expected_s)
+    assert rms_dbfs(pcm) > -35
+    n = len(dev.frame_times)
+    assert n == round(got_s / 0.06)
+    # paced: after a pre-buffer of 3, about one 60 ms frame per 60 ms
+    span = dev.frame_times[-1] - dev.frame_times[0]
+    assert (n - 4) * 0.06 * 0.8 <= span <= (n - 3) * 0.06 + 0.8, (span, n)
+    assert t_stop >= dev.frame_times[-1]  # `tts stop` only after the last frame
+    assert dev.frame_times[0] > spoke_at
+    assert await user_messages(server, "aa:10:00:00:00:01", 1) == [stt["text"]]
+
+
+async def test_barge_in_stops_the_answer_and_the_new_question_is_answered(
+    server: ServerProcess,
+) -> None:
+    async with VoiceDevice(server.ws_url, "aa:10:00:00:00:02") as dev:
+        await dev.say("Tell me a story about a robot.")
+        await dev.wait_for(is_("stt"))
+        while len(dev.frame_times) < 15:  # the story is being told
+            await asyncio.sleep(0.05)
+        mark = len(dev.received)
+        talk_at = time.monotonic()
+        await dev.say("What time is it now?")
+        t_stop, _ = await dev.wait_for(is_("tts", "stop"), 10, start=mark)
+        assert t_stop - talk_at < 3.0  # stopped as soon as the user was heard
+        frames_at_stop = sum(t <= t_stop for t in dev.frame_times)
+        _t2, stt2 = await dev.wait_for(is_("stt"), start=mark)
+        assert words(stt2["text"]) == words("What time is it now?")
+        await dev.wait_for(is_("tts", "stop"), start=mark + 1 + dev.messages(mark).index(stt2))
+        start2 = dev.messages(mark).index(stt2) + mark
+        said2 = [m["text"] for m in dev.messages(start2) if m.get("state") == "sentence_start"]
+        assert said2 == ["It is time for tea."]
+    story_frames = round(sum(EspeakTts(TtsConfig()).synthesize(s).duration_s
+                             for s in sentences(STORY)) / 0.06)
+    assert 15 <= frames_at_stop < story_frames / 2  # the story was cut short
+    story_sentences = [m for m in dev.messages(0)[: mark] if m.get("state") == "sentence_start"]
+    assert len(story_sentences) < len(sentences(STORY))
+    late = [t for t in dev.frame_times if t_stop + 0.3 < t < _t2]
+    assert late == []  # nothing of the old answer after its `tts stop`
+
+
+async def test_abort_or_listen_start_stops_the_audio_at_once(server: ServerProcess) -> None:
+    async with VoiceDevice(server.ws_url, "aa:10:00:00:00:03") as dev:
+        for stop in ("abort", "listen"):
+            mark = len(dev.received)
+            await dev.sdk.send_text("Tell me a story")
+            await dev.wait_for(is_("tts", "sentence_start"), start=mark)
+            first = len(dev.frame_times)
+            while len(dev.frame_times) < first + 8:
+                await asyncio.sleep(0.02)
+            if stop == "abort":
+                await dev.sdk.send_abort()
+                await dev.wait_for(is_("tts", "stop"), 5, start=mark)
+            else:
+                await dev.send_json({"type": "listen", "state": "start", "mode": "realtime"})
+            await asyncio.sleep(0.3)  # frames already in flight
+            n = len(dev.frame_times)
+            await asyncio.sleep(1.0)
+            assert len(dev.frame_times) == n, f"audio went on after {stop}"
+            assert n - first < 40
+
+
+async def test_manual_mode_and_wake_word_audio_is_not_a_question(server: ServerProcess) -> None:
+    async with VoiceDevice(server.ws_url, "aa:10:00:00:00:04", mode="manual") as dev:
+        await dev.send_json({"type": "listen", "state": "stop"})
+        # the firmware sends the wake word's audio, then `detect`, then `listen start`
+        await dev.send_pcm(speech("Alexa, hello there."))
+        await dev.send_json({"type": "listen", "state": "detect", "text": "alexa"})
+        await dev.send_json({"type": "listen", "state": "start", "mode": "manual"})
+        await dev.send_pcm(np.concatenate([speech("Turn off the music in the living room."),
+                                           silence(2.5)]))
+        await asyncio.sleep(0.5)
+        assert not [m for m in dev.messages() if m["type"] == "stt"]  # manual: waits for stop
+        await dev.send_json({"type": "listen", "state": "stop"})
+        _t, stt = await dev.wait_for(is_("stt"))
+        assert words(stt["text"]) == words("Turn off the music in the living room.")
+        await dev.wait_for(is_("tts", "stop"))
+
+
+async def test_garbage_audio_never_reaches_the_llm(server: ServerProcess) -> None:
+    mac = "aa:10:00:00:00:05"
+    rng = np.random.default_rng(11)
+    t0 = time.monotonic()
+    async with VoiceDevice(server.ws_url, mac) as dev:
+        assert dev.sdk.websocket is not None
+        for _ in range(300):  # random bytes as Opus packets
+            await dev.sdk.websocket.send(rng.integers(0, 256, int(rng.integers(1, 300)),
+                                                      dtype=np.uint8).tobytes())
+        await dev.send_pcm(silence(120))  # two minutes of silence
+        await dev.send_pcm(white_noise(90, level=4000, seed=5))  # and of noise
+        brown = np.cumsum(rng.standard_normal(16000 * 30))
+        await dev.send_pcm((brown / np.abs(brown).max() * 12000).astype(np.int16))
+        # speech-like garbage: the VAD hears speech, Whisper is not sure of any words
+        backwards = np.concatenate([speech("Please play some music in the living room.")[::-1],
+                                    speech("The quick brown fox jumps over the lazy dog.")[::-1]])
+        await dev.send_pcm(np.concatenate([backwards, silence(1.5)]))
+        sent_s = time.monotonic() - t0
+        # the connection still works: a real question afterwards is the first thing heard
+        await dev.say("What time is it now?")
+        _t, stt = await dev.wait_for(is_("stt"))
+        assert words(stt["text"]) == words("What time is it now?")
+        await dev.wait_for(is_("tts", "stop"))
+        first_stt = next(i for i, m in enumerate(dev.messages()) if m["type"] == "stt")
+        assert not [m for m in dev.messages()[:first_stt] if m["type"] in ("llm", "tts")]
+    assert await user_messages(server, mac, 1) == [stt["text"]]
+    assert sent_s < 60
+    assert time.monotonic() - t0 < sent_s + 2 * TIMEOUT
+    assert "undecodable audio frame" in server.log()
+    assert "not used (low confidence" in server.log() or "not used (" in server.log()
