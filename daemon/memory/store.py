@@ -215,15 +215,25 @@ class MemoryStore:
 
     @contextlib.asynccontextmanager
     async def tx(self) -> AsyncIterator[aiosqlite.Connection]:
-        """One write transaction on the writer connection, alone."""
+        """One write transaction on the writer connection, alone.
+
+        Cancellation-safe: aiosqlite runs statements in order on its own thread even when the
+        awaiting task is cancelled, so a cancelled BEGIN or body is always followed by a
+        ROLLBACK (shielded, queued before any later BEGIN) and no transaction is left open."""
         async with self._wlock:
-            await self.w.execute("BEGIN IMMEDIATE")
             try:
+                await self.w.execute("BEGIN IMMEDIATE")
                 yield self.w
             except BaseException:
-                await self.w.execute("ROLLBACK")
+                await asyncio.shield(self._rollback())
                 raise
-            await self.w.execute("COMMIT")
+            await asyncio.shield(self.w.execute("COMMIT"))
+
+    async def _rollback(self) -> None:
+        try:
+            await self.w.execute("ROLLBACK")
+        except sqlite3.OperationalError:
+            pass  # no transaction was open (BEGIN itself failed, or COMMIT already ran)
 
     # -- meta ------------------------------------------------------------------------------
 
@@ -632,6 +642,35 @@ class MemoryStore:
                 (session_id, user_id, agent_id, role, content, int(interrupted), now_iso()),
             )
         return int(cur.lastrowid or 0)
+
+    async def record_exchange(
+        self, session_id: str, *, user_id: str | None, agent_id: str | None, user_text: str,
+        answer: str, interrupted: bool, job: dict[str, Any] | None,
+    ) -> int | None:
+        """A turn's two messages and (optionally) its extraction job, in one transaction: one
+        fsync per turn, and never the messages without their job. Returns the job id."""
+        ts = now_iso()
+        job_id = None
+        async with self.tx() as w:
+            await w.execute(
+                "INSERT INTO messages(session_id, user_id, agent_id, role, content, interrupted, "
+                "created_at) VALUES (?, ?, ?, 'user', ?, 0, ?)",
+                (session_id, user_id, agent_id, user_text, ts),
+            )
+            if answer:
+                await w.execute(
+                    "INSERT INTO messages(session_id, user_id, agent_id, role, content, "
+                    "interrupted, created_at) VALUES (?, ?, ?, 'assistant', ?, ?, ?)",
+                    (session_id, user_id, agent_id, answer, int(interrupted), ts),
+                )
+            if job is not None:
+                cur = await w.execute(
+                    "INSERT INTO jobs(kind, user_id, payload, created_at, updated_at) "
+                    "VALUES (?, ?, ?, ?, ?)",
+                    ("extract", user_id, json.dumps(job, ensure_ascii=False), ts, ts),
+                )
+                job_id = int(cur.lastrowid or 0)
+        return job_id
 
     async def recent_messages(self, session_id: str, limit: int) -> list[dict[str, Any]]:
         async with self.r.execute(

@@ -30,18 +30,31 @@ class MemoryWorker:
         self.backoff_s = backoff_s
         self.poll_s = poll_s
         self._wake = asyncio.Event()
+        self._stopping = False
         self._running: dict[int, tuple[str | None, asyncio.Task[None]]] = {}
         self._main: asyncio.Task[None] | None = None
         self.completed = 0
         self.failed = 0
+
+    @staticmethod
+    def payload(
+        messages: list[dict[str, Any]], *, user_id: str | None, agent_id: str | None = None,
+        run_id: str | None = None, metadata: dict[str, Any] | None = None,
+    ) -> dict[str, Any]:
+        return {"messages": messages, "user_id": user_id, "agent_id": agent_id,
+                "run_id": run_id, "metadata": metadata or {}}
+
+    def notify(self) -> None:
+        """A job was queued by someone else (in the same database): look now."""
+        self._wake.set()
 
     async def enqueue(
         self, messages: list[dict[str, Any]], *, user_id: str | None,
         agent_id: str | None = None, run_id: str | None = None,
         metadata: dict[str, Any] | None = None,
     ) -> int:
-        payload = {"messages": messages, "user_id": user_id, "agent_id": agent_id,
-                   "run_id": run_id, "metadata": metadata or {}}
+        payload = self.payload(messages, user_id=user_id, agent_id=agent_id, run_id=run_id,
+                               metadata=metadata)
         job_id = await self.memory.store.enqueue(JOB_EXTRACT, user_id, payload)
         self._wake.set()
         return job_id
@@ -54,9 +67,14 @@ class MemoryWorker:
         requeued = await self.memory.store.requeue_running()
         if requeued:
             log.info("requeued %d job(s) interrupted by the last shutdown", requeued)
+        self._stopping = False
         self._main = asyncio.create_task(self._loop(), name="memory-worker")
 
     async def stop(self) -> None:
+        # The flag, not only cancel(): on Python < 3.12 wait_for() can swallow a cancellation
+        # that lands just as the event it waits for is set, and the loop would run on.
+        self._stopping = True
+        self._wake.set()
         if self._main:
             self._main.cancel()
             try:
@@ -82,7 +100,7 @@ class MemoryWorker:
         return False
 
     async def _loop(self) -> None:
-        while True:
+        while not self._stopping:
             try:
                 while len(self._running) < self.concurrency:
                     busy = [u for u, _ in self._running.values()]
@@ -94,6 +112,8 @@ class MemoryWorker:
                     self._running[job.id] = (job.user_id, task)
             except Exception:  # a database error must not kill the worker
                 log.exception("memory worker: could not claim a job")
+            if self._stopping:
+                break
             self._wake.clear()
             try:
                 await asyncio.wait_for(self._wake.wait(), timeout=self.poll_s)

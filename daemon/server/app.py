@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 from urllib.parse import parse_qs, urlsplit
@@ -108,21 +109,36 @@ class Daemon:
 
     async def stop(self) -> None:
         if self._ws is not None:
+            log.debug("stopping: closing device connections")
             self._ws.close()
             await self._ws.wait_closed()
         if self._http is not None:
+            log.debug("stopping: HTTP")
             await self._http.cleanup()
+        if self.turns is not None:
+            log.debug("stopping: writing the last exchanges")
+            await self.turns.drain()
         if self.worker is not None:
+            log.debug("stopping: memory worker")
             await self.worker.stop()
         if self.memory is not None:
+            log.debug("stopping: saving indexes, closing the store")
             await self.memory.close()
+        log.debug("stopping: models")
         for llm in {id(x): x for x in (self.llm, self.extract_llm) if x}.values():
             await llm.close()
         if self.voice is not None:
             self.voice.close()
 
     async def _health(self, request: web.Request) -> web.Response:
-        return web.json_response({"status": "ok", "devices": len(self.sessions)})
+        # Counts for operators and leak tests: open descriptors and live asyncio tasks.
+        try:
+            fds = len(os.listdir("/proc/self/fd"))
+        except OSError:
+            fds = -1
+        return web.json_response({"status": "ok", "devices": len(self.sessions),
+                                  "tasks": len(asyncio.all_tasks()), "fds": fds,
+                                  "rss_kb": _rss_kb()})
 
     def _check_path(self, conn: ServerConnection, request: Request) -> Response | None:
         path = urlsplit(request.path).path
@@ -156,6 +172,17 @@ class Daemon:
             log.exception("session of device %s ended by an error", user_id)
         finally:
             self.sessions.discard(session)
+
+
+def _rss_kb() -> int:
+    try:
+        with open("/proc/self/status", encoding="ascii") as f:
+            for line in f:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return -1
 
 
 async def run_until_stopped(daemon: Daemon, stop: asyncio.Event) -> None:

@@ -69,6 +69,7 @@ class TurnRunner:
         self.memory = memory if cfg.memory.enabled else None
         self.worker = worker
         self.last: TurnResult | None = None
+        self._recording: set[asyncio.Future[None]] = set()
 
     async def recall(self, user_id: str, text: str) -> list[dict[str, Any]]:
         """The user's memories for this utterance, or none if the lookup is slow or fails."""
@@ -151,25 +152,36 @@ class TurnRunner:
             if voice is not None:
                 await voice.close()
             result.answer = "".join(parts).strip()
-            # Shielded: an abort must not lose the exchange or its memory job.
-            await asyncio.shield(self._record(ctx, result))
+            # Shielded: an abort must not lose the exchange or its memory job; tracked so that
+            # shutdown waits for it before the store closes.
+            record = asyncio.ensure_future(self._record(ctx, result))
+            self._recording.add(record)
+            record.add_done_callback(self._recording.discard)
+            await asyncio.shield(record)
         return result
+
+    async def drain(self) -> None:
+        """Wait for exchanges still being written (call before closing the store)."""
+        while self._recording:
+            await asyncio.gather(*list(self._recording), return_exceptions=True)
 
     async def _record(self, ctx: TurnContext, result: TurnResult) -> None:
         if self.memory is None:
             return
-        store = self.memory.store
-        try:
-            await store.add_message(ctx.session_id, "user", result.text, user_id=ctx.user_id,
-                                    agent_id=ctx.agent_id)
+        job = None
+        if self.worker is not None:
+            exchange = [{"role": "user", "content": result.text}]
             if result.answer:
-                await store.add_message(ctx.session_id, "assistant", result.answer,
-                                        user_id=ctx.user_id, agent_id=ctx.agent_id,
-                                        interrupted=result.interrupted)
-            if self.worker is not None:
-                exchange = [{"role": "user", "content": result.text}]
-                if result.answer:
-                    exchange.append({"role": "assistant", "content": result.answer})
-                await self.worker.enqueue(exchange, user_id=ctx.user_id, agent_id=ctx.agent_id)
+                exchange.append({"role": "assistant", "content": result.answer})
+            job = self.worker.payload(exchange, user_id=ctx.user_id, agent_id=ctx.agent_id)
+        try:
+            await self.memory.store.record_exchange(
+                ctx.session_id, user_id=ctx.user_id, agent_id=ctx.agent_id,
+                user_text=result.text, answer=result.answer, interrupted=result.interrupted,
+                job=job,
+            )
         except Exception:
             log.exception("could not record the exchange (memory writes paused)")
+            return
+        if self.worker is not None:
+            self.worker.notify()
