@@ -151,8 +151,9 @@ def cmd_models_list(args: argparse.Namespace, cfg: Config) -> int:
         state = f"installed: {path}" if path else f"not installed ({kind})"
         print(f"  {spec.name:24s} {spec.kind:8s} {state}")
     if cfg.models_dir.is_dir():
-        own = [p for p in sorted(cfg.models_dir.iterdir())
-               if not p.is_symlink() and (p.suffix == ".gguf" or p.is_dir())]
+        ours = {s.link for s in CATALOG.values()}
+        own = [p for p in sorted(cfg.models_dir.iterdir()) if p.name not in ours
+               and not p.is_symlink() and (p.suffix == ".gguf" or p.is_dir())]
         for p in own:
             print(f"  {p.name:24s} {'llm' if p.suffix == '.gguf' else 'folder':8s} your file: {p}")
     print("configuration:")
@@ -186,7 +187,43 @@ def _model_checks(cfg: Config) -> list[tuple[str, object]]:
         return resolve_embedder_folder(cfg.embedder.model, cfg.models_dir)
 
     checks.append((f"embedder ({cfg.embedder.provider}: {cfg.embedder.model})", embedder))
+    if cfg.audio.enabled is not False:
+        checks.extend(_voice_checks(cfg))
     return checks
+
+
+def _voice_checks(cfg: Config) -> list[tuple[str, object]]:
+    """Voice pieces (with ``audio.enabled: auto`` a missing one only turns voice off)."""
+    from daemon.modelfiles import resolve_piper_voice, resolve_whisper_folder
+
+    a = cfg.audio
+    checks: list[tuple[str, object]] = [
+        (f"voice: speech recognition ({a.asr.model})",
+         lambda: resolve_whisper_folder(a.asr.model, cfg.models_dir)),
+    ]
+
+    def espeak() -> object:
+        found = shutil.which("espeak-ng")
+        if not found:
+            raise ModelMissingError("espeak-ng is not installed", fix="sudo apt-get install espeak-ng")
+        return found
+
+    checks.append(("voice: text to speech (espeak-ng)", espeak))
+    if a.tts.provider == "piper":
+        checks.append((f"voice: piper voice ({a.tts.piper_voice})",
+                       lambda: resolve_piper_voice(a.tts.piper_voice, cfg.models_dir)))
+    if a.enabled is True:
+        return checks
+
+    def optional(check):  # type: ignore[no-untyped-def]
+        def run() -> object:
+            try:
+                return check()
+            except ModelMissingError as exc:
+                return f"not installed, so voice is off ({exc.args[0]}; to turn it on: {exc.fix})"
+        return run
+
+    return [(label, optional(check)) for label, check in checks]
 
 
 # -- doctor -------------------------------------------------------------------------------

@@ -80,9 +80,10 @@ class Daemon:
         self.turns = TurnRunner(cfg, self.llm, memory, self.worker)
 
     async def start(self) -> None:
-        await self.start_services()
-        # Voice models load off the event loop; missing ones turn voice off (one log line).
+        # Voice models load first (a required one that is missing stops us before anything
+        # else is running), off the event loop; with `auto` a missing one turns voice off.
         self.voice = await asyncio.to_thread(load_voice, self.cfg, self.progress)
+        await self.start_services()
         s = self.cfg.server
         self._ws = await serve(
             self._handle, s.host, s.websocket_port, max_size=s.max_message_bytes,

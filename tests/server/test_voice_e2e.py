@@ -274,3 +274,24 @@ async def test_garbage_audio_never_reaches_the_llm(server: ServerProcess) -> Non
     assert time.monotonic() - t0 < sent_s + 2 * TIMEOUT
     assert "undecodable audio frame" in server.log()
     assert "not used (low confidence" in server.log() or "not used (" in server.log()
+
+
+async def test_without_voice_models_the_server_serves_text_turns(make_server, tmp_path: Path) -> None:
+    rules = tmp_path / "rules.json"
+    rules.write_text(json.dumps(RULES))
+    srv = make_server(models_dir=str(tmp_path / "no-models"),
+                      llm={"provider": "scripted", "scripted": {"replies_file": str(rules)}})
+    srv.start()
+    srv.wait_ready()
+    off = [x for x in srv.log().splitlines() if "voice is off" in x]
+    assert len(off) == 1, srv.log()
+    assert "whisper-base" in off[0] and "xiaozhi-memd models install whisper-base" in off[0]
+    async with VoiceDevice(srv.ws_url, "aa:10:00:00:00:06") as dev:
+        await dev.say("Please turn on the light in the kitchen.")  # audio: ignored
+        await dev.sdk.send_text("Hello there")
+        await dev.wait_for(is_("tts", "stop"), 20)
+        said = [m["text"] for m in dev.messages() if m.get("state") == "sentence_start"]
+        assert said == sentences(LIGHT_ANSWER)
+        assert [m["text"] for m in dev.messages() if m["type"] == "stt"] == ["Hello there"]
+        assert dev.frame_times == []  # text only
+    assert srv.stop() == 0
