@@ -9,6 +9,7 @@ hallucination) comes back empty with ``dropped`` saying why: nothing then reache
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import logging
 import re
 import time
@@ -101,6 +102,32 @@ class FasterWhisperAsr:
                                  cpu_threads=cfg.n_threads, local_files_only=True)
         self.model = model
         self.language = None if cfg.language in ("", "auto") else cfg.language
+        self._share_encoder_output()
+
+    @property
+    def encoder_reuses(self) -> int:
+        return int(self.model._xz_encoder_reuses[0])
+
+    def _share_encoder_output(self) -> None:
+        """Language detection and transcription each run the encoder on the same 30 s window;
+        remember the last output so ``language: auto`` costs one encoder pass, not two."""
+        if hasattr(self.model, "_xz_encoder_reuses"):
+            return  # a model shared by two providers is wrapped once
+        encode = self.model.encode
+        last: list[Any] = [None, None]
+        reuses = [0]
+
+        def cached_encode(features: np.ndarray) -> Any:
+            key = hashlib.blake2b(np.ascontiguousarray(features).tobytes(), digest_size=16).digest()
+            if last[0] == key:
+                reuses[0] += 1
+                return last[1]
+            out = encode(features)
+            last[0], last[1] = key, out
+            return out
+
+        self.model.encode = cached_encode
+        self.model._xz_encoder_reuses = reuses
 
     def transcribe(self, pcm: np.ndarray) -> Transcript:
         t0 = time.perf_counter()
@@ -113,7 +140,9 @@ class FasterWhisperAsr:
         audio = np.concatenate([pad, to_float(pcm), pad])
         language = self.language
         if language is None:
-            language, _prob, _all = self.model.detect_language(audio)
+            # the frames transcribe() will encode (it leaves out the last one): same encoder input
+            features = self.model.feature_extractor(audio)[..., :-1]
+            language, _prob, _all = self.model.detect_language(features=features)
         out.language = language
         cap = token_cap(audio_s, self.cfg)
         segments_iter, _info = self.model.transcribe(

@@ -35,10 +35,12 @@ def test_mandarin_recording_comes_back_simplified_with_auto_language(
         pcm = np.frombuffer(w.readframes(w.getnframes()), np.int16)
     asr = FasterWhisperAsr(whisper_folder, AsrConfig(language="auto", max_decode_s=60),
                            model=whisper_en.model)
+    before = asr.encoder_reuses
     out = asr.transcribe(pcm)
     assert out.language == "zh"
     assert "什么" in out.text and "模型" in out.text, out  # simplified (traditional: 甚麼/模型)
     assert "麼" not in out.text
+    assert asr.encoder_reuses == before + 1  # detection and decoding shared one encoder pass
 
 
 def test_noise_and_silence_give_no_text_in_bounded_time(whisper_en) -> None:
