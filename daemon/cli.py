@@ -10,6 +10,7 @@ import os
 import shutil
 import signal
 import socket
+import sqlite3
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -64,6 +65,8 @@ def cmd_serve(args: argparse.Namespace, cfg: Config) -> int:
     try:
         asyncio.run(_serve(cfg))
     except OSError as exc:
+        if _under(exc, cfg.data_dir):
+            raise
         say(f"xiaozhi-memd: cannot listen: {exc} (is another server using the port? "
             "change server.websocket_port / server.http_port)")
         return 1
@@ -481,6 +484,14 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
+def _under(exc: BaseException, folder: Path) -> bool:
+    """An error about the data dir (its SQLite file or index files)?"""
+    if isinstance(exc, sqlite3.Error):
+        return True
+    name = getattr(exc, "filename", None)
+    return name is not None and str(name).startswith(str(folder))
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
@@ -496,6 +507,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     except LLMError as exc:
         say(f"xiaozhi-memd: {exc}")
+        return 2
+    except (OSError, sqlite3.Error) as exc:
+        if not _under(exc, cfg.data_dir):
+            raise
+        say(f"xiaozhi-memd: data dir {cfg.data_dir} is not writable ({exc}) - fix: free space, "
+            "or point data_dir / XIAOZHI_MEMD_DATA_DIR at a writable folder")
         return 2
     except KeyboardInterrupt:
         return 130

@@ -691,13 +691,14 @@ class MemoryStore:
             )
         return int(cur.lastrowid or 0)
 
-    async def requeue_running(self) -> int:
-        """At start-up: jobs a crash left 'running' go back to 'pending'."""
+    async def requeue_running(self, keep: Sequence[int] = ()) -> int:
+        """Jobs left 'running' (by a crash, or a failure that could not be written) go back to
+        'pending', except those in ``keep`` (running now)."""
+        sql = "UPDATE jobs SET state = 'pending', updated_at = ? WHERE state = 'running'"
+        if keep:
+            sql += f" AND id NOT IN ({','.join('?' for _ in keep)})"
         async with self.tx() as w:
-            cur = await w.execute(
-                "UPDATE jobs SET state = 'pending', updated_at = ? WHERE state = 'running'",
-                (now_iso(),),
-            )
+            cur = await w.execute(sql, (now_iso(), *keep))
         return cur.rowcount
 
     async def claim_job(self, busy_users: Iterable[str | None] = ()) -> Job | None:

@@ -31,6 +31,7 @@ class MemoryWorker:
         self.poll_s = poll_s
         self._wake = asyncio.Event()
         self._stopping = False
+        self._stale = False  # a job's failure could not be written: requeue it when possible
         self._running: dict[int, tuple[str | None, asyncio.Task[None]]] = {}
         self._main: asyncio.Task[None] | None = None
         self.completed = 0
@@ -101,6 +102,12 @@ class MemoryWorker:
 
     async def _loop(self) -> None:
         while not self._stopping:
+            if self._stale:
+                try:
+                    await self.memory.store.requeue_running(keep=list(self._running))
+                    self._stale = False
+                except Exception:
+                    log.debug("jobs still cannot be requeued", exc_info=True)
             try:
                 while len(self._running) < self.concurrency:
                     busy = [u for u, _ in self._running.values()]
@@ -135,14 +142,18 @@ class MemoryWorker:
         except Exception as exc:
             self.failed += 1
             error = f"{type(exc).__name__}: {exc}"
-            if attempts >= self.max_attempts:
+            delay = None if attempts >= self.max_attempts else self.backoff_s * 2 ** (attempts - 1)
+            if delay is None:
                 log.error("memory job %d parked after %d attempts: %s", job_id, attempts, error)
-                await self.memory.store.fail_job(job_id, error, retry_in_s=None)
             else:
-                delay = self.backoff_s * (2 ** (attempts - 1))
                 log.warning("memory job %d failed (attempt %d), retry in %.0f s: %s",
                             job_id, attempts, delay, error)
+            try:
                 await self.memory.store.fail_job(job_id, error, retry_in_s=delay)
+            except Exception as write_error:  # e.g. the disk is full
+                log.error("memory job %d: could not record its failure (%s); it runs again "
+                          "once writing works", job_id, write_error)
+                self._stale = True
         finally:
             self._running.pop(job_id, None)
             self._wake.set()

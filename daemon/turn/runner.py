@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections import deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -26,6 +27,7 @@ log = logging.getLogger(__name__)
 
 Send = Callable[[ServerMessage], Awaitable[None]]
 HISTORY_MESSAGES = 10
+UNSAVED_MAX = 1000
 
 
 class Voice(Protocol):
@@ -70,6 +72,12 @@ class TurnRunner:
         self.worker = worker
         self.last: TurnResult | None = None
         self._recording: set[asyncio.Future[None]] = set()
+        # Exchanges not yet written (disk full or read-only); the oldest go first when full.
+        self._unsaved: deque[tuple[TurnContext, str, str, bool, dict[str, Any] | None]] = deque(
+            maxlen=UNSAVED_MAX
+        )
+        self._write_lock = asyncio.Lock()
+        self.writes_paused = False
 
     async def recall(self, user_id: str, text: str) -> list[dict[str, Any]]:
         """The user's memories for this utterance, or none if the lookup is slow or fails."""
@@ -166,6 +174,9 @@ class TurnRunner:
             await asyncio.gather(*list(self._recording), return_exceptions=True)
 
     async def _record(self, ctx: TurnContext, result: TurnResult) -> None:
+        """Write the exchange and queue its memory job. When the disk is full or read-only the
+        turn still happens; the exchange waits in RAM (bounded) and is written, in order, with
+        the next exchange that can be."""
         if self.memory is None:
             return
         job = None
@@ -174,14 +185,25 @@ class TurnRunner:
             if result.answer:
                 exchange.append({"role": "assistant", "content": result.answer})
             job = self.worker.payload(exchange, user_id=ctx.user_id, agent_id=ctx.agent_id)
-        try:
-            await self.memory.store.record_exchange(
-                ctx.session_id, user_id=ctx.user_id, agent_id=ctx.agent_id,
-                user_text=result.text, answer=result.answer, interrupted=result.interrupted,
-                job=job,
-            )
-        except Exception:
-            log.exception("could not record the exchange (memory writes paused)")
-            return
+        async with self._write_lock:
+            self._unsaved.append((ctx, result.text, result.answer, result.interrupted, job))
+            while self._unsaved:
+                c, text, answer, interrupted, j = self._unsaved[0]
+                try:
+                    await self.memory.store.record_exchange(
+                        c.session_id, user_id=c.user_id, agent_id=c.agent_id, user_text=text,
+                        answer=answer, interrupted=interrupted, job=j,
+                    )
+                except Exception as exc:
+                    if not self.writes_paused:
+                        log.error("memory writes paused (%s): turns go on without them; %d "
+                                  "exchange(s) kept in memory until writing works again",
+                                  exc, len(self._unsaved))
+                    self.writes_paused = True
+                    return
+                self._unsaved.popleft()
+            if self.writes_paused:
+                log.warning("memory writes resumed: the exchanges kept meanwhile are saved")
+                self.writes_paused = False
         if self.worker is not None:
             self.worker.notify()
