@@ -30,6 +30,16 @@ class _Section(BaseModel):
     model_config = ConfigDict(extra="forbid", validate_assignment=True)
 
 
+class AuthConfig(_Section):
+    # Require a device token on the WebSocket: the OTA endpoint hands each allowed device its
+    # own token (an HMAC of its Device-Id with a secret kept in <data_dir>/device_secret).
+    enabled: bool = False
+    # Only these Device-Ids may connect or get a token (empty = any device).
+    allowed_devices: list[str] = Field(default_factory=list)
+    # Fixed tokens per Device-Id, accepted besides the OTA-issued ones.
+    tokens: dict[str, str] = Field(default_factory=dict)
+
+
 class ServerConfig(_Section):
     host: str = "0.0.0.0"
     websocket_port: int = Field(8000, ge=0, le=65535)
@@ -41,6 +51,7 @@ class ServerConfig(_Section):
     hello_timeout_s: float = Field(10.0, gt=0)
     sample_rate: int = Field(24000, ge=8000, le=48000)
     frame_duration_ms: Literal[20, 40, 60, 120] = 60
+    auth: AuthConfig = Field(default_factory=AuthConfig)
 
     @field_validator("websocket_path")
     @classmethod

@@ -21,6 +21,7 @@ from daemon.memory.factory import build_memory
 from daemon.memory.memory import Memory
 from daemon.memory.worker import MemoryWorker
 from daemon.protocol import AudioParams, identity_from_request
+from daemon.server.auth import DeviceAuth
 from daemon.server.ota import add_ota_routes
 from daemon.server.rest import add_rest_routes, load_or_create_api_key
 from daemon.server.session import Session
@@ -50,6 +51,7 @@ class Daemon:
         self._ws: Server | None = None
         self._http: web.AppRunner | None = None
         self.ws_port = 0
+        self.auth = DeviceAuth(cfg.server.auth, cfg.data_dir)
         self.http_port = 0
 
     async def start_services(self) -> None:
@@ -92,7 +94,7 @@ class Daemon:
         )
         self.ws_port = next(iter(self._ws.sockets)).getsockname()[1]
         app = web.Application(client_max_size=self.cfg.api.max_body_bytes)
-        add_ota_routes(app, s)
+        add_ota_routes(app, s, self.auth)
         assert self.memory is not None
         api_key = load_or_create_api_key(self.cfg.api.key, self.cfg.data_dir)
         add_rest_routes(app, self.memory, self.worker, api_key)
@@ -142,9 +144,15 @@ class Daemon:
                                   "rss_kb": _rss_kb()})
 
     def _check_path(self, conn: ServerConnection, request: Request) -> Response | None:
-        path = urlsplit(request.path).path
-        if path.rstrip("/") != self.cfg.server.websocket_path.rstrip("/"):
+        """Before the WebSocket handshake: the path, then the device's right to connect."""
+        parts = urlsplit(request.path)
+        if parts.path.rstrip("/") != self.cfg.server.websocket_path.rstrip("/"):
             return conn.respond(404, "Not a xiaozhi endpoint\n")
+        identity = identity_from_request(request.headers, parse_qs(parts.query))
+        refused = self.auth.check(identity.device_id, identity.token)
+        if refused is not None:
+            log.warning("device %s refused: %s", identity.device_id or "(no id)", refused)
+            return conn.respond(401, f"Unauthorized: {refused}\n")
         return None
 
     async def _handle(self, conn: ServerConnection) -> None:

@@ -11,6 +11,7 @@ from typing import Any
 from aiohttp import web
 
 from daemon.config import ServerConfig
+from daemon.server.auth import DeviceAuth
 
 log = logging.getLogger(__name__)
 
@@ -63,12 +64,18 @@ async def _read_device_info(request: web.Request) -> dict[str, Any]:
     return info if isinstance(info, dict) else {}
 
 
-def add_ota_routes(app: web.Application, cfg: ServerConfig) -> None:
+def add_ota_routes(app: web.Application, cfg: ServerConfig, auth: DeviceAuth) -> None:
     async def ota(request: web.Request) -> web.Response:
         info = await _read_device_info(request) if request.method == "POST" else {}
-        device = request.headers.get("Device-Id", "")[:64]
+        device = request.headers.get("Device-Id", "").strip().lower()[:64]
         log.info("OTA check from device %s", device or "(no Device-Id)")
-        return web.json_response(ota_reply(cfg, info, request.host))
+        if not auth.is_allowed(device or None):
+            log.warning("OTA: device %s is not in the allow-list", device or "(no Device-Id)")
+            return web.json_response({"error": "device not allowed"}, status=403)
+        if auth.enabled and not device:
+            return web.json_response({"error": "Device-Id header required"}, status=400)
+        token = auth.token_for(device) if device else ""
+        return web.json_response(ota_reply(cfg, info, request.host, token))
 
     async def activate(request: web.Request) -> web.Response:
         return web.json_response({"status": "ok"})
