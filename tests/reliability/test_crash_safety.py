@@ -131,7 +131,8 @@ def hnsw_live(index) -> dict[int, np.ndarray]:
 
 async def check_index_matches_store(mem: Memory, where: str) -> int:
     """Per user: the graph's live labels and vectors == SQLite's live rows with embeddings;
-    search == exact brute force over the stored vectors. Returns the number of queries."""
+    an exhaustive search (plain user scope, so through the HNSW graph) == exact brute force
+    over the stored vectors, ids and scores. Returns the number of queries."""
     queries = 0
     for user in crashkit.USERS:
         nums, vecs = await mem.store.partition_vectors(partition_of(user))
@@ -160,13 +161,15 @@ async def check_index_matches_store(mem: Memory, where: str) -> int:
             want = {rows[n].id: round(float(s), 6) for n, s in zip(enums, exact)}
             assert {r["id"]: r["score"] for r in got} == pytest.approx(want, abs=2e-6), (
                 f"{where}: {user}: search {query!r} != brute force")
-            # Top 10 from the graph == top 10 by brute force (same scores; ties may swap ids).
+            # The graph's own top 10 (what a search's candidate list starts from): only this
+            # user's live memories, each with its exact score. Not compared with the exact top
+            # 10 as a list: HNSW is approximate (with this fake embedder's many near-ties it
+            # misses a top-10 score in ~1% of queries at a few hundred vectors).
             top = await mem._vector_hits(qvec, Scope(user_id=user), None, 10)
-            order = np.argsort(-exact, kind="stable")[:10]
-            assert [s for _, s in top] == pytest.approx([float(exact[i]) for i in order], abs=1e-5), (
-                f"{where}: {user}: HNSW top 10 for {query!r} != brute force")
             by_num = dict(zip(enums, exact))
-            assert all(abs(by_num[n] - s) < 1e-5 for n, s in top), where
+            assert len(top) == min(10, len(enums)), where
+            assert all(n in by_num and abs(by_num[n] - s) < 1e-5 for n, s in top), (
+                f"{where}: {user}: HNSW hit for {query!r} not a live memory with its vector")
     return queries
 
 
