@@ -109,7 +109,7 @@ class MemoryConfig(_Section):
     llm_retries: int = Field(2, ge=0, le=10)
     job_max_attempts: int = Field(5, ge=1)
     job_backoff_s: float = Field(5.0, ge=0)
-    index_ef_search: int = Field(64, ge=10)
+    index_ef_search: int = Field(128, ge=10)
     index_m: int = Field(16, ge=4, le=96)
     index_ef_construction: int = Field(200, ge=10)
     # Separate model for extraction/decisions; empty = same as llm.model.

