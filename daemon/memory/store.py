@@ -149,6 +149,19 @@ class Applied:
 
 
 @dataclass
+class Exchange:
+    """One turn to record: what the user said, the answer, and the memory job to queue."""
+
+    session_id: str
+    user_id: str | None
+    agent_id: str | None
+    user_text: str
+    answer: str
+    interrupted: bool
+    job: dict[str, Any] | None
+
+
+@dataclass
 class Job:
     id: int
     kind: str
@@ -643,34 +656,30 @@ class MemoryStore:
             )
         return int(cur.lastrowid or 0)
 
-    async def record_exchange(
-        self, session_id: str, *, user_id: str | None, agent_id: str | None, user_text: str,
-        answer: str, interrupted: bool, job: dict[str, Any] | None,
-    ) -> int | None:
-        """A turn's two messages and (optionally) its extraction job, in one transaction: one
-        fsync per turn, and never the messages without their job. Returns the job id."""
+    async def record_exchanges(self, exchanges: Sequence[Exchange]) -> None:
+        """Turns' messages and their extraction jobs, all in one transaction: never a message
+        without its job, and one fsync for however many turns waited (group commit)."""
         ts = now_iso()
-        job_id = None
         async with self.tx() as w:
-            await w.execute(
-                "INSERT INTO messages(session_id, user_id, agent_id, role, content, interrupted, "
-                "created_at) VALUES (?, ?, ?, 'user', ?, 0, ?)",
-                (session_id, user_id, agent_id, user_text, ts),
-            )
-            if answer:
+            for ex in exchanges:
                 await w.execute(
                     "INSERT INTO messages(session_id, user_id, agent_id, role, content, "
-                    "interrupted, created_at) VALUES (?, ?, ?, 'assistant', ?, ?, ?)",
-                    (session_id, user_id, agent_id, answer, int(interrupted), ts),
+                    "interrupted, created_at) VALUES (?, ?, ?, 'user', ?, 0, ?)",
+                    (ex.session_id, ex.user_id, ex.agent_id, ex.user_text, ts),
                 )
-            if job is not None:
-                cur = await w.execute(
-                    "INSERT INTO jobs(kind, user_id, payload, created_at, updated_at) "
-                    "VALUES (?, ?, ?, ?, ?)",
-                    ("extract", user_id, json.dumps(job, ensure_ascii=False), ts, ts),
-                )
-                job_id = int(cur.lastrowid or 0)
-        return job_id
+                if ex.answer:
+                    await w.execute(
+                        "INSERT INTO messages(session_id, user_id, agent_id, role, content, "
+                        "interrupted, created_at) VALUES (?, ?, ?, 'assistant', ?, ?, ?)",
+                        (ex.session_id, ex.user_id, ex.agent_id, ex.answer,
+                         int(ex.interrupted), ts),
+                    )
+                if ex.job is not None:
+                    await w.execute(
+                        "INSERT INTO jobs(kind, user_id, payload, created_at, updated_at) "
+                        "VALUES (?, ?, ?, ?, ?)",
+                        ("extract", ex.user_id, json.dumps(ex.job, ensure_ascii=False), ts, ts),
+                    )
 
     async def recent_messages(self, session_id: str, limit: int) -> list[dict[str, Any]]:
         async with self.r.execute(

@@ -18,6 +18,7 @@ from typing import Any, Protocol
 from daemon.config import Config
 from daemon.llm.base import ChatLLM, LLMError
 from daemon.memory.memory import Memory
+from daemon.memory.store import Exchange
 from daemon.memory.worker import MemoryWorker
 from daemon.protocol import Llm, ServerMessage, Stt, Tts
 from daemon.turn.prompt import build_messages, memories_block
@@ -73,9 +74,7 @@ class TurnRunner:
         self.last: TurnResult | None = None
         self._recording: set[asyncio.Future[None]] = set()
         # Exchanges not yet written (disk full or read-only); the oldest go first when full.
-        self._unsaved: deque[tuple[TurnContext, str, str, bool, dict[str, Any] | None]] = deque(
-            maxlen=UNSAVED_MAX
-        )
+        self._unsaved: deque[Exchange] = deque(maxlen=UNSAVED_MAX)
         self._write_lock = asyncio.Lock()
         self.writes_paused = False
 
@@ -185,22 +184,23 @@ class TurnRunner:
             if result.answer:
                 exchange.append({"role": "assistant", "content": result.answer})
             job = self.worker.payload(exchange, user_id=ctx.user_id, agent_id=ctx.agent_id)
+        self._unsaved.append(Exchange(ctx.session_id, ctx.user_id, ctx.agent_id, result.text,
+                                      result.answer, result.interrupted, job))
         async with self._write_lock:
-            self._unsaved.append((ctx, result.text, result.answer, result.interrupted, job))
-            while self._unsaved:
-                c, text, answer, interrupted, j = self._unsaved[0]
-                try:
-                    await self.memory.store.record_exchange(
-                        c.session_id, user_id=c.user_id, agent_id=c.agent_id, user_text=text,
-                        answer=answer, interrupted=interrupted, job=j,
-                    )
-                except Exception as exc:
-                    if not self.writes_paused:
-                        log.error("memory writes paused (%s): turns go on without them; %d "
-                                  "exchange(s) kept in memory until writing works again",
-                                  exc, len(self._unsaved))
-                    self.writes_paused = True
-                    return
+            batch = list(self._unsaved)  # everything waiting, this turn's included
+            if not batch:
+                return  # an earlier writer already saved it
+            try:
+                await self.memory.store.record_exchanges(batch)
+            except Exception as exc:
+                if not self.writes_paused:
+                    log.error("memory writes paused (%s): turns go on without them; %d "
+                              "exchange(s) kept in memory until writing works again",
+                              exc, len(batch))
+                self.writes_paused = True
+                return
+            written = {id(x) for x in batch}
+            while self._unsaved and id(self._unsaved[0]) in written:
                 self._unsaved.popleft()
             if self.writes_paused:
                 log.warning("memory writes resumed: the exchanges kept meanwhile are saved")
