@@ -177,7 +177,7 @@ class Session:
                 if self._turn is not None and not self._turn.done():
                     # The device listens again while we speak: barge-in.
                     await self._cancel_turn()
-                listener = self._voice_listener()
+                listener = await self._voice_listener()
                 if listener is not None:
                     self._listen_mode = msg.mode or "auto"
                     listener.start(self._listen_mode)
@@ -222,7 +222,7 @@ class Session:
 
     # -- voice ------------------------------------------------------------------------------
 
-    def _voice_listener(self) -> Listener | None:
+    async def _voice_listener(self) -> Listener | None:
         if self.voice is None:
             return None
         if self._listener is None:
@@ -232,11 +232,12 @@ class Session:
             rate = hello.audio_params.sample_rate if hello else 16000
             channels = hello.audio_params.channels if hello else 1
             self._decoder = OpusDecoder(rate, channels, out_rate=16000)
-            self._listener = self.voice.listener()
+            # a VAD model loads in a fraction of a second: not on the event loop
+            self._listener = await asyncio.to_thread(self.voice.listener)
         return self._listener
 
     async def _on_audio(self, data: bytes) -> None:
-        listener = self._voice_listener()
+        listener = await self._voice_listener()
         if listener is None or self._decoder is None:
             return
         from daemon.audio.opus import OpusError
