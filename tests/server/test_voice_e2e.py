@@ -295,3 +295,47 @@ async def test_without_voice_models_the_server_serves_text_turns(make_server, tm
         assert [m["text"] for m in dev.messages() if m["type"] == "stt"] == ["Hello there"]
         assert dev.frame_times == []  # text only
     assert srv.stop() == 0
+
+
+@pytest.mark.parametrize("version", [2, 3])
+async def test_binary_framing_follows_the_devices_protocol_version(server: ServerProcess,
+                                                                   version: int) -> None:
+    """A firmware-style client (no SDK: it speaks v1 only): v2/v3 frames both ways."""
+    import websockets
+
+    from daemon.audio.opus import OpusDecoder, OpusEncoder
+    from daemon.protocol import FRAME_OPUS, BinaryFrame, decode_frame, encode_frame
+
+    headers = {"Device-Id": f"aa:10:00:00:00:1{version}", "Client-Id": "c", "Protocol-Version":
+               str(version)}
+    async with websockets.connect(server.ws_url, additional_headers=headers) as ws:
+        await ws.send(json.dumps({"type": "hello", "version": version, "transport": "websocket",
+                                  "audio_params": {"format": "opus", "sample_rate": 16000,
+                                                   "channels": 1, "frame_duration": 20}}))
+        hello = json.loads(await ws.recv())
+        assert hello["audio_params"]["sample_rate"] == 24000
+        await ws.send(json.dumps({"type": "listen", "state": "start", "mode": "auto"}))
+        pcm = np.concatenate([speech("Please turn on the light in the kitchen."), silence(1.2)])
+        for i, packet in enumerate(OpusEncoder(16000, 20).encode(pcm)):  # 20 ms, as some devices
+            await ws.send(encode_frame(version, BinaryFrame(FRAME_OPUS, packet, i * 20)))
+        texts: list[dict[str, Any]] = []
+        frames: list[bytes] = []
+
+        async def until_tts_stop() -> None:
+            while not any(m.get("type") == "tts" and m.get("state") == "stop" for m in texts):
+                data = await ws.recv()
+                if isinstance(data, bytes):
+                    frames.append(data)
+                else:
+                    texts.append(json.loads(data))
+
+        await asyncio.wait_for(until_tts_stop(), TIMEOUT)
+    stt = next(m for m in texts if m["type"] == "stt")
+    assert words(stt["text"]) == words("Please turn on the light in the kitchen.")
+    decoded = [decode_frame(version, f) for f in frames]
+    assert decoded and all(f.type == FRAME_OPUS for f in decoded)
+    dec = OpusDecoder(24000, 1, out_rate=24000)
+    audio = np.concatenate([dec.decode(f.payload) for f in decoded])
+    assert audio.size == len(frames) * 1440 and rms_dbfs(audio) > -35
+    if version == 2:
+        assert [f.timestamp_ms for f in decoded[:3]] == [0, 60, 120]
