@@ -167,3 +167,20 @@ def test_chat_runs_turns_and_remembers_across_runs(tmp_path: Path) -> None:
                            input="What do I like?\n", capture_output=True, text=True,
                            timeout=120, env=env)
     assert "green tea" not in other.stdout
+
+
+def test_port_in_use_is_a_clear_error_and_the_process_exits(tmp_path: Path) -> None:
+    """A start that fails after the store and worker are up must still exit (not hang)."""
+    import socket
+
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        cfg = write_config(tmp_path / "c.yaml", {
+            "data_dir": str(tmp_path / "data"), "llm": {"provider": "scripted"},
+            "server": {"host": "127.0.0.1", "websocket_port": port, "http_port": 0},
+        })
+        out = run_cli("--config", str(cfg), "serve", timeout=60)
+    assert out.returncode == 1
+    assert "cannot listen" in out.stderr and "Traceback" not in out.stderr

@@ -195,7 +195,13 @@ def _rss_kb() -> int:
 
 
 async def run_until_stopped(daemon: Daemon, stop: asyncio.Event) -> None:
-    await daemon.start()
+    try:
+        await daemon.start()
+    except BaseException:
+        # A start that failed half-way (a port in use, a missing model) still closes what it
+        # opened: the worker, SQLite's threads. Otherwise the process would never exit.
+        await daemon.stop()
+        raise
     try:
         await stop.wait()
     finally:
