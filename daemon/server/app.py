@@ -97,7 +97,7 @@ class Daemon:
         add_ota_routes(app, s, self.auth)
         assert self.memory is not None
         api_key = load_or_create_api_key(self.cfg.api.key, self.cfg.data_dir)
-        add_rest_routes(app, self.memory, self.worker, api_key)
+        add_rest_routes(app, self.memory, self.worker, api_key, self.auth)
         app.router.add_get("/health", self._health)
         self._http = web.AppRunner(app, access_log=None)
         await self._http.setup()

@@ -23,12 +23,14 @@ from daemon.memory.llm_json import LLMOutputError
 from daemon.memory.memory import Memory, normalise_messages
 from daemon.memory.store import Scope
 from daemon.memory.worker import MemoryWorker
+from daemon.server.auth import DeviceAuth
 
 log = logging.getLogger(__name__)
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 SCOPE_KEYS = ("user_id", "agent_id", "run_id")
 MAX_ID_LEN = 200
+AUTH_KEY: web.AppKey[DeviceAuth | None] = web.AppKey("device_auth", object)  # type: ignore[arg-type]
 WEB_DIR = Path(__file__).resolve().parent.parent / "web"
 
 
@@ -56,7 +58,28 @@ def _error(status: int, detail: str) -> web.Response:
     return web.json_response({"detail": detail}, status=status)
 
 
-def _auth_middleware(api_key: str) -> Any:
+class Forbidden(Exception):
+    """A device key used for another user's memories, or for an admin-only route."""
+
+
+def allow(request: web.Request, user_id: str | None) -> None:
+    """Let the request touch ``user_id``'s memories: the admin key may touch any user; a
+    device token (when device auth is on) only its own device's."""
+    device_token = request.get("device_token")
+    if device_token is None:
+        return  # admin
+    auth: DeviceAuth | None = request.app.get(AUTH_KEY)
+    if (auth is None or not auth.enabled or not user_id
+            or not hmac.compare_digest(device_token.encode(), auth.token_for(user_id).encode())):
+        raise Forbidden("this key only gives access to its own device's memories")
+
+
+def admin_only(request: web.Request) -> None:
+    if request.get("device_token") is not None:
+        raise Forbidden("this needs the admin API key")
+
+
+def _auth_middleware(api_key: str, device_auth: DeviceAuth | None) -> Any:
     expected = api_key.encode("utf-8")
 
     @web.middleware
@@ -68,12 +91,19 @@ def _auth_middleware(api_key: str) -> Any:
         header = request.headers.get("Authorization", "")
         scheme, _, token = header.partition(" ")
         given = token.strip().encode("utf-8") if scheme.lower() in ("token", "bearer") else b""
-        if not given or not hmac.compare_digest(given, expected):
-            return _error(401, "missing or invalid API key (send 'Authorization: Token <key>')")
+        if not given:
+            return _error(401, "missing API key (send 'Authorization: Token <key>')")
+        if not hmac.compare_digest(given, expected):
+            if device_auth is None or not device_auth.enabled:
+                return _error(401, "invalid API key")
+            # Maybe a device token: checked against the user each handler touches.
+            request["device_token"] = given.decode("utf-8", "replace")
         try:
             return await handler(request)
         except web.HTTPException:
             raise
+        except Forbidden as exc:
+            return _error(403, str(exc))
         except (ValueError, FilterError) as exc:
             return _error(400, str(exc))
         except KeyError:
@@ -151,9 +181,24 @@ def split_scope(body: dict[str, Any]) -> tuple[dict[str, str | None], dict[str, 
 
 
 def add_rest_routes(
-    app: web.Application, memory: Memory, worker: MemoryWorker | None, api_key: str
+    app: web.Application, memory: Memory, worker: MemoryWorker | None, api_key: str,
+    device_auth: DeviceAuth | None = None,
 ) -> None:
-    app.middlewares.append(_auth_middleware(api_key))
+    app[AUTH_KEY] = device_auth
+    app.middlewares.append(_auth_middleware(api_key, device_auth))
+
+    async def owned(memory_id: str, request: web.Request) -> None:
+        """Raise unless the caller may touch this memory (404 if it does not exist)."""
+        if request.get("device_token") is None:
+            return
+        found = await memory.get(memory_id)
+        if found is None:
+            rows = await memory.history(memory_id)
+            if not rows:
+                raise KeyError(memory_id)
+            allow(request, rows[0].get("user_id"))
+        else:
+            allow(request, found.get("user_id"))
     r = app.router
 
     async def ping(request: web.Request) -> web.Response:
@@ -166,6 +211,7 @@ def add_rest_routes(
         if messages is None or messages == [] or messages == "":
             raise ValueError("messages is required")
         scope, _ = split_scope(body)
+        allow(request, scope["user_id"])
         metadata = body.get("metadata") or None
         if metadata is not None and not isinstance(metadata, dict):
             raise ValueError("metadata must be an object")
@@ -184,6 +230,7 @@ def add_rest_routes(
         return web.json_response(result)
 
     async def get_one(request: web.Request) -> web.Response:
+        await owned(_memory_id(request), request)
         found = await memory.get(_memory_id(request))
         if found is None:
             raise KeyError("memory")
@@ -192,6 +239,7 @@ def add_rest_routes(
     async def get_all(request: web.Request) -> web.Response:
         body = await _json_body(request)
         scope, filters = split_scope(body)
+        allow(request, scope["user_id"])
         page = int(request.query.get("page", body.get("page", 1)))
         size = int(request.query.get("page_size", body.get("page_size", 100)))
         if page < 1 or not 1 <= size <= 1000:
@@ -217,6 +265,7 @@ def add_rest_routes(
         if not isinstance(query, str) or not query.strip():
             raise ValueError("query must be a non-empty string")
         scope, filters = split_scope(body)
+        allow(request, scope["user_id"])
         limit = int(body.get("top_k", body.get("limit", 10)))
         if not 1 <= limit <= 100:
             raise ValueError("top_k must be 1..100")
@@ -229,6 +278,7 @@ def add_rest_routes(
     async def update(request: web.Request) -> web.Response:
         body = await _json_body(request)
         memory_id = _memory_id(request)
+        await owned(memory_id, request)
         text = body.get("text") if body.get("text") is not None else body.get("data")
         metadata = body.get("metadata")
         if metadata is not None and not isinstance(metadata, dict):
@@ -244,22 +294,26 @@ def add_rest_routes(
         return web.json_response(await memory.get(memory_id))
 
     async def delete_one(request: web.Request) -> web.Response:
+        await owned(_memory_id(request), request)
         return web.json_response(await memory.delete(_memory_id(request)))
 
     async def delete_all(request: web.Request) -> web.Response:
         scope = {k: _opt_str(request.query.get(k), k) for k in SCOPE_KEYS}
         if all(v is None for v in scope.values()):
             raise ValueError("delete_all needs user_id, agent_id or run_id")
+        allow(request, scope["user_id"])
         return web.json_response(await memory.delete_all(**scope))
 
     async def history(request: web.Request) -> web.Response:
         memory_id = _memory_id(request)
+        await owned(memory_id, request)
         rows = await memory.history(memory_id)
         if not rows:
             raise KeyError(memory_id)
         return web.json_response(rows)
 
     async def entities(request: web.Request) -> web.Response:
+        admin_only(request)
         return web.json_response({"results": await memory.entities()})
 
     async def delete_entity(request: web.Request) -> web.Response:
@@ -267,10 +321,15 @@ def add_rest_routes(
         name = _opt_str(request.match_info["name"], "name")
         if kind not in ("user", "agent", "run") or name is None:
             raise ValueError("entity type must be user, agent or run")
+        if kind == "user":
+            allow(request, name)
+        else:
+            admin_only(request)
         await memory.delete_all(**{f"{kind}_id": name})
         return web.json_response({"message": "Entity deleted successfully!"})
 
     async def jobs(request: web.Request) -> web.Response:
+        admin_only(request)
         states = tuple(request.query.get("state", "pending,running,parked").split(","))
         if not set(states) <= {"pending", "running", "parked", "done"}:
             raise ValueError("state must be pending, running, parked or done")
@@ -278,6 +337,7 @@ def add_rest_routes(
         return web.json_response({"results": [j.public() for j in rows]})
 
     async def retry_job(request: web.Request) -> web.Response:
+        admin_only(request)
         job_id = int(request.match_info["job_id"])
         n = await memory.store.retry_parked(job_id)
         if worker is not None:
