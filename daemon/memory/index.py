@@ -69,6 +69,7 @@ class HnswIndex:
         self._index.set_ef(params.ef_search)
         self._labels: set[int] = set()
         self._deleted: set[int] = set()
+        self.caught_up = False  # loaded, then brought up to date with the store
 
     @classmethod
     def load(cls, path: Path, dim: int, params: IndexParams, labels: set[int]) -> HnswIndex:
@@ -80,6 +81,7 @@ class HnswIndex:
         self._index.set_ef(params.ef_search)
         self._labels = set(labels)
         self._deleted = {int(x) for x in self._index.get_ids_list()} - self._labels
+        self.caught_up = False
         return self
 
     def __len__(self) -> int:
@@ -169,9 +171,12 @@ class IndexSet:
         stem = partition_file_stem(partition)
         return self.folder / f"{stem}.hnsw", self.folder / f"{stem}.json"
 
-    def try_load(self, partition: str, generation: int, live: Sequence[int]) -> HnswIndex | None:
-        """The saved index if it is intact and matches the store; else None (with the reason
-        logged)."""
+    def try_load(
+        self, partition: str, generation: int, live: Sequence[int], vectors: np.ndarray
+    ) -> HnswIndex | None:
+        """The saved index if it is intact: as saved when it matches the store, else brought
+        up to date with the store's changes since it was saved (a crash between saves). None
+        (with the reason logged) when it must be rebuilt: missing, corrupt, other model."""
         idx_path, man_path = self._paths(partition)
         if not idx_path.exists() or not man_path.exists():
             return None
@@ -180,19 +185,55 @@ class IndexSet:
             reason = None
             if manifest.get("embedder") != self.identity or manifest.get("dim") != self.dim:
                 reason = "embedding model changed"
-            elif manifest.get("generation") != generation:
-                reason = "older than the database"
-            elif manifest.get("labels_sha256") != labels_digest(live):
-                reason = "labels differ from the database"
             elif _file_sha256(idx_path) != manifest.get("sha256"):
                 reason = "checksum mismatch (corrupt file)"
             if reason:
                 log.warning("index for a user is stale (%s): rebuilding", reason)
                 return None
-            return HnswIndex.load(idx_path, self.dim, self.params, set(live))
+            if (manifest.get("generation") == generation
+                    and manifest.get("labels_sha256") == labels_digest(live)):
+                return HnswIndex.load(idx_path, self.dim, self.params, set(live))
+            return self._catch_up(partition, manifest, live, vectors)
         except (OSError, ValueError, RuntimeError) as exc:
             log.warning("index file unreadable (%s): rebuilding", exc)
             return None
+
+    def _catch_up(
+        self, partition: str, manifest: dict, live: Sequence[int], vectors: np.ndarray
+    ) -> HnswIndex | None:
+        """Apply to the saved graph what changed in the store after it was saved: far cheaper
+        than a rebuild (seconds, not minutes, at 100k memories)."""
+        idx_path, _ = self._paths(partition)
+        labels_path = idx_path.with_suffix(".labels.npy")
+        if not labels_path.exists():
+            log.warning("index for a user is older than the database: rebuilding")
+            return None
+        saved = [int(x) for x in np.load(labels_path)]
+        if labels_digest(saved) != manifest.get("labels_sha256"):
+            log.warning("index label file does not match its manifest: rebuilding")
+            return None
+        saved_set = set(saved)
+        index = HnswIndex.load(idx_path, self.dim, self.params, saved_set)
+        live_pos = {num: i for i, num in enumerate(live)}
+        gone = [n for n in saved if n not in live_pos]
+        index.remove(gone)
+        new = [n for n in live if n not in saved_set]
+        if new:
+            index.add(new, vectors[[live_pos[n] for n in new]])
+        kept = [n for n in live if n in saved_set]
+        changed: list[int] = []
+        if kept:
+            rows = [live_pos[n] for n in kept]
+            want = vectors[rows] / np.linalg.norm(vectors[rows], axis=1, keepdims=True)
+            have = np.asarray(index._index.get_items(kept))
+            diff = np.abs(have - want).max(axis=1)
+            changed = [kept[i] for i in np.nonzero(diff > 1e-4)[0]]
+            if changed:
+                index.add(changed, vectors[[live_pos[n] for n in changed]])
+        log.info("index for a user brought up to date: %d added, %d removed, %d updated",
+                 len(new), len(gone), len(changed))
+        index.caught_up = True
+        return index
 
     def build(
         self, partition: str, nums: Sequence[int], vectors: np.ndarray,
@@ -232,7 +273,8 @@ class IndexSet:
         self._parts.pop(partition, None)
         self._gens.pop(partition, None)
         self._dirty.discard(partition)
-        for p in self._paths(partition):
+        idx_path, man_path = self._paths(partition)
+        for p in (idx_path, man_path, idx_path.with_suffix(".labels.npy")):
             p.unlink(missing_ok=True)
 
     @property
@@ -246,6 +288,10 @@ class IndexSet:
         self.folder.mkdir(parents=True, exist_ok=True)
         idx_path, man_path = self._paths(partition)
         labels = sorted(index.labels)
+        labels_path = idx_path.with_suffix(".labels.npy")
+        tmp_labels = idx_path.with_suffix(".labels.tmp.npy")
+        np.save(tmp_labels, np.asarray(labels, dtype=np.int64))
+        _fsync_replace(tmp_labels, labels_path)
         digest = index.save(idx_path)
         manifest = {
             "generation": self._gens.get(partition, 0),

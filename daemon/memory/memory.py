@@ -201,7 +201,7 @@ class Memory:
                 return index
             nums, vecs = await self.store.partition_vectors(partition)
             gen = await self.store.generation(partition)
-            index = await asyncio.to_thread(self.indexes.try_load, partition, gen, nums)
+            index = await asyncio.to_thread(self.indexes.try_load, partition, gen, nums, vecs)
             if index is None:
                 if nums:
                     self.progress(f"building the vector index for {len(nums)} memories")
@@ -211,7 +211,8 @@ class Memory:
                 # An empty index (a device with no memories yet) is not worth a file.
                 self.indexes.put(partition, index, gen, dirty=bool(nums))
             else:
-                self.indexes.put(partition, index, gen, dirty=False)
+                # Dirty when it was brought up to date: save the caught-up graph.
+                self.indexes.put(partition, index, gen, dirty=index.caught_up)
             return index
 
     async def _current_index(self, partition: str) -> Any:

@@ -55,7 +55,7 @@ async def saved(open_memory, data_dir):
     await _populate(mem)
     snap = await _snapshot(mem)
     await mem.close()
-    assert len(_index_files(data_dir)) == 4  # .hnsw + .json per user
+    assert len(_index_files(data_dir)) == 6  # .hnsw + .json + .labels.npy per user
     return snap
 
 
@@ -78,7 +78,7 @@ async def test_missing_index_files_are_rebuilt(saved, open_memory, data_dir):
     assert any("building the vector index" in p for p in progress)
     assert await _snapshot(mem) == saved
     await mem.close()
-    assert len(_index_files(data_dir)) == 4  # written again
+    assert len(_index_files(data_dir)) == 6  # written again
 
 
 @pytest.mark.parametrize("damage", ["overwrite", "truncate", "empty", "manifest-garbage"])
@@ -123,9 +123,11 @@ async def test_stale_manifest_after_a_raw_sqlite_write(saved, open_memory, data_
              ts, ts, ts))
         db.execute("UPDATE meta SET value = CAST(value AS INTEGER) + 1 "
                    "WHERE key = 'index_gen:alice'")
-    with caplog.at_level(logging.WARNING, logger="daemon.memory"):
+    with caplog.at_level(logging.INFO, logger="daemon.memory"):
         mem = await open_memory()
-    assert any("older than the database" in r.getMessage() for r in caplog.records)
+    # Caught up from the saved graph, not rebuilt.
+    assert any("brought up to date: 1 added, 0 removed, 0 updated" in r.getMessage()
+               for r in caplog.records)
     hits = (await mem.search("bees garden", user_id="alice", limit=1))["results"]
     assert [h["id"] for h in hits] == ["raw-1"]
     # Bob's index was not stale and is unchanged.
@@ -133,26 +135,28 @@ async def test_stale_manifest_after_a_raw_sqlite_write(saved, open_memory, data_
     assert [(r["id"], r["memory"], r["score"]) for r in bob] == saved["search"][4]
 
 
-async def test_generation_only_mismatch_rebuilds(saved, open_memory, data_dir, caplog):
+async def test_generation_only_mismatch_catches_up(saved, open_memory, data_dir, caplog):
     man = index_dir(data_dir) / f"{partition_file_stem('bob')}.json"
     data = json.loads(man.read_text(encoding="utf-8"))
     data["generation"] -= 1
     man.write_text(json.dumps(data), encoding="utf-8")
-    with caplog.at_level(logging.WARNING, logger="daemon.memory"):
+    with caplog.at_level(logging.INFO, logger="daemon.memory"):
         mem = await open_memory()
-    assert any("older than the database" in r.getMessage() for r in caplog.records)
+    assert any("brought up to date: 0 added, 0 removed, 0 updated" in r.getMessage()
+               for r in caplog.records)
     assert await _snapshot(mem) == saved
 
 
-async def test_labels_mismatch_without_generation_bump_rebuilds(saved, open_memory, data_dir,
-                                                              caplog):
+async def test_labels_mismatch_without_generation_bump_catches_up(saved, open_memory,
+                                                                 data_dir, caplog):
     # A row deleted behind the engine's back (generation not bumped).
     victim = saved["all"]["bob"][0]
     with raw_db(data_dir) as db:
         db.execute("DELETE FROM memories WHERE id = ?", (victim["id"],))
-    with caplog.at_level(logging.WARNING, logger="daemon.memory"):
+    with caplog.at_level(logging.INFO, logger="daemon.memory"):
         mem = await open_memory()
-    assert any("labels differ" in r.getMessage() for r in caplog.records)
+    assert any("brought up to date: 0 added, 1 removed, 0 updated" in r.getMessage()
+               for r in caplog.records)
     for _, q in [q for q in QUERIES if q[0] == "bob"]:
         ids = {h["id"] for h in (await mem.search(q, user_id="bob"))["results"]}
         assert victim["id"] not in ids and len(ids) == 2
@@ -185,3 +189,39 @@ async def test_periodic_saver_writes_the_index(data_dir):
     assert manifest["count"] == 1 and manifest["embedder"] == "fake:1"
     await mem.close()
     assert mem._saver.done()
+
+
+async def test_stale_index_is_caught_up_not_rebuilt(saved, open_memory, data_dir, caplog):
+    """Changes committed after the last index save (a crash in between) are applied to the
+    saved graph: added, removed and updated vectors, with no rebuild."""
+    import sqlite3
+
+    import numpy as np
+
+    with sqlite3.connect(db_path(data_dir)) as conn:
+        rows = conn.execute("SELECT num, embedding, user_id FROM memories WHERE valid_to IS NULL "
+                            "AND user_id = 'alice' ORDER BY num").fetchall()
+        first, second = rows[0], rows[1]
+        # An update of a vector, a close, and a new row, as a crash would leave them.
+        v = np.frombuffer(second[1], dtype=np.float32)[::-1].copy()
+        conn.execute("UPDATE memories SET embedding = ?, text = 'changed' WHERE num = ?",
+                     (v.tobytes(), second[0]))
+        conn.execute("UPDATE memories SET valid_to = '2026-01-01' WHERE num = ?", (first[0],))
+        conn.execute("INSERT INTO memories(id, user_id, text, hash, embedding, embedder, "
+                     "metadata, created_at, updated_at, valid_from) SELECT 'new-1', user_id, "
+                     "'brand new', 'h', embedding, embedder, '{}', created_at, updated_at, "
+                     "valid_from FROM memories WHERE num = ?", (rows[-1][0],))
+        conn.execute("UPDATE meta SET value = CAST(value AS INTEGER) + 1 "
+                     "WHERE key = 'index_gen:alice'")
+    progress: list[str] = []
+    with caplog.at_level(logging.INFO, logger="daemon.memory"):
+        mem = await open_memory(progress=progress.append)
+    assert not any("building" in p for p in progress), progress
+    assert any("brought up to date: 1 added, 1 removed, 1 updated" in r.getMessage()
+               for r in caplog.records)
+    index = await mem._index("alice")
+    nums, vecs = await mem.store.partition_vectors("alice")
+    assert index.labels == set(nums)
+    stored = np.asarray(index._index.get_items(nums))
+    want = vecs / np.linalg.norm(vecs, axis=1, keepdims=True)
+    assert np.abs(stored - want).max() < 1e-5

@@ -108,11 +108,16 @@ def index_state_on_disk(data_dir: Path) -> collections.Counter:
         indexes = IndexSet(data_dir / "index", 256, "fake:1", IndexParams())
         for (partition,) in db.execute(
                 "SELECT DISTINCT coalesce(user_id, '') FROM memories WHERE valid_to IS NULL"):
-            nums = [r[0] for r in db.execute(
-                "SELECT num FROM memories WHERE coalesce(user_id, '') = ? AND valid_to IS NULL "
-                "AND embedding IS NOT NULL ORDER BY num", (partition,))]
+            rows = db.execute(
+                "SELECT num, embedding FROM memories WHERE coalesce(user_id, '') = ? AND "
+                "valid_to IS NULL AND embedding IS NOT NULL ORDER BY num", (partition,)).fetchall()
+            nums = [r[0] for r in rows]
+            vecs = (np.stack([np.frombuffer(r[1], dtype=np.float32) for r in rows]) if rows
+                    else np.zeros((0, 256), dtype=np.float32))
             gen = int(gens.get(f"index_gen:{partition}", 0))
-            out["loaded" if indexes.try_load(partition, gen, nums) else "rebuilt"] += 1
+            loaded = indexes.try_load(partition, gen, nums, vecs)
+            out["rebuilt" if loaded is None else
+                "caught up" if loaded.caught_up else "loaded"] += 1
         return out
     finally:
         db.close()
