@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 from collections.abc import AsyncIterator, Sequence
@@ -52,7 +53,7 @@ class OpenAIChatLLM:
                         continue
                     if piece:
                         yield piece
-        except TimeoutError as exc:
+        except asyncio.TimeoutError as exc:  # = TimeoutError on 3.11+, not on 3.10
             raise LLMTimeout(f"{self.base_url} took over {timeout_s:.0f} s") from exc
         except aiohttp.ClientError as exc:
             raise LLMError(f"cannot reach {self.base_url}: {exc}") from exc

@@ -84,6 +84,10 @@ class UpdateDecider:
         return validate_actions(fact, decision.actions, table), calls
 
 
+def _norm(text: str) -> str:
+    return " ".join(text.split()).casefold().rstrip(".。")
+
+
 def validate_actions(
     fact: str, actions: Sequence[Action], table: dict[str, Neighbour]
 ) -> list[Decided]:
@@ -96,6 +100,13 @@ def validate_actions(
                 out.append(Decided("ADD", None, text))
             continue
         target = table.get(action.id)
+        if action.event == "DELETE" and action.text:
+            # Small models name one memory and quote another: trust the quoted text when it is
+            # exactly one of the memories shown.
+            quoted = _norm(action.text)
+            same = [n for n in table.values() if _norm(n.text) == quoted]
+            if same and (target is None or _norm(target.text) != quoted):
+                target = same[0]
         if target is None:
             log.warning("ignored %s with unknown id %r (not among the memories shown)",
                         action.event, action.id[:20])

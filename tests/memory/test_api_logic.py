@@ -68,3 +68,18 @@ async def test_search_limit_and_order(open_memory):
     all_hits = (await mem.search("apples", user_id="u1", limit=100))["results"]
     assert len(all_hits) == 31
     assert len({h["id"] for h in all_hits}) == 31
+
+
+def test_delete_quoting_another_shown_memory_targets_the_quoted_one() -> None:
+    from daemon.memory.updater import Action, Neighbour, validate_actions
+
+    table = {"0": Neighbour("m-nurse", "Nursing at a children's hospital", 0.9),
+             "1": Neighbour("m-anna", "I'm Anna", 0.8)}
+    out = validate_actions("Quit nursing", [Action(event="DELETE", id="1",
+                                                   text="Nursing at a children's hospital")],
+                           table)
+    assert [(d.event, d.memory_id) for d in out] == [("DELETE", "m-nurse")]
+    # A quote of nothing shown keeps the named id; an unknown id with no quote is ignored.
+    out = validate_actions("x", [Action(event="DELETE", id="1", text="something else")], table)
+    assert [(d.event, d.memory_id) for d in out] == [("DELETE", "m-anna")]
+    assert validate_actions("x", [Action(event="DELETE", id="7", text="")], table) == []
