@@ -176,6 +176,12 @@ def find_model(spec: ModelSpec, models_dir: Path) -> Path | None:
     return packaged_path(spec)
 
 
+def _in_models_dir(name: str, models_dir: Path) -> Path:
+    """A user-given model path: absolute as is, else relative to models_dir."""
+    path = Path(name).expanduser()
+    return path if path.is_absolute() else models_dir / path
+
+
 def resolve_gguf(name: str, models_dir: Path) -> Path:
     """A configured chat model: a catalogue name or a .gguf path (relative to models_dir)."""
     spec = CATALOG.get(name)
@@ -186,9 +192,7 @@ def resolve_gguf(name: str, models_dir: Path) -> Path:
         if path is None:
             raise ModelMissingError(f"chat model '{name}' is not installed")
         return path
-    path = Path(name).expanduser()
-    if not path.is_absolute():
-        path = models_dir / path
+    path = _in_models_dir(name, models_dir)
     if not path.is_file():
         raise ModelMissingError(
             f"chat model file {path} not found",
@@ -208,9 +212,7 @@ def resolve_embedder_folder(name: str, models_dir: Path) -> Path:
                 f"embedding model '{name}' is not installed", fix=f"{INSTALL_HINT} {name}"
             )
         return path
-    path = Path(name).expanduser()
-    if not path.is_absolute():
-        path = models_dir / path
+    path = _in_models_dir(name, models_dir)
     if not path.is_dir():
         raise ModelMissingError(
             f"sentence-transformers model folder {path} not found",
@@ -231,9 +233,7 @@ def resolve_whisper_folder(name: str, models_dir: Path) -> Path:
                 fix=f"{INSTALL_HINT} {name}",
             )
         return path
-    path = Path(name).expanduser()
-    if not path.is_absolute():
-        path = models_dir / path
+    path = _in_models_dir(name, models_dir)
     if not (path / "model.bin").is_file():
         raise ModelMissingError(
             f"speech recognition model folder {path} not found (a CTranslate2 Whisper folder "
@@ -252,9 +252,7 @@ def resolve_piper_voice(name: str, models_dir: Path) -> Path:
             raise ModelMissingError(f"piper voice '{name}' is not installed",
                                     fix=f"{INSTALL_HINT} {name}")
         return path.resolve()
-    path = Path(name).expanduser()
-    if not path.is_absolute():
-        path = models_dir / path
+    path = _in_models_dir(name, models_dir)
     if not path.is_file() or not Path(f"{path}.json").is_file():
         raise ModelMissingError(
             f"piper voice {path} (with {path.name}.json beside it) not found",
