@@ -68,18 +68,25 @@ async def test_closing_the_stream_stops_generation_and_frees_the_model(real_llm)
 
 
 async def test_cancelling_the_task_mid_stream(real_llm) -> None:
+    # Cancel as soon as text flows (not after a fixed sleep: a fast machine may finish a
+    # short answer before any fixed delay ends, and then there is nothing to cancel).
+    flowing = asyncio.Event()
+    got: list[str] = []
+
     async def consume() -> None:
-        async for _ in real_llm.stream_chat(
-            [{"role": "user", "content": "Count from one to five hundred."}],
-            max_tokens=2000, temperature=0.0, timeout_s=120,
+        async for piece in real_llm.stream_chat(
+            [{"role": "user", "content": "Write a very long story about a dragon."}],
+            max_tokens=2000, temperature=0.7, timeout_s=120,
         ):
-            pass
+            got.append(piece)
+            flowing.set()
 
     task = asyncio.create_task(consume())
-    await asyncio.sleep(0.5)
+    await asyncio.wait_for(flowing.wait(), timeout=60)
     task.cancel()
     with pytest.raises(asyncio.CancelledError):
         await task
+    assert 0 < len(got) < 2000
     pieces = [p async for p in real_llm.stream_chat(MSG, max_tokens=8, temperature=0.0,
                                                     timeout_s=60)]
     assert pieces

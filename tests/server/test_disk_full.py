@@ -38,6 +38,17 @@ async def turn(ws, text: str) -> list[dict]:
     return got
 
 
+async def eventually(check, timeout: float = 20.0) -> bool:
+    """Poll `check` until it holds: the server logs and commits in the background."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while not check():
+        if loop.time() > deadline:
+            return False
+        await asyncio.sleep(0.1)
+    return True
+
+
 def messages(db: Path) -> list[str]:
     with sqlite3.connect(f"file:{db}?mode=ro", uri=True) as conn:
         return [r[0] for r in conn.execute(
@@ -65,15 +76,14 @@ async def test_full_disk_pauses_memory_writes_and_loses_nothing(make_server, sma
         for text in ("two", "three", "four"):
             got = await turn(ws, text)
             assert got[0] == {"type": "stt", "text": text} and got[-1]["state"] == "stop"
-        await asyncio.sleep(0.5)
-        assert "memory writes paused" in server.log()
+        assert await eventually(lambda: "memory writes paused" in server.log()), server.log()
         assert "disk is full" in server.log() or "disk I/O" in server.log()
 
         filler.unlink()
         await turn(ws, "five")
-        await asyncio.sleep(0.5)
-        assert "memory writes resumed" in server.log()
-        assert messages(db) == ["one", "two", "three", "four", "five"]
+        assert await eventually(lambda: "memory writes resumed" in server.log()), server.log()
+        want = ["one", "two", "three", "four", "five"]
+        assert await eventually(lambda: messages(db) == want), messages(db)
 
     assert server.stop() == 0, server.log()
 
