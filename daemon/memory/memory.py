@@ -32,7 +32,7 @@ from daemon.memory.store import (
     partition_of,
     text_hash,
 )
-from daemon.memory.updater import Neighbour, UpdateDecider
+from daemon.memory.updater import Decided, Neighbour, UpdateDecider
 
 log = logging.getLogger(__name__)
 
@@ -94,6 +94,8 @@ class Memory:
         neighbours: int = 5,
         search_threshold: float | None = None,
         duplicate_threshold: float | None = None,
+        decision_margin: float | None = None,
+        decisions: str = "llm",
         extraction_max_tokens: int = 384,
         llm_timeout_s: float = 120.0,
         llm_retries: int = 2,
@@ -109,6 +111,16 @@ class Memory:
         self.duplicate_threshold = (
             embedder.duplicate_threshold if duplicate_threshold is None else duplicate_threshold
         )
+        # An UPDATE/DELETE may only touch a memory about as related to the new fact as the most
+        # related one: small models name the wrong id ("Has a dog named Rex" -> UPDATE "Likes
+        # green tea"); such an UPDATE is kept as an ADD and such a DELETE is dropped.
+        self.decision_margin = (
+            getattr(embedder, "decision_margin", 1.0) if decision_margin is None
+            else decision_margin
+        )
+        if decisions not in ("llm", "add_only"):
+            raise ValueError(f"decisions must be 'llm' or 'add_only', not {decisions!r}")
+        self.decisions = decisions
         self.indexes = IndexSet(index_dir, embedder.dim, embedder.identity,
                                 index_params or IndexParams())
         self.extractor = (
@@ -334,13 +346,14 @@ class Memory:
                 continue
             related = [(row, s) for row, s in near
                        if s >= self.search_threshold and row.id not in touched]
-            if not related:
+            if not related or self.decisions == "add_only":
                 add_change(fact, vec)
                 continue
             decided, calls = await self.decider.decide(
                 fact, [Neighbour(row.id, row.text, s) for row, s in related]
             )
             stats.llm_calls += calls
+            decided = self._guard_far_targets(fact, decided, {row.id: sc for row, sc in related})
             if not decided:
                 # No usable action (none, or only ids that were not shown): keep the fact
                 # rather than lose what the user said.
@@ -361,6 +374,24 @@ class Memory:
                 elif d.event == "NONE" and d.memory_id is not None:
                     nones.append({"id": d.memory_id, "memory": d.text, "event": "NONE"})
         return changes, nones
+
+    def _guard_far_targets(self, fact: str, decided: list[Decided],
+                           scores: dict[str, float]) -> list[Decided]:
+        best = max(scores.values())
+        out: list[Decided] = []
+        for d in decided:
+            far = (d.event in ("UPDATE", "DELETE") and d.memory_id is not None
+                   and scores.get(d.memory_id, best) < best - self.decision_margin)
+            if not far:
+                out.append(d)
+            elif d.event == "UPDATE":
+                log.info("an UPDATE named a memory much less related than the nearest one "
+                         "(%.3f vs %.3f): the fact is added instead", scores[d.memory_id], best)
+                out.append(Decided("ADD", None, d.text or fact))
+            else:
+                log.info("a DELETE named a memory much less related than the nearest one "
+                         "(%.3f vs %.3f): ignored", scores[d.memory_id], best)
+        return out
 
     async def update(self, memory_id: str, data: str | None = None, *, text: str | None = None,
                      metadata: dict[str, Any] | None = None) -> dict[str, Any]:

@@ -6,6 +6,7 @@ few-shot exchanges; the schemas bind the output through grammar-constrained deco
 
 from __future__ import annotations
 
+import copy
 import json
 from collections.abc import Sequence
 
@@ -49,6 +50,15 @@ DECISION_SCHEMA = {
     "required": ["actions"],
     "additionalProperties": False,
 }
+
+
+def decision_schema(shown: int) -> dict:
+    """DECISION_SCHEMA with ``id`` limited to the ids shown ("0".."shown-1", or "" for ADD):
+    under grammar-constrained decoding a model cannot even write an id it was not shown."""
+    schema = copy.deepcopy(DECISION_SCHEMA)
+    item = schema["properties"]["actions"]["items"]
+    item["properties"]["id"] = {"type": "string", "enum": [""] + [str(i) for i in range(shown)]}
+    return schema
 
 EXTRACT_SYSTEM = """You extract memories about the user from a conversation with a home voice assistant.
 Today is {today}.

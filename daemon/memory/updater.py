@@ -16,7 +16,7 @@ from pydantic import BaseModel, field_validator
 
 from daemon.llm.base import ChatLLM
 from daemon.memory.llm_json import ask_json
-from daemon.memory.prompts import DECISION_SCHEMA, MAX_FACT_CHARS, decision_messages
+from daemon.memory.prompts import MAX_FACT_CHARS, decision_messages, decision_schema
 
 log = logging.getLogger(__name__)
 
@@ -78,7 +78,7 @@ class UpdateDecider:
         table = {str(i): n for i, n in enumerate(neighbours)}
         messages = decision_messages(fact, [(k, n.text) for k, n in table.items()])
         decision, calls = await ask_json(
-            self.llm, messages, DECISION_SCHEMA, Decision, max_tokens=self.max_tokens,
+            self.llm, messages, decision_schema(len(table)), Decision, max_tokens=self.max_tokens,
             timeout_s=self.timeout_s, retries=self.retries, what="memory decision",
         )
         return validate_actions(fact, decision.actions, table), calls

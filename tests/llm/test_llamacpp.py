@@ -11,7 +11,13 @@ import pytest
 from daemon.llm.base import LLMError
 from daemon.memory.extractor import FactExtractor
 from daemon.memory.llm_json import parse_json_object
-from daemon.memory.prompts import DECISION_SCHEMA, FACTS_SCHEMA, MAX_FACTS
+from daemon.memory.prompts import (
+    DECISION_SCHEMA,
+    FACTS_SCHEMA,
+    MAX_FACTS,
+    decision_messages,
+    decision_schema,
+)
 from daemon.memory.updater import Neighbour, UpdateDecider
 
 MSG = [{"role": "user", "content": "Name three colours."}]
@@ -48,6 +54,15 @@ async def test_extractor_and_decider_run_on_the_real_model(real_llm) -> None:
     raw = await real_llm.complete_json([{"role": "user", "content": "x"}], DECISION_SCHEMA,
                                        max_tokens=96, timeout_s=60)
     assert "actions" in parse_json_object(raw)
+
+
+async def test_decision_ids_are_bound_to_the_memories_shown(real_llm) -> None:
+    shown = [("0", "Lives in Berlin"), ("1", "Likes green tea"), ("2", "Has a cat named Momo")]
+    for fact in ["Moved to Munich", "Likes black coffee now", "我住在上海", "The cat died"]:
+        raw = await real_llm.complete_json(decision_messages(fact, shown), decision_schema(3),
+                                           max_tokens=160, timeout_s=60)
+        for action in parse_json_object(raw)["actions"]:
+            assert action["id"] in {"", "0", "1", "2"}, raw
 
 
 async def test_closing_the_stream_stops_generation_and_frees_the_model(real_llm) -> None:

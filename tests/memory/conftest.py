@@ -34,6 +34,7 @@ class HashEmbedder:
 
     search_threshold = 0.0
     duplicate_threshold = 0.99
+    decision_margin = 2.0  # no guard: logic tests script the decisions they check
 
     def __init__(self, dim: int = 256, identity: str = "fake:1") -> None:
         self.dim = dim

@@ -1,0 +1,87 @@
+"""An LLM's UPDATE/DELETE may only touch a memory about as related to the new fact as the
+nearest one (Memory.decision_margin), with the real e5 embedder and a scripted model that names
+the wrong memory, and the decision ids are bound to the memories shown."""
+
+from __future__ import annotations
+
+import pytest
+
+from daemon.memory.prompts import decision_schema
+from tests.memory.conftest import scripted
+
+KNOWN = ["Lives in Berlin", "Likes green tea", "Has a cat named Momo"]
+
+
+def target(text: str, event: str, new_text: str = ""):
+    """A decide() that names the memory shown with ``text``, whatever else is shown."""
+    def decide(existing, fact):
+        ids = {e["text"]: e["id"] for e in existing}
+        return [{"event": event, "id": ids[text], "text": new_text or fact}]
+    return decide
+
+
+async def known_memories(mem) -> dict[str, str]:
+    out = await mem.add(KNOWN, user_id="u1", infer=False)
+    return {r["memory"]: r["id"] for r in out["results"]}
+
+
+async def test_update_of_an_unrelated_memory_is_kept_as_an_add(open_memory, e5) -> None:
+    llm = scripted({"I got a dog named Rex.": ["Has a dog named Rex"]},
+                   target("Likes green tea", "UPDATE"))
+    mem = await open_memory(e5, llm)
+    ids = await known_memories(mem)
+    out = await mem.add("I got a dog named Rex.", user_id="u1")
+    assert [(r["memory"], r["event"]) for r in out["results"]] == [("Has a dog named Rex", "ADD")]
+    tea = await mem.get(ids["Likes green tea"])
+    assert tea is not None and tea["memory"] == "Likes green tea"
+    assert [h["event"] for h in await mem.history(ids["Likes green tea"])] == ["ADD"]
+
+
+async def test_delete_of_an_unrelated_memory_is_ignored(open_memory, e5) -> None:
+    # Shown: "Has a cat named Momo" (cosine 0.86, the nearest) and "Likes green tea" (0.82).
+    llm = scripted({"I got a dog named Rex.": ["Has a dog named Rex"]},
+                   target("Likes green tea", "DELETE"))
+    mem = await open_memory(e5, llm)
+    ids = await known_memories(mem)
+    out = await mem.add("I got a dog named Rex.", user_id="u1")
+    assert [(r["memory"], r["event"]) for r in out["results"]] == [("Has a dog named Rex", "ADD")]
+    live = {r["memory"] for r in (await mem.get_all(user_id="u1"))["results"]}
+    assert live == set(KNOWN) | {"Has a dog named Rex"}
+    assert [h["event"] for h in await mem.history(ids["Likes green tea"])] == ["ADD"]
+
+
+@pytest.mark.parametrize(("said", "fact", "old", "event", "new"), [
+    ("I moved to Munich.", "Lives in Munich", "Lives in Berlin", "UPDATE", "Lives in Munich"),
+    ("Momo the cat died.", "Cat Momo died", "Has a cat named Momo", "DELETE", ""),
+])
+async def test_the_nearest_memory_can_still_be_changed(open_memory, e5, said, fact, old, event,
+                                                       new) -> None:
+    llm = scripted({said: [fact]}, target(old, event, new))
+    mem = await open_memory(e5, llm)
+    ids = await known_memories(mem)
+    out = await mem.add(said, user_id="u1")
+    assert [(r["id"], r["event"]) for r in out["results"]] == [(ids[old], event)]
+    live = {r["memory"] for r in (await mem.get_all(user_id="u1"))["results"]}
+    assert old not in live
+
+
+async def test_a_zero_margin_allows_only_the_nearest(open_memory, e5) -> None:
+    # "Likes black coffee now": nearest is "Likes green tea"; "Has a cat" is further away.
+    llm = scripted({"I like black coffee now.": ["Likes black coffee now"]},
+                   target("Has a cat named Momo", "UPDATE"))
+    mem = await open_memory(e5, llm, decision_margin=0.0)
+    await known_memories(mem)
+    out = await mem.add("I like black coffee now.", user_id="u1")
+    assert [r["event"] for r in out["results"]] == ["ADD"]
+    llm2 = scripted({"I like black coffee now.": ["Likes black coffee now"]},
+                    target("Has a cat named Momo", "UPDATE"))
+    mem2 = await open_memory(e5, llm2, decision_margin=2.0, folder=mem.store.path.parent / "b")
+    await known_memories(mem2)
+    out = await mem2.add("I like black coffee now.", user_id="u1")
+    assert [r["event"] for r in out["results"]] == ["UPDATE"]  # no guard: the model is obeyed
+
+
+def test_decision_ids_are_limited_to_the_ones_shown() -> None:
+    ids = decision_schema(3)["properties"]["actions"]["items"]["properties"]["id"]
+    assert ids == {"type": "string", "enum": ["", "0", "1", "2"]}
+    assert decision_schema(0)["properties"]["actions"]["items"]["properties"]["id"]["enum"] == [""]
