@@ -629,7 +629,8 @@ def _torch_threads() -> None:
 
 
 async def run_ours(workload: Workload, llm_url: str, folder: Path, work: Path,
-                   proxy: CountingProxy, deadline: float = float("inf")) -> SystemRun:
+                   proxy: CountingProxy, deadline: float = float("inf"),
+                   decisions: str = "llm") -> SystemRun:
     from daemon.config import Config, EmbedderConfig
     from daemon.llm.openai_http import OpenAIChatLLM
     from daemon.memory.embedder import SentenceTransformerEmbedder
@@ -637,8 +638,12 @@ async def run_ours(workload: Workload, llm_url: str, folder: Path, work: Path,
 
     cfg = Config(data_dir=work, models_dir=ROOT / "models",
                  embedder=EmbedderConfig(provider="sentence-transformers", model=str(folder)))
-    run = SystemRun("ours", "daemon Memory (build_memory, default memory settings): "
-                            "OpenAIChatLLM -> llama_cpp.server, SentenceTransformerEmbedder")
+    # "llm" = the mem0 method, head to head; the daemon's own default for this tiny local GGUF
+    # (memory.decisions: auto) is "add_only".
+    cfg.memory.decisions = decisions  # type: ignore[assignment]
+    run = SystemRun("ours", f"daemon Memory (build_memory, memory.decisions: {decisions}, other "
+                            "memory settings default): OpenAIChatLLM -> llama_cpp.server, "
+                            "SentenceTransformerEmbedder")
     t0 = time.perf_counter()
     llm = OpenAIChatLLM(llm_url, model="smollm2")
     embedder = SentenceTransformerEmbedder(folder, n_threads=1)
@@ -942,6 +947,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--out", type=Path, default=None, help="report file (default: "
                     "bench/results/vs_mem0-<date>[-quick].md; '-' = do not write)")
     ap.add_argument("--keep", action="store_true", help="keep the temp dir (logs, stores)")
+    ap.add_argument("--decisions", choices=["llm", "add_only"], default="llm",
+                    help="ours: memory.decisions (default llm: the mem0 method head to head)")
     ap.add_argument("--rescore", type=Path, default=None, metavar="RESULTS.json",
                     help="no run: rebuild the report of a saved run with the current workload "
                     "file (written beside it unless --out)")
@@ -994,7 +1001,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                                       args.mem0_max_tokens, proxy, deadline=deadline)
             else:
                 runs[name] = asyncio.run(run_ours(todo, proxy.url("ours"), folder,
-                                                  work / name, proxy, deadline=deadline))
+                                                  work / name, proxy, deadline=deadline,
+                                                  decisions=args.decisions))
             todo = subset(todo, [a.turn_id for a in runs[name].adds])
             say(f"{name}: {runs[name].seconds:.0f} s (+{runs[name].startup_s:.0f} s start-up)")
     finally:
