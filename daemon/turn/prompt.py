@@ -15,12 +15,19 @@ def estimate_tokens(text: str) -> int:
     return cjk + (len(text) - cjk + 3) // 4
 
 
+def memory_line(m: dict[str, Any]) -> str:
+    """``- [2026-11-25] Lives in Munich``: the date the memory was last noted, so that the model
+    can tell which of two memories that disagree is the current one."""
+    when = str(m.get("updated_at") or m.get("created_at") or "")[:10]
+    return f"- [{when}] {m['memory']}" if len(when) == 10 else f"- {m['memory']}"
+
+
 def memories_block(memories: Sequence[dict[str, Any]], limit: int, token_budget: int) -> list[str]:
     """The memory lines that fit: best first, at most ``limit`` and about ``token_budget``."""
     lines: list[str] = []
     used = 0
     for m in memories[:limit]:
-        line = f"- {m['memory']}"
+        line = memory_line(m)
         cost = estimate_tokens(line)
         if used + cost > token_budget:
             break

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from daemon.turn.prompt import build_messages, estimate_tokens, memories_block
+from daemon.turn.prompt import build_messages, estimate_tokens, memories_block, memory_line
 
 
 def test_memories_fit_the_limit_and_budget() -> None:
@@ -34,3 +34,12 @@ def test_system_prompt_gets_memories_history_and_date() -> None:
     assert msgs[-1]["content"] == "where do I live?"
     empty = build_messages("{memories}", [], [], "x", no_memories="(none)")
     assert empty[0]["content"] == "(none)"
+
+
+def test_memory_lines_carry_the_date_last_noted() -> None:
+    created = "2026-10-01T08:00:00+00:00"
+    assert memory_line({"memory": "Lives in Berlin", "created_at": created,
+                        "updated_at": created}) == "- [2026-10-01] Lives in Berlin"
+    assert memory_line({"memory": "住在上海", "created_at": created,
+                        "updated_at": "2026-11-20T09:00:00+00:00"}) == "- [2026-11-20] 住在上海"
+    assert memory_line({"memory": "No date"}) == "- No date"

@@ -54,17 +54,18 @@ async def test_memories_are_injected_and_exchange_queued_after_the_turn(parts) -
     out = Collector()
     result = await runner.run(CTX, "Where do I live?", out)
     system = llm.calls[0][0][0]["content"]
-    assert "- Lives in Berlin" in system and "Paris" not in system
-    assert result.memories == ["- Lives in Berlin"]
+    day = (await memory.get_all(user_id="dev-1"))["results"][0]["created_at"][:10]
+    line = f"- [{day}] Lives in Berlin"  # each memory carries the date it was noted
+    assert line in system and "Paris" not in system
+    assert result.memories == [line]
     assert isinstance(out.sent[0], Stt) and out.sent[-1] == Tts(state="stop")
     assert [m.text for m in out.sent if isinstance(m, Tts) and m.state == "sentence_start"] == [
-        "You live in - Lives in Berlin.", "Bye."]
+        f"You live in {line}.", "Bye."]
     jobs = await memory.store.jobs()
     assert len(jobs) == 1 and jobs[0].user_id == "dev-1"
     assert [m["role"] for m in jobs[0].payload["messages"]] == ["user", "assistant"]
     history = await memory.store.recent_messages("s1", 10)
-    assert [h["content"] for h in history] == ["Where do I live?",
-                                                "You live in - Lives in Berlin. Bye."]
+    assert [h["content"] for h in history] == ["Where do I live?", f"You live in {line}. Bye."]
 
 
 async def test_slow_memory_lookup_degrades_to_no_memories(parts, monkeypatch, caplog) -> None:
