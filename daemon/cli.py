@@ -271,6 +271,13 @@ def cmd_doctor(args: argparse.Namespace, cfg: Config) -> int:
         except ModelMissingError as exc:
             line(False, f"{label}: {exc.args[0]}", exc.fix)
     try:
+        from daemon.memory.factory import decision_mode
+
+        mode, why = decision_mode(cfg)
+        print(f"[info] memory decisions: {mode} ({why})")
+    except ModelMissingError:
+        pass  # the model line above already says what to fix
+    try:
         cfg.data_dir.mkdir(parents=True, exist_ok=True)
         probe = cfg.data_dir / ".doctor-probe"
         probe.write_text("ok")

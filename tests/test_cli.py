@@ -78,6 +78,14 @@ def test_doctor_reports_problems_with_fixes(tmp_path: Path) -> None:
     assert "fix:" in out.stdout
     assert "[ok] embedder" in out.stdout
     assert "[ok] data dir" in out.stdout
+    assert "memory decisions" not in out.stdout  # its model is the missing one
+
+
+def test_doctor_says_how_memories_are_decided(tmp_path: Path) -> None:
+    cfg = write_config(tmp_path / "c.yaml", {"data_dir": str(tmp_path / "data")})
+    out = run_cli("--config", str(cfg), "doctor")
+    assert "[info] memory decisions: add_only (" in out.stdout, out.stdout
+    assert "too small to change memories safely" in out.stdout
 
 
 def test_models_list_shows_catalogue_and_resolution(tmp_path: Path) -> None:
