@@ -271,6 +271,7 @@ class TimedEmbedder:
         self.dim = inner.dim
         self.search_threshold = inner.search_threshold
         self.duplicate_threshold = inner.duplicate_threshold
+        self.decision_margin = inner.decision_margin
         self.query_s: list[float] = []
         self.doc_s: list[float] = []
 

