@@ -79,7 +79,7 @@ class ScriptedConfig(_Section):
 
 class LLMConfig(_Section):
     provider: Literal["llamacpp", "openai", "scripted"] = "llamacpp"
-    model: str = "smollm2-135m-instruct"
+    model: str = "qwen2.5-coder-1.5b-instruct"
     max_tokens: int = Field(256, ge=1, le=8192)
     temperature: float = Field(0.7, ge=0.0, le=2.0)
     timeout_s: float = Field(60.0, gt=0)
@@ -105,6 +105,8 @@ class EmbedderConfig(_Section):
 class MemoryConfig(_Section):
     enabled: bool = True
     inject_limit: int = Field(8, ge=0, le=100)
+    # Episodes (what the user said before, dated) added after the facts, within the budget.
+    inject_episodes: int = Field(3, ge=0, le=100)
     token_budget: int = Field(400, ge=0)
     lookup_timeout_ms: int = Field(300, ge=1)
     neighbours: int = Field(5, ge=1, le=50)
@@ -123,7 +125,7 @@ class MemoryConfig(_Section):
     # skipped, nothing is ever changed or closed by the model), or "auto": add_only for a local
     # GGUF smaller than small_model_mb (such models close memories at random), llm otherwise.
     decisions: Literal["auto", "llm", "add_only"] = "auto"
-    small_model_mb: int = Field(600, ge=0)
+    small_model_mb: int = Field(300, ge=0)
 
 
 class PromptsConfig(_Section):

@@ -124,3 +124,14 @@ def real_llm(gguf_path: Path):
     from daemon.llm.llamacpp import LlamaCppLLM
 
     return LlamaCppLLM(gguf_path, n_ctx=2048, n_threads=1)
+
+
+@pytest.fixture(scope="session")
+def qwen_llm():
+    """The embedded default model (Qwen2.5-Coder-1.5B-Instruct), loaded once per session."""
+    from daemon.config import Config
+    from daemon.llm.llamacpp import LlamaCppLLM
+    from daemon.modelfiles import resolve_gguf
+
+    path = resolve_gguf(Config().llm.model, Path(__file__).resolve().parents[1] / "models")
+    return LlamaCppLLM(path, n_ctx=4096, n_threads=1)

@@ -8,6 +8,7 @@ from datetime import date
 from pydantic import BaseModel, field_validator
 
 from daemon.llm.base import ChatLLM, ChatMessage
+from daemon.memory.dates import absolute_dates
 from daemon.memory.llm_json import ask_json
 from daemon.memory.prompts import FACTS_SCHEMA, MAX_FACT_CHARS, MAX_FACTS, extraction_messages
 
@@ -44,12 +45,14 @@ class FactExtractor:
     async def extract(
         self, conversation: Sequence[ChatMessage], today: date | None = None
     ) -> tuple[list[str], int]:
-        """(facts, LLM calls made); raises LLMOutputError when the model never answers validly."""
+        """(facts, LLM calls made); raises LLMOutputError when the model never answers validly.
+        Only the user's lines are a source of facts; ``today``: the day they were said."""
         if not any(m["role"] == "user" and m["content"].strip() for m in conversation):
             return [], 0
-        messages = extraction_messages(conversation, (today or date.today()).isoformat())
+        day = today or date.today()
         facts, calls = await ask_json(
-            self.llm, messages, FACTS_SCHEMA, Facts, max_tokens=self.max_tokens,
-            timeout_s=self.timeout_s, retries=self.retries, what="fact extraction",
+            self.llm, extraction_messages(conversation, day), FACTS_SCHEMA, Facts,
+            max_tokens=self.max_tokens, timeout_s=self.timeout_s, retries=self.retries,
+            what="fact extraction",
         )
-        return facts.facts, calls
+        return [absolute_dates(f, day) for f in facts.facts], calls

@@ -11,8 +11,10 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +25,10 @@ from daemon.memory.embedder import Embedder
 from daemon.memory.extractor import FactExtractor
 from daemon.memory.index import IndexParams, IndexSet
 from daemon.memory.keywords import keyword_query, reciprocal_rank_fusion
+from daemon.memory.moment import moment
 from daemon.memory.store import (
+    EPISODE,
+    FACT,
     Applied,
     Change,
     MemoryRow,
@@ -73,11 +78,27 @@ def _candidates(limit: int) -> int:
     return max(limit * 4, 40)
 
 
-def _scope(user_id: str | None, agent_id: str | None, run_id: str | None) -> Scope:
-    scope = Scope(user_id, agent_id, run_id)
+# An utterance kept as an episode is cut to this many characters (the embedder's window).
+MAX_EPISODE_CHARS = 1000
+SEARCH_KINDS = (FACT, EPISODE, "all")
+
+
+def _scope(user_id: str | None, agent_id: str | None, run_id: str | None,
+           kind: str | None = FACT) -> Scope:
+    scope = Scope(user_id, agent_id, run_id, kind)
     if scope.is_empty():
         raise ValueError("one of user_id, agent_id or run_id is required")
     return scope
+
+
+def episode_texts(conversation: Sequence[ChatMessage]) -> list[str]:
+    """What the user said, one episode per message (the assistant's words are not kept)."""
+    out = []
+    for m in conversation:
+        text = " ".join(m["content"].split())[:MAX_EPISODE_CHARS]
+        if m["role"] == "user" and text and text not in out:
+            out.append(text)
+    return out
 
 
 class Memory:
@@ -243,10 +264,10 @@ class Memory:
         return self._user_locks.setdefault(partition_of(scope.user_id), asyncio.Lock())
 
     async def _commit(
-        self, changes: list[Change], complete_job: int | None = None
+        self, changes: list[Change], complete_job: int | None = None, at: str | None = None
     ) -> list[Applied]:
         async with self._commit_lock:
-            applied = await self.store.apply(changes, complete_job=complete_job)
+            applied = await self.store.apply(changes, complete_job=complete_job, at=at)
             for partition in {a.partition for a in applied}:
                 index = await self._index(partition)
                 for a in (x for x in applied if x.partition == partition):
@@ -269,10 +290,16 @@ class Memory:
         run_id: str | None = None,
         metadata: dict[str, Any] | None = None,
         infer: bool = True,
+        timestamp: float | int | str | datetime | None = None,
         _job: int | None = None,
     ) -> dict[str, Any]:
+        """mem0's add. With ``infer`` the user's words are kept as dated episodes and the facts
+        in them are extracted and reconciled with the memories; without it each message is
+        stored as a memory as is. ``timestamp``: when it was said (relative dates such as
+        "yesterday" resolve against it; default now)."""
         scope = _scope(user_id, agent_id, run_id)
         conversation = normalise_messages(messages)
+        at, day = moment(timestamp)
         stats = AddStats()
         async with self._lock(scope):
             if not infer:
@@ -288,8 +315,12 @@ class Memory:
             else:
                 if self.extractor is None:
                     raise RuntimeError("add(infer=True) needs an LLM; pass infer=False")
+                # Episodes first, in their own commit: what the user said stays searchable
+                # even when extraction fails. A job's episodes have ids of their own, so a
+                # re-run job adds them once.
+                await self._add_episodes(conversation, scope, metadata or {}, at, _job)
                 t0 = time.perf_counter()
-                facts, calls = await self.extractor.extract(conversation)
+                facts, calls = await self.extractor.extract(conversation, day)
                 stats.extract_s = time.perf_counter() - t0
                 stats.llm_calls += calls
                 stats.facts = len(facts)
@@ -297,13 +328,28 @@ class Memory:
                 changes, nones = await self._decide(facts, scope, metadata or {}, stats)
                 stats.decide_s = time.perf_counter() - t1
             t2 = time.perf_counter()
-            applied = await self._commit(changes, complete_job=_job)
+            applied = await self._commit(changes, complete_job=_job, at=at)
             stats.apply_s = time.perf_counter() - t2
         results = [self._result(a) for a in applied] + nones
         for r in results:
             stats.events[r["event"]] = stats.events.get(r["event"], 0) + 1
         self.last_add = stats
         return {"results": results}
+
+    async def _add_episodes(self, conversation: Sequence[ChatMessage], scope: Scope,
+                            metadata: dict[str, Any], at: str | None, job: int | None) -> None:
+        texts = episode_texts(conversation)
+        if not texts:
+            return
+        vecs = await self._embed_docs(texts)
+        where = Scope(scope.user_id, scope.agent_id, scope.run_id, EPISODE)
+        await self._commit([
+            Change("ADD", text=t, embedding=v, scope=where, metadata=dict(metadata),
+                   embedder=self.embedder.identity, actor="api" if job is None else "system",
+                   memory_id=None if job is None else str(uuid.uuid5(
+                       uuid.NAMESPACE_URL, f"job:{job}:{scope.user_id}:{i}:{text_hash(t)}")))
+            for i, (t, v) in enumerate(zip(texts, vecs))
+        ], at=at)
 
     @staticmethod
     def _result(a: Applied) -> dict[str, Any]:
@@ -418,10 +464,11 @@ class Memory:
         self, *, user_id: str | None = None, agent_id: str | None = None,
         run_id: str | None = None,
     ) -> dict[str, Any]:
-        scope = _scope(user_id, agent_id, run_id)
+        scope = _scope(user_id, agent_id, run_id, kind=None)  # facts and episodes
         rows = await self.store.list(scope, limit=None, include_closed=True)
         await self._commit([Change("DELETE", memory_id=r.id, actor="user") for r in rows])
-        return {"message": f"Memories deleted successfully! ({len(rows)})"}
+        facts = sum(r.kind == FACT for r in rows)
+        return {"message": f"Memories deleted successfully! ({facts})"}
 
     async def import_items(self, items: Sequence[dict[str, Any]]) -> tuple[int, int]:
         """Import exported memories (ids, times, history kept); (imported, skipped). Running it
@@ -435,7 +482,7 @@ class Memory:
                 for item, vec in zip(batch, vecs):
                     if await self.store.import_row(item, vec, self.embedder.identity):
                         imported += 1
-                        touched.add(partition_of(item.get("user_id")))
+                        touched.add(partition_of(item.get("user_id"), item.get("kind") or FACT))
                     else:
                         skipped += 1
         async with self._commit_lock:
@@ -451,7 +498,7 @@ class Memory:
     ) -> list[dict[str, Any]]:
         """Every memory (closed ones too) with its history, as JSON-ready dicts."""
         out = []
-        for row, history in await self.store.export_rows(Scope(user_id, agent_id, run_id)):
+        for row, history in await self.store.export_rows(Scope(user_id, agent_id, run_id, None)):
             item = row.public()
             item["valid_from"] = row.valid_from
             item["valid_to"] = row.valid_to
@@ -476,9 +523,12 @@ class Memory:
     async def get_all(
         self, *, user_id: str | None = None, agent_id: str | None = None,
         run_id: str | None = None, filters: dict[str, Any] | None = None, limit: int = 100,
-        offset: int = 0, include_closed: bool = False,
+        offset: int = 0, include_closed: bool = False, kind: str = FACT,
     ) -> dict[str, Any]:
-        scope = _scope(user_id, agent_id, run_id)
+        """mem0's get_all: the facts of a scope (``kind="episode"``: what the user said)."""
+        if kind not in (FACT, EPISODE):
+            raise ValueError(f"kind must be {FACT!r} or {EPISODE!r}, not {kind!r}")
+        scope = _scope(user_id, agent_id, run_id, kind)
         rows = await self.store.list(scope, filters, limit=limit, offset=offset,
                                      include_closed=include_closed)
         return {"results": [r.public() for r in rows]}
@@ -491,8 +541,8 @@ class Memory:
     ) -> list[tuple[int, float]]:
         """Approximate (HNSW) for a plain user scope; exact brute force otherwise."""
         if scope.user_id is not None and scope.agent_id is None and scope.run_id is None \
-                and not filters:
-            index = await self._current_index(partition_of(scope.user_id))
+                and scope.kind is not None and not filters:
+            index = await self._current_index(partition_of(scope.user_id, scope.kind))
             return index.search(qvec, n)
         nums, vecs = await self.store.embeddings(scope, filters)
         if not nums:
@@ -511,20 +561,57 @@ class Memory:
         filters: dict[str, Any] | None = None,
         limit: int = 10,
         threshold: float | None = None,
+        kind: str = FACT,
     ) -> dict[str, Any]:
-        """Hybrid search: HNSW vectors + FTS5 trigram keywords, fused by reciprocal rank."""
-        scope = _scope(user_id, agent_id, run_id)
+        """Hybrid search: HNSW vectors + FTS5 trigram keywords, fused by reciprocal rank.
+
+        ``kind``: "fact" (mem0's memories, the default), "episode" (what the user said, dated)
+        or "all" (both lists fused by rank; each episode result carries ``"kind": "episode"``)."""
+        if kind not in SEARCH_KINDS:
+            raise ValueError(f"kind must be one of {', '.join(SEARCH_KINDS)}, not {kind!r}")
+        kinds = [FACT, EPISODE] if kind == "all" else [kind]
+        scopes = [_scope(user_id, agent_id, run_id, k) for k in kinds]
         if not query.strip() or limit <= 0:
             return {"results": []}
+        found = await self.search_kinds(query, scopes, filters, [limit] * len(scopes), threshold)
+        if len(found) == 1:
+            return {"results": found[0]}
+        by_id = {item["id"]: item for items in found for item in items}
+        fused = reciprocal_rank_fusion([[item["id"] for item in items] for items in found])
+        order = sorted(by_id, key=lambda i: -fused.get(i, 0.0))
+        return {"results": [by_id[i] for i in order[:limit]]}
+
+    async def recall(
+        self, query: str, *, user_id: str, facts: int, episodes: int
+    ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+        """A turn's lookup: the user's most relevant facts and episodes, one query embedding."""
+        wanted = [(k, n) for k, n in ((FACT, facts), (EPISODE, episodes)) if n > 0]
+        if not query.strip() or not wanted:
+            return [], []
+        found = dict(zip(
+            [k for k, _ in wanted],
+            await self.search_kinds(query, [_scope(user_id, None, None, k) for k, _ in wanted],
+                                    None, [n for _, n in wanted]),
+        ))
+        return found.get(FACT, []), found.get(EPISODE, [])
+
+    async def search_kinds(
+        self, query: str, scopes: Sequence[Scope], filters: dict[str, Any] | None,
+        limits: Sequence[int], threshold: float | None = None,
+    ) -> list[list[dict[str, Any]]]:
+        """One ranked list per scope, for one query embedding (a turn's facts and episodes)."""
         # The keyword side needs no vector: it runs while the query is being embedded.
-        keywords = asyncio.ensure_future(self._keyword_hits(query, scope, _candidates(limit)))
+        keywords = [asyncio.ensure_future(self._keyword_hits(query, sc, _candidates(n)))
+                    for sc, n in zip(scopes, limits)]
         try:
             qvec = (await asyncio.to_thread(self.embedder.embed_queries, [query]))[0]
         except BaseException:
-            keywords.cancel()
+            for k in keywords:
+                k.cancel()
             raise
-        return {"results": await self.search_vector(query, qvec, scope, filters, limit,
-                                                    threshold, keyword_hits=await keywords)}
+        return [await self.search_vector(query, qvec, sc, filters, n, threshold,
+                                         keyword_hits=await kw)
+                for sc, n, kw in zip(scopes, limits, keywords)]
 
     async def _keyword_hits(self, query: str, scope: Scope, n: int) -> list[int]:
         match, like = keyword_query(query)

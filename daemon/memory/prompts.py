@@ -9,11 +9,13 @@ from __future__ import annotations
 import copy
 import json
 from collections.abc import Sequence
+from datetime import date
 
 from daemon.llm.base import ChatMessage
 
 MAX_FACTS = 8
 MAX_FACT_CHARS = 300
+MAX_CONTEXT_CHARS = 200  # of an assistant line shown as context
 
 FACTS_SCHEMA = {
     "type": "object",
@@ -43,8 +45,10 @@ DECISION_SCHEMA = {
                 "required": ["event", "id", "text"],
                 "additionalProperties": False,
             },
+            # One action per fact: given room for two, small models "UPDATE" a memory to its
+            # old text and ADD the fact beside it, which changes nothing.
             "minItems": 1,
-            "maxItems": 3,
+            "maxItems": 1,
         }
     },
     "required": ["actions"],
@@ -60,46 +64,74 @@ def decision_schema(shown: int) -> dict:
     item["properties"]["id"] = {"type": "string", "enum": [""] + [str(i) for i in range(shown)]}
     return schema
 
-EXTRACT_SYSTEM = """You extract memories about the user from a conversation with a home voice assistant.
-Today is {today}.
-Write down facts, preferences, plans, relationships and personal details the USER states about themselves or their home.
+EXTRACT_SYSTEM = """You keep a home voice assistant's long-term memory about its user. You read what the user just said and write down what is worth remembering about them for months.
+Write facts the USER states about themselves, their family, friends, pets, home, work, health, plans, likes and dislikes.
 Rules:
-- One short fact per item, without "The user" or "The person": write "Lives in Beijing", "Likes green tea".
-- Write each fact in the language the user spoke (Chinese stays Chinese).
-- Turn relative dates into dates using today's date.
-- Ignore what the assistant says, greetings, questions and small talk.
-- If there is nothing worth remembering, return {{"facts": []}}.
-Answer with JSON only: {{"facts": ["...", "..."]}}"""
+- Facts come only from the lines that start with "user:". Lines that start with "assistant:" are context to understand the user; never take a fact from them.
+- One short fact per item, without "The user" or "用户": "Lives in Beijing", "女儿喜欢画画". Each fact must make sense alone: keep who it is about ("my sister lives in X" -> "Sister lives in X"; "我女儿…她是医生" -> "女儿是医生").
+- Write the facts in the language named on the "Language:" line (Chinese facts for Chinese words, never translated). Copy names exactly.
+- Turn relative dates (yesterday, last month, next week, 昨天, 上个月, 下周) into calendar dates using the date given.
+- If the user corrects themselves, keep only the corrected fact.
+- A question, a request or command for the assistant, a greeting, thanks or small talk is NOT a fact: answer {"facts": []}.
+- Never invent or guess anything the user did not say.
+Answer with JSON only: {"facts": ["...", "..."]}"""
 
 EXTRACT_EXAMPLES: list[tuple[str, str]] = [
-    ("user: Hi, how are you?\nassistant: I'm fine, thanks!", '{"facts": []}'),
+    ("Date: 2024-02-06 (Tuesday)\nLanguage: Chinese\nuser: 明天会下雪吗？帮我定一个七点的闹钟。",
+     '{"facts": []}'),
     (
-        "user: My name is Tom and I'm allergic to peanuts.",
-        '{"facts": ["Name is Tom", "Is allergic to peanuts"]}',
+        "Date: 2023-11-18 (Saturday)\nLanguage: English\n"
+        "assistant: The timer is set for twenty minutes.\n"
+        "user: Thanks! What's a good name for a goldfish?",
+        '{"facts": []}',
     ),
-    ("user: 我女儿叫小美，她喜欢画画。", '{"facts": ["女儿叫小美", "女儿喜欢画画"]}'),
+    (
+        "Date: 2024-09-10 (Tuesday)\nLanguage: English\nuser: I'm Priya, I teach chemistry, and my brother Ravi "
+        "moved to Toronto last month.",
+        '{"facts": ["Name is Priya", "Teaches chemistry", "Brother Ravi moved to Toronto in '
+        'August 2024"]}',
+    ),
+    (
+        "Date: 2025-03-22 (Saturday)\nLanguage: Chinese\nassistant: 西安的肉夹馍很有名哦。\n"
+        "user: 我老公就是西安人，他在医院上班，不过他不吃辣。我上个月开始学大提琴，不对，是小提琴。",
+        '{"facts": ["老公是西安人", "老公在医院上班", "老公不吃辣", "2025年2月开始学小提琴"]}',
+    ),
 ]
 
-DECIDE_SYSTEM = """You manage a user's long-term memory. Compare a NEW FACT with the EXISTING MEMORIES (each has an id) and decide:
-- ADD: the fact is new information. Use id "new".
-- UPDATE: the fact refines or replaces an existing memory about the same thing (for example a move, a changed preference). Give that memory's id and the new full text.
-- DELETE: the fact says an existing memory is no longer true and nothing replaces it. Give that memory's id.
+DECIDE_SYSTEM = """You manage a user's long-term memory. Compare a NEW FACT with the EXISTING MEMORIES (each has an id) and decide what to do:
+- ADD: the fact is new information, or it is about a different thing than every memory shown. Use id "".
+- UPDATE: the fact changes or refines a memory about the SAME thing (the same person and the same attribute: where they live, their job, a pet's name, their opinion of the same food or drink). Give that memory's id and the full new text.
+- DELETE: the fact says a memory is no longer true and nothing replaces it. Give that memory's id.
+A move replaces where the user lives; a new job replaces the old job; "no longer / 不再 / 不…了" replaces a like or habit: that is an UPDATE.
 - NONE: the fact is already known. Give the id of the memory that holds it.
-Keep the user's language. Answer with JSON only: {"actions": [{"event": "...", "id": "...", "text": "..."}]}"""
+A memory that is only similar (another person, another pet, another food) is never updated or deleted: the fact is ADDed.
+Keep the language of the new fact. Answer with JSON only: {"actions": [{"event": "...", "id": "...", "text": "..."}]}"""
 
 DECIDE_EXAMPLES: list[tuple[str, str]] = [
     (
-        'EXISTING MEMORIES:\n[{"id": "0", "text": "Likes cheese pizza"}]\nNEW FACT: Loves cheese pizza',
-        '{"actions": [{"event": "NONE", "id": "0", "text": "Likes cheese pizza"}]}',
+        'EXISTING MEMORIES:\n[{"id": "0", "text": "Plays tennis on Sundays"}]\n'
+        "NEW FACT: Plays tennis every Sunday",
+        '{"actions": [{"event": "NONE", "id": "0", "text": "Plays tennis on Sundays"}]}',
     ),
     (
-        'EXISTING MEMORIES:\n[{"id": "0", "text": "Works as a teacher"}]\nNEW FACT: Has a dog named Max',
-        '{"actions": [{"event": "ADD", "id": "new", "text": "Has a dog named Max"}]}',
+        'EXISTING MEMORIES:\n[{"id": "0", "text": "Daughter likes jazz"}, '
+        '{"id": "1", "text": "Works as an architect"}]\nNEW FACT: Son likes hip hop',
+        '{"actions": [{"event": "ADD", "id": "", "text": "Son likes hip hop"}]}',
     ),
     (
-        'EXISTING MEMORIES:\n[{"id": "0", "text": "住在杭州"}, {"id": "1", "text": "喜欢咖啡"}]\n'
-        "NEW FACT: 搬到南京了",
-        '{"actions": [{"event": "UPDATE", "id": "0", "text": "住在南京"}]}',
+        'EXISTING MEMORIES:\n[{"id": "0", "text": "喜欢喝乌龙茶"}, {"id": "1", "text": "住在杭州"}]\n'
+        "NEW FACT: 2023年8月搬到南京",
+        '{"actions": [{"event": "UPDATE", "id": "1", "text": "住在南京"}]}',
+    ),
+    (
+        'EXISTING MEMORIES:\n[{"id": "0", "text": "Likes cycling"}, '
+        '{"id": "1", "text": "Works at a bakery"}]\nNEW FACT: Started working at a bank in May 2024',
+        '{"actions": [{"event": "UPDATE", "id": "1", "text": "Works at a bank"}]}',
+    ),
+    (
+        'EXISTING MEMORIES:\n[{"id": "0", "text": "Drives a red Toyota"}]\n'
+        "NEW FACT: Sold the car and no longer drives",
+        '{"actions": [{"event": "DELETE", "id": "0", "text": "Drives a red Toyota"}]}',
     ),
 ]
 
@@ -113,15 +145,24 @@ def _few_shot(system: str, examples: Sequence[tuple[str, str]], final: str) -> l
     return messages
 
 
-def extraction_messages(conversation: Sequence[ChatMessage], today: str) -> list[ChatMessage]:
-    lines = []
+def has_cjk(text: str) -> bool:
+    return any("\u3400" <= c <= "\u9fff" or "\uf900" <= c <= "\ufaff" for c in text)
+
+
+def extraction_messages(conversation: Sequence[ChatMessage], day: date) -> list[ChatMessage]:
+    """The few-shot extraction prompt. The system prompt and examples never change (so a
+    local model keeps them in its KV cache); only the last message carries the date and the
+    conversation. Assistant lines are shortened: they are context, not a source of facts."""
+    said = " ".join(m["content"] for m in conversation if m["role"] == "user")
+    lines = [f"Date: {day.isoformat()} ({day.strftime('%A')})",
+             f"Language: {'Chinese' if has_cjk(said) else 'English'}"]
     for m in conversation:
         if m["role"] in ("user", "assistant"):
             content = " ".join(m["content"].split())
             if m["role"] == "assistant":
-                content = content[:300]
+                content = content[:MAX_CONTEXT_CHARS]
             lines.append(f"{m['role']}: {content}")
-    return _few_shot(EXTRACT_SYSTEM.format(today=today), EXTRACT_EXAMPLES, "\n".join(lines))
+    return _few_shot(EXTRACT_SYSTEM, EXTRACT_EXAMPLES, "\n".join(lines))
 
 
 def decision_messages(fact: str, existing: Sequence[tuple[str, str]]) -> list[ChatMessage]:

@@ -98,6 +98,13 @@ MIGRATIONS: list[str] = [
     );
     CREATE INDEX jobs_state ON jobs(state, not_before, id);
     """,
+    # 2: episodic memories (the user's own utterances, dated) beside extracted facts.
+    """
+    ALTER TABLE memories ADD COLUMN kind TEXT NOT NULL DEFAULT 'fact'
+        CHECK (kind IN ('fact', 'episode'));
+    DROP INDEX memories_user;
+    CREATE INDEX memories_user ON memories(user_id, kind, valid_to);
+    """,
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -35,9 +35,20 @@ def text_hash(text: str) -> str:
     return hashlib.md5(" ".join(text.split()).casefold().encode("utf-8")).hexdigest()
 
 
-def partition_of(user_id: str | None) -> str:
-    """The HNSW partition a memory belongs to: one per user."""
-    return user_id or ""
+FACT = "fact"
+EPISODE = "episode"
+KINDS = (FACT, EPISODE)
+
+
+def partition_of(user_id: str | None, kind: str = FACT) -> str:
+    """The HNSW partition a memory belongs to: one per user for facts, one for episodes."""
+    return (user_id or "") if kind == FACT else f"{user_id or ''}\x1f{kind}"
+
+
+def split_partition(partition: str) -> tuple[str, str]:
+    """(user id or "", kind) of a partition name."""
+    user, _, kind = partition.partition("\x1f")
+    return user, kind or FACT
 
 
 @dataclass
@@ -45,10 +56,11 @@ class Scope:
     user_id: str | None = None
     agent_id: str | None = None
     run_id: str | None = None
+    kind: str | None = FACT  # None = facts and episodes (what a forget removes)
 
     def sql(self, params: list[Any], table: str = "") -> str:
         parts = []
-        for col in ("user_id", "agent_id", "run_id"):
+        for col in ("user_id", "agent_id", "run_id", "kind"):
             value = getattr(self, col)
             if value is not None:
                 parts.append(f"{table}{col} = ?")
@@ -75,6 +87,7 @@ class MemoryRow:
     updated_at: str
     valid_from: str
     valid_to: str | None
+    kind: str = FACT
 
     def public(self) -> dict[str, Any]:
         """The mem0 v1 shape of a memory."""
@@ -92,12 +105,14 @@ class MemoryRow:
                 out[key] = value
         if self.valid_to is not None:
             out["valid_to"] = self.valid_to
+        if self.kind != FACT:
+            out["kind"] = self.kind
         return out
 
 
 _COLS = (
     "num, id, user_id, agent_id, run_id, text, hash, embedding, embedder, metadata, "
-    "created_at, updated_at, valid_from, valid_to"
+    "created_at, updated_at, valid_from, valid_to, kind"
 )
 
 
@@ -118,6 +133,7 @@ def _row(r: Sequence[Any]) -> MemoryRow:
         updated_at=r[11],
         valid_from=r[12],
         valid_to=r[13],
+        kind=r[14],
     )
 
 
@@ -384,10 +400,11 @@ class MemoryStore:
 
     async def partition_vectors(self, partition: str) -> tuple[list[int], np.ndarray]:
         """Labels and vectors of one partition's live memories (what its index must hold)."""
+        user, kind = split_partition(partition)
         async with self.r.execute(
-            "SELECT num, embedding FROM memories WHERE coalesce(user_id, '') = ? AND "
-            "valid_to IS NULL AND embedding IS NOT NULL ORDER BY num",
-            (partition,),
+            "SELECT num, embedding FROM memories WHERE coalesce(user_id, '') = ? AND kind = ? "
+            "AND valid_to IS NULL AND embedding IS NOT NULL ORDER BY num",
+            (user, kind),
         ) as cur:
             rows = await cur.fetchall()
         nums = [r[0] for r in rows]
@@ -396,9 +413,9 @@ class MemoryStore:
 
     async def partitions(self) -> list[str]:
         async with self.r.execute(
-            "SELECT DISTINCT coalesce(user_id, '') FROM memories WHERE valid_to IS NULL"
+            "SELECT DISTINCT coalesce(user_id, ''), kind FROM memories WHERE valid_to IS NULL"
         ) as cur:
-            return [r[0] for r in await cur.fetchall()]
+            return [partition_of(r[0], r[1]) for r in await cur.fetchall()]
 
     async def stale_embeddings(self, identity: str, batch: int = 256) -> list[tuple[int, str]]:
         async with self.r.execute(
@@ -423,19 +440,24 @@ class MemoryStore:
                     "UPDATE memories SET embedding = ?, embedder = ? WHERE num = ?",
                     (np.asarray(vec, dtype=np.float32).tobytes(), identity, num),
                 )
-                async with self.w.execute("SELECT user_id FROM memories WHERE num = ?", (num,)) as c:
+                async with self.w.execute(
+                    "SELECT user_id, kind FROM memories WHERE num = ?", (num,)
+                ) as c:
                     r = await c.fetchone()
                 if r:
-                    parts.add(partition_of(r[0]))
+                    parts.add(partition_of(r[0], r[1]))
             await self._bump(parts)
 
     # -- memories: writes (one transaction per call) ---------------------------------------
 
-    async def apply(self, changes: Sequence[Change], *, complete_job: int | None = None) -> list[Applied]:
+    async def apply(
+        self, changes: Sequence[Change], *, complete_job: int | None = None, at: str | None = None
+    ) -> list[Applied]:
         """Apply decided changes atomically (and mark ``complete_job`` done in the same
-        transaction, so a job's effects and its completion are never split by a crash)."""
+        transaction, so a job's effects and its completion are never split by a crash).
+        ``at``: when the user said what the changes come from (default: now)."""
         applied: list[Applied] = []
-        ts = now_iso()
+        ts = at or now_iso()
         async with self.tx():
             for ch in changes:
                 result = await self._apply_one(ch, ts)
@@ -445,7 +467,7 @@ class MemoryStore:
             if complete_job is not None:
                 await self.w.execute(
                     "UPDATE jobs SET state = 'done', updated_at = ?, last_error = NULL WHERE id = ?",
-                    (ts, complete_job),
+                    (now_iso(), complete_job),
                 )
         return applied
 
@@ -478,12 +500,17 @@ class MemoryStore:
     async def _apply_one(self, ch: Change, ts: str) -> Applied | None:
         w = self.w
         if ch.event == "ADD":
+            if ch.memory_id is not None:  # a given id is added once (a re-run job's episodes)
+                async with w.execute("SELECT 1 FROM memories WHERE id = ?", (ch.memory_id,)) as c:
+                    if await c.fetchone():
+                        return None
             mid = ch.memory_id or str(uuid.uuid4())
+            kind = ch.scope.kind or FACT
             emb = None if ch.embedding is None else np.asarray(ch.embedding, np.float32)
             cur = await w.execute(
                 "INSERT INTO memories(id, user_id, agent_id, run_id, text, hash, embedding, "
-                "embedder, metadata, created_at, updated_at, valid_from) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "embedder, metadata, created_at, updated_at, valid_from, kind) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     mid,
                     ch.scope.user_id,
@@ -497,21 +524,23 @@ class MemoryStore:
                     ts,
                     ts,
                     ts,
+                    kind,
                 ),
             )
             await self._history(mid, ch.scope.user_id, None, ch.text, "ADD", ts, ch.actor)
             return Applied(
-                "ADD", mid, ch.text, None, int(cur.lastrowid or 0), partition_of(ch.scope.user_id), emb
+                "ADD", mid, ch.text, None, int(cur.lastrowid or 0),
+                partition_of(ch.scope.user_id, kind), emb,
             )
         assert ch.memory_id is not None
         async with w.execute(
-            "SELECT num, text, user_id, valid_to FROM memories WHERE id = ?", (ch.memory_id,)
+            "SELECT num, text, user_id, valid_to, kind FROM memories WHERE id = ?", (ch.memory_id,)
         ) as c:
             row = await c.fetchone()
         if row is None:
             return None
-        num, old_text, user_id, valid_to = row
-        part = partition_of(user_id)
+        num, old_text, user_id, valid_to, kind = row
+        part = partition_of(user_id, kind)
         if ch.event == "UPDATE":
             if valid_to is not None:
                 return None
@@ -555,14 +584,16 @@ class MemoryStore:
     async def entities(self) -> list[dict[str, Any]]:
         """Every user with memories: live and closed counts, last change."""
         async with self.r.execute(
-            "SELECT coalesce(user_id, ''), sum(valid_to IS NULL), sum(valid_to IS NOT NULL), "
-            "min(created_at), max(updated_at) FROM memories GROUP BY coalesce(user_id, '') "
+            "SELECT coalesce(user_id, ''), sum(valid_to IS NULL AND kind = 'fact'), "
+            "sum(valid_to IS NOT NULL AND kind = 'fact'), min(created_at), max(updated_at), "
+            "sum(kind = 'episode') FROM memories GROUP BY coalesce(user_id, '') "
             "ORDER BY max(updated_at) DESC"
         ) as cur:
             rows = await cur.fetchall()
         return [
             {"id": r[0], "name": r[0], "type": "user", "total_memories": int(r[1] or 0),
-             "closed_memories": int(r[2] or 0), "created_at": r[3], "updated_at": r[4]}
+             "closed_memories": int(r[2] or 0), "episodes": int(r[5] or 0),
+             "created_at": r[3], "updated_at": r[4]}
             for r in rows
         ]
 
@@ -581,15 +612,16 @@ class MemoryStore:
                 if await c.fetchone():
                     return False
             emb = None if embedding is None else np.asarray(embedding, np.float32).tobytes()
+            kind = item.get("kind") if item.get("kind") in KINDS else FACT
             await w.execute(
                 "INSERT INTO memories(id, user_id, agent_id, run_id, text, hash, embedding, "
-                "embedder, metadata, created_at, updated_at, valid_from, valid_to) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "embedder, metadata, created_at, updated_at, valid_from, valid_to, kind) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (item["id"], item.get("user_id"), item.get("agent_id"), item.get("run_id"),
                  item["memory"], text_hash(item["memory"]), emb, embedder,
                  json.dumps(item.get("metadata") or {}, ensure_ascii=False),
                  item["created_at"], item["updated_at"],
-                 item.get("valid_from") or item["created_at"], item.get("valid_to")),
+                 item.get("valid_from") or item["created_at"], item.get("valid_to"), kind),
             )
             # A restore: the exported history replaces whatever a forget left of this id.
             await w.execute("DELETE FROM history WHERE memory_id = ?", (item["id"],))
@@ -603,7 +635,7 @@ class MemoryStore:
                      h["created_at"], h.get("actor_id") or "import", int(bool(h.get("is_deleted")))),
                 )
             if item.get("valid_to") is None:
-                await self._bump([partition_of(item.get("user_id"))])
+                await self._bump([partition_of(item.get("user_id"), kind)])
         return True
 
     async def history(self, memory_id: str) -> list[dict[str, Any]]:

@@ -116,7 +116,11 @@ def validate_actions(
         touched.add(target.memory_id)
         if action.event == "UPDATE":
             text = action.text or fact
-            if text != target.text:
+            if _norm(text) == _norm(target.text):
+                # Small models name the memory to replace and copy its OLD text: the new
+                # fact is what replaces it.
+                text = fact
+            if _norm(text) != _norm(target.text):
                 out.append(Decided("UPDATE", target.memory_id, text))
         elif action.event == "DELETE":
             out.append(Decided("DELETE", target.memory_id, target.text))

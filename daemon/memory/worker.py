@@ -13,6 +13,7 @@ import logging
 from typing import Any
 
 from daemon.memory.memory import Memory
+from daemon.memory.store import now_iso
 
 log = logging.getLogger(__name__)
 
@@ -41,9 +42,11 @@ class MemoryWorker:
     def payload(
         messages: list[dict[str, Any]], *, user_id: str | None, agent_id: str | None = None,
         run_id: str | None = None, metadata: dict[str, Any] | None = None,
+        at: str | None = None,
     ) -> dict[str, Any]:
+        """A job's payload; ``at``: when it was said (ISO; relative dates resolve against it)."""
         return {"messages": messages, "user_id": user_id, "agent_id": agent_id,
-                "run_id": run_id, "metadata": metadata or {}}
+                "run_id": run_id, "metadata": metadata or {}, "at": at}
 
     def notify(self) -> None:
         """A job was queued by someone else (in the same database): look now."""
@@ -52,10 +55,10 @@ class MemoryWorker:
     async def enqueue(
         self, messages: list[dict[str, Any]], *, user_id: str | None,
         agent_id: str | None = None, run_id: str | None = None,
-        metadata: dict[str, Any] | None = None,
+        metadata: dict[str, Any] | None = None, at: str | None = None,
     ) -> int:
         payload = self.payload(messages, user_id=user_id, agent_id=agent_id, run_id=run_id,
-                               metadata=metadata)
+                               metadata=metadata, at=at or now_iso())
         job_id = await self.memory.store.enqueue(JOB_EXTRACT, user_id, payload)
         self._wake.set()
         return job_id
@@ -133,7 +136,8 @@ class MemoryWorker:
             await self.memory.add(
                 payload.get("messages", []), user_id=payload.get("user_id"),
                 agent_id=payload.get("agent_id"), run_id=payload.get("run_id"),
-                metadata=payload.get("metadata") or None, _job=job_id,
+                metadata=payload.get("metadata") or None, timestamp=payload.get("at"),
+                _job=job_id,
             )
             self.completed += 1
             log.info("memory job %d done: %s", job_id, self.memory.last_add.events or "no facts")

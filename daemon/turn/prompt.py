@@ -22,17 +22,39 @@ def memory_line(m: dict[str, Any]) -> str:
     return f"- [{when}] {m['memory']}" if len(when) == 10 else f"- {m['memory']}"
 
 
-def memories_block(memories: Sequence[dict[str, Any]], limit: int, token_budget: int) -> list[str]:
-    """The memory lines that fit: best first, at most ``limit`` and about ``token_budget``."""
+def _when(m: dict[str, Any]) -> str:
+    return str(m.get("updated_at") or m.get("created_at") or "")
+
+
+EPISODES_HEADER = "Earlier, the user said:"
+
+
+def memories_block(
+    facts: Sequence[dict[str, Any]], episodes: Sequence[dict[str, Any]], token_budget: int
+) -> list[str]:
+    """The memory lines that fit about ``token_budget`` tokens: the relevant facts, newest
+    first (so of two that disagree the current one leads), then what the user said before."""
     lines: list[str] = []
     used = 0
-    for m in memories[:limit]:
-        line = memory_line(m)
+
+    def fits(line: str) -> bool:
+        nonlocal used
         cost = estimate_tokens(line)
         if used + cost > token_budget:
+            return False
+        used += cost
+        return True
+
+    for m in sorted(facts, key=_when, reverse=True):
+        line = memory_line(m)
+        if not fits(line):
             break
         lines.append(line)
-        used += cost
+    said = [memory_line(m) for m in sorted(episodes, key=_when, reverse=True)]
+    if said and fits(EPISODES_HEADER):
+        kept = [line for line in said if fits(line)]
+        if kept:
+            lines += [EPISODES_HEADER, *kept]
     return lines
 
 

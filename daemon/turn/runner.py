@@ -11,6 +11,7 @@ import asyncio
 import logging
 import time
 from collections import deque
+from datetime import datetime
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -56,6 +57,8 @@ class TurnResult:
     answer: str = ""
     sentences: list[str] = field(default_factory=list)
     memories: list[str] = field(default_factory=list)
+    context: str = ""  # the assistant's last complete line before this turn
+    said_at: str = ""  # when the user said it (ISO, local time)
     interrupted: bool = False
     error: str | None = None
     lookup_ms: float = 0.0
@@ -78,43 +81,51 @@ class TurnRunner:
         self._write_lock = asyncio.Lock()
         self.writes_paused = False
 
-    async def recall(self, user_id: str, text: str) -> list[dict[str, Any]]:
-        """The user's memories for this utterance, or none if the lookup is slow or fails."""
-        if self.memory is None or self.cfg.memory.inject_limit == 0:
-            return []
+    async def recall(
+        self, user_id: str, text: str
+    ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+        """The user's facts and episodes for this utterance, or none if the lookup is slow or
+        fails."""
+        m = self.cfg.memory
+        if self.memory is None or (m.inject_limit == 0 and m.inject_episodes == 0):
+            return [], []
         try:
-            found = await asyncio.wait_for(
-                self.memory.search(text, user_id=user_id, limit=self.cfg.memory.inject_limit),
-                timeout=self.cfg.memory.lookup_timeout_ms / 1000,
+            return await asyncio.wait_for(
+                self.memory.recall(text, user_id=user_id, facts=m.inject_limit,
+                                   episodes=m.inject_episodes),
+                timeout=m.lookup_timeout_ms / 1000,
             )
-            return list(found["results"])
         except asyncio.TimeoutError:
             log.warning("memory lookup took over %d ms: answering without memories",
-                        self.cfg.memory.lookup_timeout_ms)
+                        m.lookup_timeout_ms)
         except Exception:
             log.exception("memory lookup failed: answering without memories")
-        return []
+        return [], []
 
     async def run(
         self, ctx: TurnContext, text: str, send: Send, voice: Voice | None = None
     ) -> TurnResult:
         """One turn. Without ``voice`` the sentences go out as text only (``sentence_start``);
         with it each is also spoken (synthesised and streamed while the LLM goes on)."""
-        result = TurnResult(text=text)
+        result = TurnResult(text=text, said_at=datetime.now().astimezone().isoformat())
         self.last = result
         t0 = time.perf_counter()
         await send(Stt(text=text))
-        found = await self.recall(ctx.user_id, text)
+        facts, episodes = await self.recall(ctx.user_id, text)
         result.lookup_ms = (time.perf_counter() - t0) * 1000
-        result.memories = memories_block(
-            found, self.cfg.memory.inject_limit, self.cfg.memory.token_budget
-        )
         history: list[dict[str, Any]] = []
         if self.memory is not None:
             try:
                 history = await self.memory.store.recent_messages(ctx.session_id, HISTORY_MESSAGES)
             except Exception:
                 log.exception("could not read the session's recent dialogue")
+        said = {h["content"] for h in history if h["role"] == "user"}
+        result.memories = memories_block(
+            facts, [e for e in episodes if e["memory"] not in said],
+            self.cfg.memory.token_budget,
+        )
+        result.context = next((h["content"] for h in reversed(history)
+                               if h["role"] == "assistant" and not h.get("interrupted")), "")
         messages = build_messages(
             self.cfg.prompts.system, result.memories, history, text,
             no_memories=self.cfg.prompts.no_memories,
@@ -180,10 +191,13 @@ class TurnRunner:
             return
         job = None
         if self.worker is not None:
+            # Facts come from the user's words only: the assistant's previous line goes along
+            # as context; this turn's answer (maybe cut off by an abort) never does.
             exchange = [{"role": "user", "content": result.text}]
-            if result.answer:
-                exchange.append({"role": "assistant", "content": result.answer})
-            job = self.worker.payload(exchange, user_id=ctx.user_id, agent_id=ctx.agent_id)
+            if result.context:
+                exchange.insert(0, {"role": "assistant", "content": result.context})
+            job = self.worker.payload(exchange, user_id=ctx.user_id, agent_id=ctx.agent_id,
+                                      at=result.said_at)
         self._unsaved.append(Exchange(ctx.session_id, ctx.user_id, ctx.agent_id, result.text,
                                       result.answer, result.interrupted, job))
         async with self._write_lock:

@@ -124,7 +124,7 @@ class Brain:
         existing, fact = decision_input(messages)
         self.decisions.append((existing, fact))
         out: Any = (self.decide(existing, fact) if self.decide
-                    else [{"event": "ADD", "id": "new", "text": fact}])
+                    else [{"event": "ADD", "id": "", "text": fact}])
         return out if isinstance(out, str) else json.dumps({"actions": out}, ensure_ascii=False)
 
 

@@ -19,14 +19,18 @@ SAID = ["I got a dog named Rex.", "I work as a nurse at the city hospital now.",
         "I'm allergic to peanuts.", "我不喜欢喝绿茶了。"]
 
 
-def config(tmp_path: Path, **memory: object) -> Config:
+def config(tmp_path: Path, model: str = "smollm2-135m-instruct", **memory: object) -> Config:
     cfg = Config(data_dir=tmp_path / "data", models_dir=ROOT / "models").resolved(tmp_path)
+    cfg.llm.model = model
     for key, value in memory.items():
         setattr(cfg.memory, key, value)
     return cfg
 
 
-def test_auto_is_add_only_for_the_packaged_tiny_model(tmp_path: Path) -> None:
+def test_auto_is_llm_for_the_qwen_models_and_add_only_for_a_tiny_one(tmp_path: Path) -> None:
+    default = Config().llm.model
+    assert decision_mode(config(tmp_path, default))[0] == "llm"
+    assert decision_mode(config(tmp_path, "qwen2.5-coder-0.5b-instruct"))[0] == "llm"
     mode, why = decision_mode(config(tmp_path))
     assert mode == "add_only" and "too small" in why and "MB" in why
     assert decision_mode(config(tmp_path, small_model_mb=0))[0] == "llm"

@@ -7,12 +7,24 @@ from datetime import date
 from daemon.turn.prompt import build_messages, estimate_tokens, memories_block, memory_line
 
 
-def test_memories_fit_the_limit_and_budget() -> None:
+def test_memories_fit_the_budget() -> None:
     mems = [{"memory": f"fact number {i} about the user"} for i in range(20)]
-    assert len(memories_block(mems, limit=5, token_budget=1000)) == 5
-    lines = memories_block(mems, limit=20, token_budget=30)
+    assert len(memories_block(mems[:5], [], token_budget=1000)) == 5
+    lines = memories_block(mems, [], token_budget=30)
     assert 1 <= len(lines) < 5
     assert sum(estimate_tokens(x) for x in lines) <= 30
+
+
+def test_facts_newest_first_then_episodes_within_the_budget() -> None:
+    facts = [{"memory": "Lives in Berlin", "updated_at": "2026-01-02T10:00:00"},
+             {"memory": "Lives in Munich", "updated_at": "2026-05-03T10:00:00"}]
+    episodes = [{"memory": "I just got back from the Alps", "kind": "episode",
+                 "created_at": "2026-05-04T09:00:00"}]
+    lines = memories_block(facts, episodes, token_budget=1000)
+    assert lines == ["- [2026-05-03] Lives in Munich", "- [2026-01-02] Lives in Berlin",
+                     "Earlier, the user said:", "- [2026-05-04] I just got back from the Alps"]
+    # Facts come first: a tight budget drops the episodes, not the facts.
+    assert memories_block(facts, episodes, token_budget=20) == lines[:2]
 
 
 def test_chinese_counts_about_one_token_per_character() -> None:

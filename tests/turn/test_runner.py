@@ -63,20 +63,28 @@ async def test_memories_are_injected_and_exchange_queued_after_the_turn(parts) -
         f"You live in {line}.", "Bye."]
     jobs = await memory.store.jobs()
     assert len(jobs) == 1 and jobs[0].user_id == "dev-1"
-    assert [m["role"] for m in jobs[0].payload["messages"]] == ["user", "assistant"]
+    # Facts come from the user's words only: the answer is not part of the job.
+    assert jobs[0].payload["messages"] == [{"role": "user", "content": "Where do I live?"}]
+    assert jobs[0].payload["at"][:10] == result.said_at[:10]
     history = await memory.store.recent_messages("s1", 10)
     assert [h["content"] for h in history] == ["Where do I live?", f"You live in {line}. Bye."]
+    # The next turn's job carries the assistant's previous line as context.
+    await runner.run(CTX, "I moved to Hamburg.", out)
+    jobs = await memory.store.jobs()
+    assert jobs[-1].payload["messages"] == [
+        {"role": "assistant", "content": f"You live in {line}. Bye."},
+        {"role": "user", "content": "I moved to Hamburg."}]
 
 
 async def test_slow_memory_lookup_degrades_to_no_memories(parts, monkeypatch, caplog) -> None:
     cfg, memory, worker = parts
     cfg.memory.lookup_timeout_ms = 50
 
-    async def slow_search(*args: Any, **kwargs: Any) -> dict:
+    async def slow_recall(*args: Any, **kwargs: Any) -> tuple:
         await asyncio.sleep(2)
-        return {"results": [{"memory": "never"}]}
+        return [{"memory": "never"}], []
 
-    monkeypatch.setattr(memory, "search", slow_search)
+    monkeypatch.setattr(memory, "recall", slow_recall)
     runner = TurnRunner(cfg, ScriptedLLM(), memory, worker)
     t0 = time.perf_counter()
     with caplog.at_level(logging.WARNING):
@@ -92,7 +100,7 @@ async def test_failing_memory_lookup_does_not_fail_the_turn(parts, monkeypatch) 
     async def broken(*args: Any, **kwargs: Any) -> dict:
         raise RuntimeError("disk on fire")
 
-    monkeypatch.setattr(memory, "search", broken)
+    monkeypatch.setattr(memory, "recall", broken)
     result = await TurnRunner(cfg, ScriptedLLM(), memory, worker).run(CTX, "hello", Collector())
     assert result.answer == "OK." and result.memories == []
 
@@ -129,7 +137,13 @@ async def test_cancelled_turn_is_recorded_interrupted_and_still_queued(parts) ->
     assert rows[1]["interrupted"] is True and rows[1]["content"].startswith("One.")
     assert not rows[1]["content"].endswith("Seven.")
     jobs = await memory.store.jobs()
-    assert len(jobs) == 1 and jobs[0].payload["messages"][0]["content"] == "My dog is called Rex."
+    # Still learned from: what the user said. Never learned from: the cut-off answer.
+    assert len(jobs) == 1
+    assert jobs[0].payload["messages"] == [{"role": "user", "content": "My dog is called Rex."}]
+    # ... not even as the next turn's context.
+    await runner.run(CTX, "Also, I like tea.", out)
+    assert (await memory.store.jobs())[-1].payload["messages"] == [
+        {"role": "user", "content": "Also, I like tea."}]
 
 
 async def test_memory_disabled_means_no_lookup_and_no_recording(parts) -> None:

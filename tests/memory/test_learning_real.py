@@ -1,0 +1,125 @@
+"""Memory that learns, on the embedded default model (Qwen2.5-Coder-1.5B) and the real e5:
+facts from the user's words only, nothing invented, questions give nothing, contradictions
+close the old fact (kept in history), and a turn's prompt carries what was learned."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from daemon.config import Config
+from daemon.llm.scripted import ScriptedLLM
+from daemon.memory.worker import MemoryWorker
+from daemon.turn.runner import TurnContext, TurnRunner
+
+pytestmark = pytest.mark.slow
+MODELS = Path(__file__).resolve().parents[2] / "models"
+
+
+async def live(mem: Any, user: str) -> list[str]:
+    return [r["memory"] for r in (await mem.get_all(user_id=user))["results"]]
+
+
+def has(facts: list[str], *words: str) -> bool:
+    return any(all(w.casefold() in f.casefold() for w in words) for f in facts)
+
+
+async def learner(open_memory: Any, e5: Any, qwen_llm: Any) -> Any:
+    return await open_memory(e5, qwen_llm, decisions="llm")
+
+
+async def test_alice_is_remembered_without_inventions(open_memory, e5, qwen_llm) -> None:
+    mem = await learner(open_memory, e5, qwen_llm)
+    said = "My name is Alice, I live in Lisbon, my dog is Biscuit, and I'm allergic to peanuts."
+    await mem.add(said, user_id="alice")
+    facts = await live(mem, "alice")
+    for word in ("Alice", "Lisbon", "Biscuit", "peanut"):
+        assert has(facts, word), (word, facts)
+    # Nothing invented: every fact is about something she said.
+    words = ("alice", "lisbon", "biscuit", "peanut", "dog", "allerg", "name")
+    assert all(any(w in f.casefold() for w in words) for f in facts), facts
+    episodes = (await mem.get_all(user_id="alice", kind="episode"))["results"]
+    assert [e["memory"] for e in episodes] == [said]
+
+
+@pytest.mark.parametrize("question", ["What's the weather like in Lisbon tomorrow?",
+                                      "明天上海会下雨吗？", "Please turn on the kitchen light."])
+async def test_a_question_or_request_gives_no_fact(open_memory, e5, qwen_llm, question) -> None:
+    mem = await learner(open_memory, e5, qwen_llm)
+    out = await mem.add(question, user_id="q")
+    assert out["results"] == [] and await live(mem, "q") == []
+    # ... but it is kept as what the user said (an episode), dated.
+    found = await mem.search(question, user_id="q", kind="episode")
+    assert [r["memory"] for r in found["results"]] == [question]
+
+
+@pytest.mark.parametrize("before, after, old, new", [
+    ("我住在北京。", "我上个月搬到上海了。", "北京", "上海"),
+    ("I live in Berlin.", "I moved to Munich last month.", "Berlin", "Munich"),
+])
+async def test_a_move_closes_the_old_city(open_memory, e5, qwen_llm, before, after, old,
+                                          new) -> None:
+    mem = await learner(open_memory, e5, qwen_llm)
+    await mem.add(before, user_id="m", timestamp="2026-01-10T09:00:00")
+    first = await live(mem, "m")
+    assert has(first, old), first
+    await mem.add(after, user_id="m", timestamp="2026-06-12T19:00:00")
+    facts = await live(mem, "m")
+    assert has(facts, new) and not has(facts, old), facts
+    # The old city is kept in history (updated or closed), not lost.
+    everything = (await mem.get_all(user_id="m", include_closed=True))["results"]
+    history = [h for m in everything for h in await mem.history(m["id"])]
+    assert any(old in (h["old_memory"] or "") for h in history), history
+
+
+async def test_an_aborted_reply_is_never_learned_from(tmp_path, e5, qwen_llm) -> None:
+    from daemon.memory.factory import open_memory as open_configured
+
+    cfg = Config(data_dir=tmp_path / "data", models_dir=MODELS).resolved(tmp_path)
+    mem = await open_configured(cfg, llm=qwen_llm, embedder=e5)
+    worker = MemoryWorker(mem, poll_s=0.1)
+    chat = ScriptedLLM(rules=[{"match": ".*", "token_delay_s": 0.05, "reply":
+                               "You live in Oslo. You love mangoes. You have three cats. You "
+                               "work as a pilot. You are married to Sven."}])
+    runner = TurnRunner(cfg, chat, mem, worker)
+    sent: list[Any] = []
+
+    async def send(msg: Any) -> None:
+        sent.append(msg)
+
+    try:
+        task = asyncio.create_task(runner.run(TurnContext("s", "u"), "I'm a nurse.", send))
+        while not any(getattr(m, "state", "") == "sentence_start" for m in sent):
+            await asyncio.sleep(0.01)
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        await worker.start()
+        assert await worker.wait_idle(timeout=300)
+        facts = await live(mem, "u")
+        assert has(facts, "nurse"), facts
+        for word in ("Oslo", "mango", "cat", "pilot", "Sven"):
+            assert not has(facts, word), facts
+    finally:
+        await worker.stop()
+        await mem.close()
+
+
+async def test_a_turn_prompt_carries_the_stored_allergy(tmp_path, e5, qwen_llm) -> None:
+    from daemon.memory.factory import open_memory as open_configured
+
+    cfg = Config(data_dir=tmp_path / "data", models_dir=MODELS).resolved(tmp_path)
+    mem = await open_configured(cfg, llm=qwen_llm, embedder=e5)
+    try:
+        await mem.add("我对花生过敏。", user_id="u")
+        chat = ScriptedLLM(rules=[{"match": ".*", "reply": "好的。"}])
+        result = await TurnRunner(cfg, chat, mem).run(
+            TurnContext("s", "u"), "我能吃花生酱三明治吗？", lambda _m: asyncio.sleep(0))
+        system = chat.calls[0][0][0]["content"]
+        assert any("花生" in line for line in result.memories), result.memories
+        assert "花生" in system and "过敏" in system
+    finally:
+        await mem.close()
