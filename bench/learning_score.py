@@ -75,6 +75,9 @@ def validate(scenarios: Sequence[dict[str, Any]]) -> list[str]:
         if s.get("expect_gone") and s.get("category") not in (
                 "correction", "contradiction", "assistant_context"):
             errors.append(f"{sid}: expect_gone only for corrections and contradictions")
+        ref = s.get("reference", [])
+        if not isinstance(ref, list) or not all(isinstance(r, str) for r in ref):
+            errors.append(f"{sid}: reference must be a list of memory texts")
         questions = s.get("questions") or []
         if live and not questions:
             errors.append(f"{sid}: a scenario with facts needs a question")

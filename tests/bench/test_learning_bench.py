@@ -81,6 +81,24 @@ def test_no_expectation_matches_the_scenario_before_it_is_learnt(
                     assert not ls.match_any(gone, alt.replace("+", " ")), (s["id"], alt, gone)
 
 
+def test_the_reference_memories_score_perfectly(
+        splits: dict[str, list[dict[str, Any]]]) -> None:
+    """Each scenario's ``reference`` (what an ideal engine keeps live) meets every expectation:
+    the expectations are reachable and do not contradict one another."""
+    for s in splits["dev"] + splits["test"]:
+        score = ls.score_scenario(s, s["reference"])
+        assert not score.failed, ls.failure_lines(s, score)
+        assert score.right == len(s["expect_live"])
+        assert score.lang_kept == len(s["reference"]), s["id"]
+        for q in s["questions"]:
+            assert ls.hit_at(q["answer"], s["reference"]), (s["id"], q["q"])
+        if s["expect_gone"] and len(s["turns"]) > 1:  # the old value, said first, is caught
+            assert ls.score_scenario(s, s["reference"] + [s["turns"][0]["user"]]).failed, s["id"]
+        for t in s["turns"]:  # the assistant's line stored as a memory is caught
+            if t.get("assistant_before"):
+                assert ls.score_scenario(s, s["reference"] + [t["assistant_before"]]).failed, t
+
+
 @pytest.mark.parametrize(("edit", "message"), [
     (lambda s: s.update(category="gossip"), "unknown category"),
     (lambda s: s.update(lang="fr"), "lang"),
@@ -89,6 +107,7 @@ def test_no_expectation_matches_the_scenario_before_it_is_learnt(
     (lambda s: s.update(expect_live=[]), "no_fact scenarios"),
     (lambda s: s.update(category="single"), "expect_gone only"),
     (lambda s: s["turns"].reverse(), "time order"),
+    (lambda s: s.update(reference="住在厦门"), "reference must be"),
 ])
 def test_validator_reports_broken_scenarios(splits: dict[str, list[dict[str, Any]]],
                                             edit: Any, message: str) -> None:
