@@ -39,6 +39,7 @@ from learning_score import (  # noqa: E402
     LANGS,
     TOP_K,
     by_language,
+    category_line,
     failure_lines,
     figures_table,
     hit_at,
@@ -205,6 +206,7 @@ def cost_lines(adds: list[dict[str, Any]], turns: list[dict[str, Any]]) -> list[
     toks = [a["tokens"] for a in adds if a["tokens"] is not None]
     ttfs = [t["first_sentence_ms"] for t in turns if t["first_sentence_ms"] is not None]
     used = sum(t["uses_memory"] for t in turns)
+    with_memories = sum(bool(t["memories"]) for t in turns)
     return [
         f"add() latency: {fmt_p([a['s'] for a in adds])}",
         "LLM calls per add: " + (f"{sum(calls) / len(calls):.2f} (max {max(calls)})" if calls else "n/a"),
@@ -215,7 +217,8 @@ def cost_lines(adds: list[dict[str, Any]], turns: list[dict[str, Any]]) -> list[
             else "n/a (the LLM keeps no usage counter)"),
         f"time to first sentence: {fmt_p(ttfs, unit='ms', digits=0)}" if ttfs
         else "time to first sentence: not measured",
-        f"chat answers holding the expected answer: {used}/{len(turns)}" if turns else "",
+        (f"chat turns given memories (lookup in time): {with_memories}/{len(turns)}; answers "
+         f"holding the expected answer: {used}/{len(turns)}") if turns else "",
     ]
 
 
@@ -278,7 +281,8 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         "split": args.split, "model": model, "chat_model": chat_model,
         "decisions": memory.decisions, "capabilities": asdict(caps), "notes": caps.notes(),
         "figures": {k: asdict(v) for k, v in groups.items()},
-        "table": figures_table(groups), "costs": [c for c in cost_lines(adds, turns) if c],
+        "table": figures_table(groups), "categories": category_line(scores),
+        "costs": [c for c in cost_lines(adds, turns) if c],
         "failures": ["\n".join(failure_lines(s, r["score"])) for s, r in results
                      if r["score"].failed],
         "scenarios": [{"id": s["id"], **asdict(r["score"]), "questions": r["questions"]}
@@ -291,7 +295,7 @@ def report(out: dict[str, Any]) -> str:
     lines = [f"learning bench, split {out['split']}: extraction {out['model']} "
              f"(decisions: {out['decisions']}), chat {out['chat_model']}", ""]
     lines += [f"NOTE: {n}" for n in out["notes"]]
-    lines += ["", out["table"], "", *out["costs"], ""]
+    lines += ["", out["table"], out["categories"], "", *out["costs"], ""]
     lines.append(f"failures ({len(out['failures'])}):" if out["failures"] else "failures: none")
     lines += out["failures"]
     return "\n".join(lines)

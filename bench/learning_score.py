@@ -295,6 +295,16 @@ def figures_table(groups: dict[str, Totals]) -> str:
     return "\n".join(lines)
 
 
+def category_line(scores: Sequence[ScenarioScore]) -> str:
+    """Scenarios without any failure, per category: ``single 3/4, multi 6/6, ...``."""
+    parts = []
+    for cat in CATEGORIES:
+        mine = [s for s in scores if s.category == cat]
+        if mine:
+            parts.append(f"{cat} {sum(not s.failed for s in mine)}/{len(mine)}")
+    return "clean scenarios per category: " + ", ".join(parts)
+
+
 def failure_lines(scenario: dict[str, Any], s: ScenarioScore) -> list[str]:
     """What went wrong in one scenario, for a human to read."""
     out = [f"{s.id} [{s.category}]"]

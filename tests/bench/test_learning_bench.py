@@ -198,6 +198,7 @@ def test_totals_per_language_and_table() -> None:
     table = ls.figures_table(groups)
     assert "contradictions resolved" in table and "1/2 (50%)" in table
     assert "hit@5 episodes only" in table and "n/a" in table
+    assert ls.category_line(scores) == "clean scenarios per category: contradiction 1/2"
 
 
 # -- the bench's plumbing ---------------------------------------------------------------------
@@ -264,3 +265,20 @@ def test_usage_counters_and_interleaving() -> None:
     assert lb.read_usage(type("L", (), {"usage": usage})())["total"] == 3
     scenarios = [{"id": i, "lang": lang} for i, lang in enumerate(["zh", "zh", "zh", "en"])]
     assert [s["id"] for s in lb.interleave(scenarios)] == [0, 3, 1, 2]
+
+
+def test_cost_lines_and_report_on_canned_runs() -> None:
+    adds = [{"s": 2.0, "llm_calls": 1, "tokens": None}, {"s": 4.0, "llm_calls": 3, "tokens": None}]
+    turns = [{"first_sentence_ms": 900.0, "uses_memory": True, "memories": ["- x"]},
+             {"first_sentence_ms": None, "uses_memory": False, "memories": []}]
+    lines = lb.cost_lines(adds, turns)
+    assert lines[0] == "add() latency: p50 2.00 s / p95 4.00 s (n=2)"
+    assert lines[1] == "LLM calls per add: 2.00 (max 3)"
+    assert lines[2].startswith("tokens per add: n/a")
+    assert lines[3] == "time to first sentence: p50 900 ms / p95 900 ms (n=1)"
+    assert "1/2" in lines[4]
+    assert lb.cost_lines([], [])[3] == "time to first sentence: not measured"
+    out = {"split": "dev", "model": "m", "chat_model": "c", "decisions": "llm", "notes": ["n"],
+           "table": "T", "categories": "C", "costs": lines, "failures": []}
+    text = lb.report(out)
+    assert "NOTE: n" in text and "failures: none" in text and lines[0] in text
