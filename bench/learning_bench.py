@@ -244,11 +244,16 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         cfg.memory.extraction_model = args.model
     model = cfg.memory.extraction_model or cfg.llm.model
     chat_model = args.chat_model or cfg.llm.model
+    if args.ttfs > 0 and cfg.llm.provider == "llamacpp":
+        from daemon.modelfiles import resolve_gguf
+
+        resolve_gguf(chat_model, cfg.models_dir)  # a missing chat model stops us before the adds
     say(f"loading extraction model {model}")
     llm = make_llm(cfg.llm, cfg.models_dir, model=model)
     memory = await open_memory(cfg, llm=llm, progress=say)
     caps = capabilities(memory)
-    for note in caps.notes():
+    notes = caps.notes()
+    for note in notes:
         say(f"NOTE: {note}")
     adds: list[dict[str, Any]] = []
     results = []
@@ -267,7 +272,11 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
             say(f"loading chat model {chat_model}")
             chat_llm = (llm if cfg.llm.provider != "llamacpp" and chat_model == model
                         else make_llm(cfg.llm, cfg.models_dir, model=chat_model))
-            turns = await time_turns(cfg, chat_llm, memory, scenarios, args.ttfs)
+            try:
+                turns = await time_turns(cfg, chat_llm, memory, scenarios, args.ttfs)
+            except Exception as exc:  # keep the memory figures of a long run
+                log.exception("time to first sentence failed")
+                notes.append(f"time to first sentence failed: {exc!r}")
     finally:
         await memory.close()
         for m in {id(x): x for x in (llm, chat_llm) if x is not None}.values():
@@ -279,7 +288,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
     groups = by_language(scores, hits)
     return {
         "split": args.split, "model": model, "chat_model": chat_model,
-        "decisions": memory.decisions, "capabilities": asdict(caps), "notes": caps.notes(),
+        "decisions": memory.decisions, "capabilities": asdict(caps), "notes": notes,
         "figures": {k: asdict(v) for k, v in groups.items()},
         "table": figures_table(groups), "categories": category_line(scores),
         "costs": [c for c in cost_lines(adds, turns) if c],
