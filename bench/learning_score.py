@@ -143,8 +143,8 @@ class ScenarioScore:
     hallucinated: list[str] = field(default_factory=list)
     stale: list[str] = field(default_factory=list)
     from_assistant: list[str] = field(default_factory=list)
+    wrong_language: list[str] = field(default_factory=list)
     no_fact_facts: int = 0
-    lang_kept: int = 0
     resolved: bool | None = None  # scenarios with expect_gone only
     merged: bool | None = None  # duplicates only: each expected fact held by one memory
 
@@ -153,9 +153,13 @@ class ScenarioScore:
         return self.right + len(self.missed)
 
     @property
+    def lang_kept(self) -> int:
+        return len(self.live) - len(self.wrong_language)
+
+    @property
     def failed(self) -> bool:
         return bool(self.missed or self.hallucinated or self.stale or self.from_assistant
-                    or self.resolved is False or self.merged is False)
+                    or self.wrong_language or self.resolved is False or self.merged is False)
 
 
 def score_scenario(scenario: dict[str, Any], live: Sequence[str]) -> ScenarioScore:
@@ -181,7 +185,8 @@ def score_scenario(scenario: dict[str, Any], live: Sequence[str]) -> ScenarioSco
             sc.from_assistant.append(text)
         if not is_stale and not any(match_any(e, text) for e in list(expect) + list(ok)):
             sc.hallucinated.append(text)
-        sc.lang_kept += language_kept(sc.lang, text)
+        if not language_kept(sc.lang, text):
+            sc.wrong_language.append(text)
     if sc.category == "no_fact":
         sc.no_fact_facts = len(live)
     if gone:
@@ -320,6 +325,8 @@ def failure_lines(scenario: dict[str, Any], s: ScenarioScore) -> list[str]:
         out.append(f"    stale (expected gone): {s.stale}")
     if s.from_assistant:
         out.append(f"    from the assistant's line: {s.from_assistant}")
+    if s.wrong_language:
+        out.append(f"    not in the scenario's language ({s.lang}): {s.wrong_language}")
     if s.merged is False:
         out.append("    duplicate kept more than once (or missed)")
     return out

@@ -165,7 +165,9 @@ def test_no_fact_scenarios_duplicates_and_language() -> None:
     nofact = {"id": "t-q", "lang": "zh", "category": "no_fact", "turns": [], "expect_live": []}
     s = ls.score_scenario(nofact, ["明天会下雨", "Asked about rain"])
     assert s.no_fact_facts == 2 and len(s.hallucinated) == 2
-    assert s.lang_kept == 1  # only the Chinese one
+    assert s.lang_kept == 1 and s.wrong_language == ["Asked about rain"]
+    assert "not in the scenario's language (zh): ['Asked about rain']" in "\n".join(
+        ls.failure_lines(nofact | {"turns": [{"at": "2026-01-01T00:00:00", "user": "?"}]}, s))
     assert s.resolved is None and s.merged is None
     dup = {"id": "t-d", "lang": "zh", "category": "duplicate", "turns": [],
            "expect_live": [["素", "vegetarian"]], "also_ok": [["肉"]]}
