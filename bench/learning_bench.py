@@ -282,13 +282,19 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         for m in {id(x): x for x in (llm, chat_llm) if x is not None}.values():
             await m.close()
         tmp.cleanup()
+    head = {"split": args.split, "model": model, "chat_model": chat_model,
+            "decisions": memory.decisions, "capabilities": asdict(caps), "notes": notes}
+    return summarise(head, results, adds, turns)
+
+
+def summarise(head: dict[str, Any], results: list[tuple[dict[str, Any], dict[str, Any]]],
+              adds: list[dict[str, Any]], turns: list[dict[str, Any]]) -> dict[str, Any]:
     scores = [r["score"] for _, r in results]
     hits = [(s["lang"], kind, hit) for s, r in results for q in r["questions"]
             for kind, hit in q["hit"].items()]
     groups = by_language(scores, hits)
     return {
-        "split": args.split, "model": model, "chat_model": chat_model,
-        "decisions": memory.decisions, "capabilities": asdict(caps), "notes": notes,
+        **head,
         "figures": {k: asdict(v) for k, v in groups.items()},
         "table": figures_table(groups), "categories": category_line(scores),
         "costs": [c for c in cost_lines(adds, turns) if c],
@@ -298,6 +304,26 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
                       for s, r in results],
         "adds": adds, "turns": turns,
     }
+
+
+def rescore(saved: dict[str, Any]) -> dict[str, Any]:
+    """The figures of a saved run (``--out``) against the workload files as they are now (e.g.
+    after adding an accepted spelling), without running any model."""
+    workload = {s["id"]: s for split in ("dev", "test") for s in load_split(split)}
+    results = []
+    for old in saved["scenarios"]:
+        s = workload[old["id"]]
+        answers = {q["q"]: q["answer"] for q in s.get("questions", [])}
+        questions = []
+        for q in old["questions"]:
+            answer = answers.get(q["q"], q["answer"])
+            questions.append({**q, "answer": answer,
+                              "hit": {k: (None if v is None else hit_at(answer, v))
+                                      for k, v in q["found"].items()}})
+        results.append((s, {"score": score_scenario(s, old["live"]), "questions": questions}))
+    head = {k: saved[k] for k in ("split", "model", "chat_model", "decisions", "capabilities",
+                                  "notes")}
+    return summarise(head, results, saved["adds"], saved["turns"])
 
 
 def report(out: dict[str, Any]) -> str:
@@ -321,9 +347,14 @@ def main(argv: list[str] | None = None) -> None:
                     help="time first sentences on the questions of the first N scenarios (0: off)")
     ap.add_argument("--config", default=str(ROOT / "config.yaml"))
     ap.add_argument("--out", default="", help="also write everything as JSON here")
+    ap.add_argument("--rescore", default="", metavar="FILE.json",
+                    help="no run: score a saved --out file against the workload as it is now")
     args = ap.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
-    out = asyncio.run(run(args))
+    if args.rescore:
+        out = rescore(json.loads(Path(args.rescore).read_text(encoding="utf-8")))
+    else:
+        out = asyncio.run(run(args))
     print(report(out))
     if args.out:
         Path(args.out).write_text(json.dumps(out, ensure_ascii=False, indent=1), encoding="utf-8")

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import copy
 import importlib.util
+import json
 import sys
 from collections import Counter
 from pathlib import Path
@@ -284,3 +285,21 @@ def test_cost_lines_and_report_on_canned_runs() -> None:
            "table": "T", "categories": "C", "costs": lines, "failures": []}
     text = lb.report(out)
     assert "NOTE: n" in text and "failures: none" in text and lines[0] in text
+
+
+async def test_a_saved_run_rescores_to_the_same_figures(
+        splits: dict[str, list[dict[str, Any]]]) -> None:
+    memory = FakeMemory()
+    caps = lb.capabilities(memory)
+    adds: list[dict[str, Any]] = []
+    results = []
+    for s in splits["dev"][:6]:
+        results.append((s, await lb.run_scenario(memory, object(), caps, s, adds)))
+    head = {"split": "dev", "model": "m", "chat_model": "c", "decisions": "llm",
+            "capabilities": {}, "notes": []}
+    out = lb.summarise(head, results, adds, [])
+    saved = json.loads(json.dumps(out, ensure_ascii=False))
+    again = lb.rescore(saved)
+    assert again["figures"] == out["figures"] and again["failures"] == out["failures"]
+    assert out["figures"]["all"]["scenarios"] == 6
+    assert "dev" in lb.report(again)
