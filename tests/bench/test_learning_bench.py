@@ -303,3 +303,15 @@ async def test_a_saved_run_rescores_to_the_same_figures(
     assert again["figures"] == out["figures"] and again["failures"] == out["failures"]
     assert out["figures"]["all"]["scenarios"] == 6
     assert "dev" in lb.report(again)
+
+
+def test_assistant_facts_are_said_only_by_the_assistant(
+        splits: dict[str, list[dict[str, Any]]]) -> None:
+    for s in splits["dev"] + splits["test"]:
+        said = " ".join(t.get("assistant_before", "") for t in s["turns"]).lower()
+        users = [t["user"] for t in s["turns"]]
+        for entry in s.get("assistant_facts", []):
+            for alt in entry:
+                plain = [p.lower() for p in alt.split("+") if not p.startswith("!")]
+                assert all(p in said for p in plain), (s["id"], alt)
+                assert not any(ls.matches(alt, u) for u in users), (s["id"], alt)
