@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
@@ -112,6 +113,17 @@ def has_cjk(text: str) -> bool:
     return any("\u3400" <= c <= "\u9fff" or "\uf900" <= c <= "\ufaff" for c in text)
 
 
+_ENGLISH_GLUE = re.compile(
+    r"(?<![A-Za-z])(is|are|was|has|have|had|likes?|loves?|lives?|works?|name|the|to|in|at|"
+    r"of|and|with|user)(?![A-Za-z])", re.IGNORECASE)
+
+
+def mixed_language(text: str) -> bool:
+    """Chinese in an English template ("Name is刘芳", "Lives in厦门"); names such as iPhone, N3
+    or BYD do not count."""
+    return has_cjk(text) and _ENGLISH_GLUE.search(text) is not None
+
+
 def language_kept(lang: str, text: str) -> bool:
     """A zh memory holds Chinese characters; an en memory holds none."""
     return has_cjk(text) if lang == "zh" else not has_cjk(text)
@@ -144,6 +156,7 @@ class ScenarioScore:
     stale: list[str] = field(default_factory=list)
     from_assistant: list[str] = field(default_factory=list)
     wrong_language: list[str] = field(default_factory=list)
+    mixed_language: list[str] = field(default_factory=list)  # zh only; kept, but half English
     no_fact_facts: int = 0
     resolved: bool | None = None  # scenarios with expect_gone only
     merged: bool | None = None  # duplicates only: each expected fact held by one memory
@@ -159,7 +172,8 @@ class ScenarioScore:
     @property
     def failed(self) -> bool:
         return bool(self.missed or self.hallucinated or self.stale or self.from_assistant
-                    or self.wrong_language or self.resolved is False or self.merged is False)
+                    or self.wrong_language or self.mixed_language or self.resolved is False
+                    or self.merged is False)
 
 
 def score_scenario(scenario: dict[str, Any], live: Sequence[str]) -> ScenarioScore:
@@ -187,6 +201,8 @@ def score_scenario(scenario: dict[str, Any], live: Sequence[str]) -> ScenarioSco
             sc.hallucinated.append(text)
         if not language_kept(sc.lang, text):
             sc.wrong_language.append(text)
+        elif sc.lang == "zh" and mixed_language(text):
+            sc.mixed_language.append(text)
     if sc.category == "no_fact":
         sc.no_fact_facts = len(live)
     if gone:
@@ -211,6 +227,7 @@ class Totals:
     no_fact_facts: int = 0
     live: int = 0
     lang_kept: int = 0
+    mixed_language: int = 0
     gone_scenarios: int = 0
     resolved: int = 0
     dup_scenarios: int = 0
@@ -235,6 +252,7 @@ def totals(scores: Iterable[ScenarioScore],
         t.no_fact_facts += s.no_fact_facts
         t.live += len(s.live)
         t.lang_kept += s.lang_kept
+        t.mixed_language += len(s.mixed_language)
         if s.resolved is not None:
             t.gone_scenarios += 1
             t.resolved += s.resolved
@@ -277,6 +295,7 @@ def figure_rows(t: Totals) -> list[tuple[str, str]]:
         ("facts in no-fact scenarios (goal 0)", str(t.no_fact_facts)),
         ("facts from the assistant's line (goal 0)", str(t.from_assistant)),
         ("language kept", ratio(t.lang_kept, t.live)),
+        ("  of them Chinese with English words", str(t.mixed_language)),
         ("contradictions resolved (goal >= 90%)", ratio(t.resolved, t.gone_scenarios)),
         ("duplicates kept once", ratio(t.merged, t.dup_scenarios)),
     ]
@@ -327,6 +346,8 @@ def failure_lines(scenario: dict[str, Any], s: ScenarioScore) -> list[str]:
         out.append(f"    from the assistant's line: {s.from_assistant}")
     if s.wrong_language:
         out.append(f"    not in the scenario's language ({s.lang}): {s.wrong_language}")
+    if s.mixed_language:
+        out.append(f"    Chinese with English words: {s.mixed_language}")
     if s.merged is False:
         out.append("    duplicate kept more than once (or missed)")
     return out

@@ -167,6 +167,10 @@ def test_no_fact_scenarios_duplicates_and_language() -> None:
     s = ls.score_scenario(nofact, ["明天会下雨", "Asked about rain"])
     assert s.no_fact_facts == 2 and len(s.hallucinated) == 2
     assert s.lang_kept == 1 and s.wrong_language == ["Asked about rain"]
+    mixed = ls.score_scenario(nofact, ["Name is刘芳", "是O型血", "Lives in厦门", "用iPhone",
+                                       "Likes to养花", "考N3"])
+    assert mixed.lang_kept == 6
+    assert mixed.mixed_language == ["Name is刘芳", "Lives in厦门", "Likes to养花"]
     assert "not in the scenario's language (zh): ['Asked about rain']" in "\n".join(
         ls.failure_lines(nofact | {"turns": [{"at": "2026-01-01T00:00:00", "user": "?"}]}, s))
     assert s.resolved is None and s.merged is None
