@@ -8,6 +8,7 @@ from pathlib import Path
 
 from daemon.modelfiles.catalog import CATALOG, INSTALL_HINT, ModelSpec
 
+
 class ModelMissingError(Exception):
     """A model the configuration names is not on disk."""
 

@@ -11,9 +11,9 @@ import asyncio
 import logging
 import time
 from collections import deque
-from datetime import datetime
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any, Protocol
 
 from daemon.config import Config
