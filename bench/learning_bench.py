@@ -270,8 +270,12 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
                 f"({time.perf_counter() - t0:.1f} s) live={sc.live}")
         if args.ttfs > 0:
             say(f"loading chat model {chat_model}")
-            chat_llm = (llm if cfg.llm.provider != "llamacpp" and chat_model == model
-                        else make_llm(cfg.llm, cfg.models_dir, model=chat_model))
+            if chat_model == model and hasattr(llm, "sibling"):
+                chat_llm = llm.sibling()  # as the server does: same weights, own context
+            elif chat_model == model:
+                chat_llm = llm
+            else:
+                chat_llm = make_llm(cfg.llm, cfg.models_dir, model=chat_model)
             try:
                 turns = await time_turns(cfg, chat_llm, memory, scenarios, args.ttfs)
             except Exception as exc:  # keep the memory figures of a long run

@@ -72,7 +72,8 @@ Rules:
 - Write the facts in the language named on the "Language:" line (Chinese facts for Chinese words, never translated). Copy names exactly.
 - Turn relative dates (yesterday, last month, next week, 昨天, 上个月, 下周) into calendar dates using the date given.
 - If the user corrects themselves, keep only the corrected fact.
-- A question, a request or command for the assistant, a greeting, thanks or small talk is NOT a fact: answer {"facts": []}.
+- A question, a request or command for the assistant, a greeting, thanks or small talk is NOT a fact: answer {"facts": []}. But a fact the user states inside a request still counts ("I'm vegetarian, so no meat please" -> "Is vegetarian").
+- The assistant is called 小智 (Xiaozhi): "小智，…" or "Hey Xiaozhi" is the user talking to it, not the user's name.
 - Never invent or guess anything the user did not say.
 Answer with JSON only: {"facts": ["...", "..."]}"""
 

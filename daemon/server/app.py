@@ -17,6 +17,7 @@ from daemon.audio.services import load_voice
 from daemon.config import Config
 from daemon.llm.base import ChatLLM
 from daemon.llm.factory import make_llm
+from daemon.llm.llamacpp import LlamaCppLLM
 from daemon.memory.factory import build_memory
 from daemon.memory.memory import Memory
 from daemon.memory.worker import MemoryWorker
@@ -60,11 +61,15 @@ class Daemon:
         self.progress(f"loading chat model ({cfg.llm.provider}: {cfg.llm.model})")
         self.llm = await asyncio.to_thread(make_llm, cfg.llm, cfg.models_dir)
         extraction_model = cfg.memory.extraction_model
-        if cfg.llm.provider == "llamacpp":
-            # A second instance: extraction in the background never queues behind a turn.
-            self.progress("loading extraction model")
+        if isinstance(self.llm, LlamaCppLLM) and extraction_model in ("", cfg.llm.model):
+            # The same weights with a context of its own: extraction in the background never
+            # queues behind a turn, and neither evicts the other's cached prompt (+0.12 GB
+            # instead of a second 1.3 GB copy).
+            self.extract_llm = self.llm.sibling()
+        elif cfg.llm.provider == "llamacpp":
+            self.progress(f"loading extraction model ({extraction_model})")
             self.extract_llm = await asyncio.to_thread(
-                make_llm, cfg.llm, cfg.models_dir, model=extraction_model or cfg.llm.model
+                make_llm, cfg.llm, cfg.models_dir, model=extraction_model
             )
         else:
             self.extract_llm = self.llm

@@ -123,3 +123,24 @@ def test_a_file_that_is_not_gguf_gives_a_clear_error(tmp_path: Path) -> None:
     bad.write_bytes(b"not a model" * 100)
     with pytest.raises(LLMError, match="could not load GGUF model"):
         LlamaCppLLM(bad)
+
+
+async def test_a_sibling_shares_the_weights_and_answers_alike(real_llm) -> None:
+    """Chat and extraction get one context each on one loaded model (not a second copy)."""
+    one, two = real_llm.sibling(), real_llm.sibling()
+    try:
+        assert one._llm._model is real_llm._llm._model is two._llm._model
+        assert len({id(x._llm._ctx) for x in (real_llm, one, two)}) == 3
+        msgs = [{"role": "user", "content": "Name three colours."}]
+
+        async def answer(llm) -> str:
+            return "".join([p async for p in llm.stream_chat(
+                msgs, max_tokens=16, temperature=0.0, timeout_s=60)])
+
+        # Two fresh contexts, side by side on their own threads, answer the same.
+        first, second = await asyncio.gather(answer(one), answer(two))
+        assert first and first == second
+        assert one.usage.completion_tokens > 0 and one.usage.prompt_tokens > 0
+    finally:
+        await one.close()
+        await two.close()
