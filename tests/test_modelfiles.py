@@ -83,7 +83,7 @@ def test_the_default_model_is_the_qwen_1_5b_with_its_checksum(tmp_path: Path) ->
     assert CATALOG["qwen2.5-coder-0.5b-instruct"].sha256 == (
         "1d9614638d18024d0fbb36575a15f1302a3adf044df10345688ec4f6e1c4ff32")
     assert not CATALOG["smollm2-135m-instruct"].default
-    with pytest.raises(Exception, match="models install qwen2.5-coder-1.5b-instruct"):
+    with pytest.raises(Exception, match=r"models install qwen2\.5-coder-1\.5b-instruct"):
         resolve_gguf("qwen2.5-coder-1.5b-instruct", tmp_path / "empty")
     # Installed here by README's test command: the real file, with its licence beside it.
     real = resolve_gguf("qwen2.5-coder-1.5b-instruct", Path(__file__).resolve().parents[1] / "models")
