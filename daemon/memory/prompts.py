@@ -45,10 +45,11 @@ DECISION_SCHEMA = {
                 "required": ["event", "id", "text"],
                 "additionalProperties": False,
             },
-            # One action per fact: given room for two, small models "UPDATE" a memory to its
-            # old text and ADD the fact beside it, which changes nothing.
+            # Two at most: a move can change two memories ("we moved" -> me and my partner).
+            # Small models also "UPDATE" a memory to its old text and ADD the fact beside it;
+            # validate_actions turns that into one UPDATE to the fact.
             "minItems": 1,
-            "maxItems": 1,
+            "maxItems": 2,
         }
     },
     "required": ["actions"],
@@ -88,8 +89,8 @@ EXTRACT_EXAMPLES: list[tuple[str, str]] = [
     ),
     (
         "Date: 2024-09-10 (Tuesday)\nLanguage: English\nuser: I'm Priya, I teach chemistry, and my brother Ravi "
-        "moved to Toronto last month.",
-        '{"facts": ["Name is Priya", "Teaches chemistry", "Brother Ravi moved to Toronto in '
+        "moved to Toronto last month, sorry, I mean Vancouver.",
+        '{"facts": ["Name is Priya", "Teaches chemistry", "Brother Ravi moved to Vancouver in '
         'August 2024"]}',
     ),
     (

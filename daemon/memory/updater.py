@@ -94,6 +94,9 @@ def validate_actions(
     out: list[Decided] = []
     touched: set[str] = set()
     for action in actions[:3]:
+        if action.event == "ADD" and any(
+                d.event == "UPDATE" and _norm(d.text) == _norm(action.text or fact) for d in out):
+            continue  # the fact already replaced a memory (see the UPDATE rule below)
         if action.event == "ADD":
             text = action.text or fact
             if all(d.text != text for d in out):

@@ -85,3 +85,22 @@ def test_decision_ids_are_limited_to_the_ones_shown() -> None:
     ids = decision_schema(3)["properties"]["actions"]["items"]["properties"]["id"]
     assert ids == {"type": "string", "enum": ["", "0", "1", "2"]}
     assert decision_schema(0)["properties"]["actions"]["items"]["properties"]["id"]["enum"] == [""]
+
+
+def test_an_update_that_copies_the_old_text_applies_the_new_fact() -> None:
+    """Seen with Qwen2.5-1.5B: UPDATE the old city to its own text, ADD the new city beside it."""
+    from daemon.memory.updater import Action, Neighbour, validate_actions
+
+    table = {"0": Neighbour("m-1", "住在北京", 0.9), "1": Neighbour("m-2", "喜欢爬山", 0.8)}
+    fact = "2026年5月搬到上海"
+    got = validate_actions(fact, [Action(event="UPDATE", id="0", text="住在北京"),
+                                  Action(event="ADD", id="", text=fact)], table)
+    assert [(d.event, d.memory_id, d.text) for d in got] == [("UPDATE", "m-1", fact)]
+    # A real change of two memories (we moved: me and my partner) is kept.
+    table = {"0": Neighbour("m-1", "Lives in Leeds", 0.9),
+             "1": Neighbour("m-2", "Partner lives in Leeds", 0.88)}
+    got = validate_actions("We moved to York", [
+        Action(event="UPDATE", id="0", text="Lives in York"),
+        Action(event="UPDATE", id="1", text="Partner lives in York")], table)
+    assert [(d.memory_id, d.text) for d in got] == [("m-1", "Lives in York"),
+                                                    ("m-2", "Partner lives in York")]
