@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 ENV_PREFIX = "XIAOZHI_MEMD_"
 
@@ -139,18 +139,23 @@ class PromptsConfig(_Section):
         "that goes against it (an allergy, a diet, a dislike). When two memories disagree, "
         "the newer one is true.\n"
         "- If you do not know something, say so briefly.\n"
-        "Today is {today}.\n"
+        "Today is {today}."
+    )
+    # Sent as a second system message right before the user's words: the system prompt and
+    # the dialogue before it stay the same from turn to turn, so the model keeps them cached
+    # and reads only the memories and the new words. (A {memories} in `system` puts them
+    # there instead, as before.)
+    memory: str = (
         "What you remember about the user (newest first, with the date it was noted):\n"
         "<memory>\n{memories}\n</memory>"
     )
     no_memories: str = "(nothing yet)"
 
-    @field_validator("system")
-    @classmethod
-    def _has_memory_slot(cls, v: str) -> str:
-        if "{memories}" not in v:
-            raise ValueError("must contain the placeholder {memories}")
-        return v
+    @model_validator(mode="after")
+    def _has_memory_slot(self) -> PromptsConfig:
+        if "{memories}" not in self.system and "{memories}" not in self.memory:
+            raise ValueError("system or memory must contain the placeholder {memories}")
+        return self
 
 
 class ApiConfig(_Section):

@@ -69,9 +69,11 @@ def test_bad_env_value_is_reported_as_from_the_environment() -> None:
 
 def test_system_prompt_must_have_the_memory_slot(tmp_path: Path) -> None:
     f = tmp_path / "c.yaml"
-    f.write_text("prompts:\n  system: hello\n")
-    with pytest.raises(ConfigError, match=r"prompts.system.*\{memories\}"):
+    f.write_text("prompts:\n  system: hello\n  memory: none\n")
+    with pytest.raises(ConfigError, match=r"prompts.*\{memories\}"):
         load_config(f, environ={})
+    f.write_text("prompts:\n  system: hello {memories}\n  memory: none\n")
+    assert load_config(f, environ={}).prompts.system == "hello {memories}"
 
 
 def test_missing_file_and_broken_yaml(tmp_path: Path) -> None:

@@ -66,7 +66,7 @@ class ScriptedLLM:
         if self._responder is not None:
             return self._responder(messages, schema), self.token_delay_s
         user = _last_user(messages)
-        system = messages[0]["content"] if messages and messages[0]["role"] == "system" else ""
+        system = "\n".join(m["content"] for m in messages if m["role"] == "system")
         prompt = "\n".join(m["content"] for m in messages)
         for rule in self._rules:
             if bool(rule.get("json", False)) != (schema is not None):

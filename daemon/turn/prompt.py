@@ -65,14 +65,22 @@ def build_messages(
     utterance: str,
     *,
     no_memories: str,
+    memory_template: str = "",
     today: date | None = None,
 ) -> list[ChatMessage]:
-    system = system_template.replace(
-        "{memories}", "\n".join(memory_lines) if memory_lines else no_memories
-    ).replace("{today}", (today or date.today()).isoformat())
-    messages: list[ChatMessage] = [{"role": "system", "content": system}]
+    """System prompt, the session's dialogue, the memories, the user's words. The memories go
+    in a system message right before the words (unless the system prompt has a {memories}
+    slot): what comes before them is the same from turn to turn, so a local model keeps it
+    cached and reads only the memories and the new words."""
+    memories = "\n".join(memory_lines) if memory_lines else no_memories
+    system = system_template.replace("{today}", (today or date.today()).isoformat())
+    inline = "{memories}" in system
+    messages: list[ChatMessage] = [
+        {"role": "system", "content": system.replace("{memories}", memories)}]
     for h in history:
         if h["role"] in ("user", "assistant") and h["content"]:
             messages.append({"role": h["role"], "content": h["content"]})
+    if not inline and memory_template:
+        messages.append({"role": "system", "content": memory_template.replace("{memories}", memories)})
     messages.append({"role": "user", "content": utterance})
     return messages

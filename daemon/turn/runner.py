@@ -128,7 +128,7 @@ class TurnRunner:
                                if h["role"] == "assistant" and not h.get("interrupted")), "")
         messages = build_messages(
             self.cfg.prompts.system, result.memories, history, text,
-            no_memories=self.cfg.prompts.no_memories,
+            no_memories=self.cfg.prompts.no_memories, memory_template=self.cfg.prompts.memory,
         )
         parts: list[str] = []
         splitter = SentenceSplitter()

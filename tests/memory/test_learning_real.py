@@ -118,7 +118,7 @@ async def test_a_turn_prompt_carries_the_stored_allergy(tmp_path, e5, qwen_llm) 
         chat = ScriptedLLM(rules=[{"match": ".*", "reply": "好的。"}])
         result = await TurnRunner(cfg, chat, mem).run(
             TurnContext("s", "u"), "我能吃花生酱三明治吗？", lambda _m: asyncio.sleep(0))
-        system = chat.calls[0][0][0]["content"]
+        system = "\n".join(m["content"] for m in chat.calls[0][0] if m["role"] == "system")
         assert any("花生" in line for line in result.memories), result.memories
         assert "花生" in system and "过敏" in system
     finally:

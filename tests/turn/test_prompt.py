@@ -55,3 +55,23 @@ def test_memory_lines_carry_the_date_last_noted() -> None:
     assert memory_line({"memory": "住在上海", "created_at": created,
                         "updated_at": "2026-11-20T09:00:00+00:00"}) == "- [2026-11-20] 住在上海"
     assert memory_line({"memory": "No date"}) == "- No date"
+
+
+def test_memories_go_last_so_the_dialogue_before_them_stays_cached() -> None:
+    from daemon.config import PromptsConfig
+
+    p = PromptsConfig()
+    history = [{"role": "user", "content": "hi"}, {"role": "assistant", "content": "hello"}]
+    first = build_messages(p.system, ["- [2026-11-25] Lives in Berlin"], history, "where?",
+                           no_memories=p.no_memories, memory_template=p.memory,
+                           today=date(2026, 11, 25))
+    assert [m["role"] for m in first] == ["system", "user", "assistant", "system", "user"]
+    assert "<memory>\n- [2026-11-25] Lives in Berlin\n</memory>" in first[3]["content"]
+    assert "{" not in first[0]["content"] and "2026-11-25" in first[0]["content"]
+    # The next turn starts with the same messages: only the memories and new words differ.
+    later = build_messages(p.system, ["- [2026-11-20] Likes tea"],
+                           [*history, {"role": "user", "content": "where?"},
+                            {"role": "assistant", "content": "Berlin."}], "and what do I like?",
+                           no_memories=p.no_memories, memory_template=p.memory,
+                           today=date(2026, 11, 25))
+    assert later[:3] == first[:3]

@@ -53,7 +53,7 @@ async def test_memories_are_injected_and_exchange_queued_after_the_turn(parts) -
     runner = TurnRunner(cfg, llm, memory, worker)
     out = Collector()
     result = await runner.run(CTX, "Where do I live?", out)
-    system = llm.calls[0][0][0]["content"]
+    system = "\n".join(m["content"] for m in llm.calls[0][0] if m["role"] == "system")
     day = (await memory.get_all(user_id="dev-1"))["results"][0]["created_at"][:10]
     line = f"- [{day}] Lives in Berlin"  # each memory carries the date it was noted
     assert line in system and "Paris" not in system
