@@ -95,8 +95,8 @@ EXTRACT_EXAMPLES: list[tuple[str, str]] = [
     ),
     (
         "Date: 2025-03-22 (Saturday)\nLanguage: Chinese\nassistant: 西安的肉夹馍很有名哦。\n"
-        "user: 我老公就是西安人，他在医院上班，不过他不吃辣。我上个月开始学大提琴，不对，是小提琴。",
-        '{"facts": ["老公是西安人", "老公在医院上班", "老公不吃辣", "2025年2月开始学小提琴"]}',
+        "user: 我叫周文，我老公就是西安人，他在医院上班，不过他不吃辣。我上个月开始学大提琴，不对，是小提琴。",
+        '{"facts": ["名字叫周文", "老公是西安人", "老公在医院上班", "老公不吃辣", "2025年2月开始学小提琴"]}',
     ),
 ]
 
@@ -136,6 +136,30 @@ DECIDE_EXAMPLES: list[tuple[str, str]] = [
         '{"actions": [{"event": "DELETE", "id": "0", "text": "Drives a red Toyota"}]}',
     ),
 ]
+
+
+SAME_SCHEMA = {
+    "type": "object",
+    "properties": {"same": {"type": "boolean"}},
+    "required": ["same"],
+    "additionalProperties": False,
+}
+
+SAME_SYSTEM = """Two statements about a user: an OLD memory and a NEW fact. Say whether they are about the same thing: the same person and the same attribute (where they live, their job, their name, one pet, their opinion of one food or drink), so that the new fact can replace the old memory. Different attributes, different people or different pets are not the same thing. Answer with JSON only: {"same": true} or {"same": false}"""
+
+SAME_EXAMPLES: list[tuple[str, str]] = [
+    ("OLD: Lives in Rome\nNEW: Moved to Oslo in March 2024", '{"same": true}'),
+    ("OLD: Name is Anna\nNEW: Works as a nurse", '{"same": false}'),
+    ("OLD: 喜欢喝咖啡\nNEW: 不喝咖啡了，只喝茶", '{"same": true}'),
+    ("OLD: Daughter likes jazz\nNEW: Son likes hip hop", '{"same": false}'),
+    ("OLD: 有一只猫叫花花\nNEW: 养了一只狗叫旺财", '{"same": false}'),
+    ("OLD: Works at a bakery\nNEW: Started working at a bank in May 2024", '{"same": true}'),
+    ("OLD: 名字叫王芳\nNEW: 住在苏州", '{"same": false}'),
+]
+
+
+def same_thing_messages(old: str, new: str) -> list[ChatMessage]:
+    return _few_shot(SAME_SYSTEM, SAME_EXAMPLES, f"OLD: {old}\nNEW: {new}")
 
 
 def _few_shot(system: str, examples: Sequence[tuple[str, str]], final: str) -> list[ChatMessage]:

@@ -15,8 +15,14 @@ from typing import Literal
 from pydantic import BaseModel, field_validator
 
 from daemon.llm.base import ChatLLM
-from daemon.memory.llm_json import ask_json
-from daemon.memory.prompts import MAX_FACT_CHARS, decision_messages, decision_schema
+from daemon.memory.llm_json import LLMOutputError, ask_json
+from daemon.memory.prompts import (
+    MAX_FACT_CHARS,
+    SAME_SCHEMA,
+    decision_messages,
+    decision_schema,
+    same_thing_messages,
+)
 
 log = logging.getLogger(__name__)
 
@@ -46,6 +52,10 @@ class Action(BaseModel):
 
 class Decision(BaseModel):
     actions: list[Action]
+
+
+class Same(BaseModel):
+    same: bool
 
 
 @dataclass(frozen=True)
@@ -81,7 +91,35 @@ class UpdateDecider:
             self.llm, messages, decision_schema(len(table)), Decision, max_tokens=self.max_tokens,
             timeout_s=self.timeout_s, retries=self.retries, what="memory decision",
         )
-        return validate_actions(fact, decision.actions, table), calls
+        out: list[Decided] = []
+        for d in validate_actions(fact, decision.actions, table):
+            if d.event in ("UPDATE", "DELETE") and d.memory_id is not None:
+                old = next(n.text for n in neighbours if n.memory_id == d.memory_id)
+                same, more = await self.same_thing(old, fact)
+                calls += more
+                if not same:
+                    # Seen with Qwen2.5-1.5B: "Works as a software engineer" UPDATEd
+                    # "Name is Li Ming". A second, yes/no question catches such a target.
+                    log.info("the model would %s a memory about something else: %s",
+                             d.event, "the fact is added instead" if d.event == "UPDATE"
+                             else "ignored")
+                    if d.event == "UPDATE" and all(x.text != fact for x in out):
+                        out.append(Decided("ADD", None, fact))
+                    continue
+            out.append(d)
+        return out, calls
+
+    async def same_thing(self, old: str, new: str) -> tuple[bool, int]:
+        """Whether ``new`` may replace ``old`` (same person, same attribute); no when the
+        model cannot say."""
+        try:
+            answer, calls = await ask_json(
+                self.llm, same_thing_messages(old, new), SAME_SCHEMA, Same, max_tokens=16,
+                timeout_s=self.timeout_s, retries=self.retries, what="same-thing check",
+            )
+        except LLMOutputError:
+            return False, self.retries + 1
+        return answer.same, calls
 
 
 def _norm(text: str) -> str:

@@ -82,6 +82,17 @@ def user_lines(messages: Sequence[dict[str, str]]) -> list[str]:
     return [line[len("user: "):] for line in last.splitlines() if line.startswith("user: ")]
 
 
+def is_same_check(schema: dict[str, Any] | None) -> bool:
+    return schema is not None and "same" in schema.get("properties", {})
+
+
+def same_input(messages: Sequence[dict[str, str]]) -> tuple[str, str]:
+    """(old memory, new fact) from a same-thing check."""
+    m = re.fullmatch(r"OLD: (.*)\nNEW: (.*)", messages[-1]["content"], re.S)
+    assert m, messages[-1]["content"]
+    return m.group(1), m.group(2)
+
+
 def decision_input(messages: Sequence[dict[str, str]]) -> tuple[list[dict[str, str]], str]:
     """(existing memories as shown, the new fact) from a decision prompt."""
     m = re.fullmatch(r"EXISTING MEMORIES:\n(.*)\nNEW FACT: (.*)", messages[-1]["content"], re.S)
@@ -99,9 +110,11 @@ class Brain:
     to actions (or a raw str reply); default: ADD."""
 
     def __init__(self, facts: dict[str, Any] | Extract | None = None,
-                 decide: Decide | None = None) -> None:
+                 decide: Decide | None = None,
+                 same: Callable[[str, str], bool] = lambda _old, _new: True) -> None:
         self.facts = facts
         self.decide = decide
+        self.same = same
         self.decisions: list[tuple[list[dict[str, str]], str]] = []
 
     def _facts_for(self, line: str) -> list[str] | str:
@@ -120,6 +133,8 @@ class Brain:
                     return got
                 facts += got
             return json.dumps({"facts": facts}, ensure_ascii=False)
+        if is_same_check(schema):  # the yes/no check of an UPDATE/DELETE target
+            return json.dumps({"same": self.same(*same_input(messages))})
         assert is_decision(schema), schema
         existing, fact = decision_input(messages)
         self.decisions.append((existing, fact))
@@ -128,8 +143,9 @@ class Brain:
         return out if isinstance(out, str) else json.dumps({"actions": out}, ensure_ascii=False)
 
 
-def scripted(facts: Any = None, decide: Decide | None = None) -> ScriptedLLM:
-    return ScriptedLLM(Brain(facts, decide))
+def scripted(facts: Any = None, decide: Decide | None = None,
+             same: Callable[[str, str], bool] = lambda _old, _new: True) -> ScriptedLLM:
+    return ScriptedLLM(Brain(facts, decide, same))
 
 
 def decision_calls(llm: ScriptedLLM) -> int:

@@ -123,3 +123,25 @@ async def test_a_turn_prompt_carries_the_stored_allergy(tmp_path, e5, qwen_llm) 
         assert "花生" in system and "过敏" in system
     finally:
         await mem.close()
+
+
+async def test_a_fact_about_something_else_never_replaces_a_memory(open_memory, e5,
+                                                                  qwen_llm) -> None:
+    """Seen in `xiaozhi-memd chat`: the job UPDATEd the name ("Name is 李明")."""
+    mem = await learner(open_memory, e5, qwen_llm)
+    await mem.add("我叫李明，住在杭州。", user_id="n", timestamp="2026-03-01T10:00:00")
+    await mem.add("I work as a software engineer and I'm allergic to shrimp.", user_id="n",
+                  timestamp="2026-03-01T10:01:00")
+    facts = await live(mem, "n")
+    for word in ("李明", "杭州", "engineer", "shrimp"):
+        assert has(facts, word), (word, facts)
+
+
+async def test_the_same_thing_check_on_the_real_model(qwen_llm) -> None:
+    from daemon.memory.updater import UpdateDecider
+
+    decider = UpdateDecider(qwen_llm)
+    assert (await decider.same_thing("Lives in Berlin", "Moved to Munich in May 2026"))[0]
+    assert (await decider.same_thing("住在北京", "2026年5月搬到上海"))[0]
+    assert not (await decider.same_thing("Name is Li Ming", "Works as a software engineer"))[0]
+    assert not (await decider.same_thing("女儿叫朵朵", "儿子叫乐乐"))[0]

@@ -35,7 +35,7 @@ from hypothesis.stateful import (
 from daemon.llm.scripted import ScriptedLLM
 from daemon.memory.memory import Memory
 from daemon.memory.store import MemoryStore
-from tests.memory.conftest import HashEmbedder, decision_input, is_extraction
+from tests.memory.conftest import HashEmbedder, decision_input, is_extraction, is_same_check
 
 AGENT = "agent:kitchen"  # memories with no user, only agent_id="kitchen"
 SCOPES = ["alice", "bob", "用户3", "", AGENT]  # "" shares its index partition with AGENT
@@ -67,6 +67,8 @@ class Decider:
     def __call__(self, messages, schema) -> str:
         if is_extraction(schema):
             return json.dumps({"facts": self.facts}, ensure_ascii=False)
+        if is_same_check(schema):  # the yes/no check of a target: drawn too
+            return json.dumps({"same": self.data.draw(st.booleans(), label="same thing")})
         shown, fact = decision_input(messages)
         real = [mid for mid, text in self.m.text.items()
                 if any(s["text"] == text for s in shown)]
