@@ -140,21 +140,33 @@ DECIDE_EXAMPLES: list[tuple[str, str]] = [
 
 SAME_SCHEMA = {
     "type": "object",
-    "properties": {"same": {"type": "boolean"}},
-    "required": ["same"],
+    "properties": {
+        # Naming each topic first is a small model's step of thought: the yes/no follows it.
+        "old_topic": {"type": "string", "maxLength": 40},
+        "new_topic": {"type": "string", "maxLength": 40},
+        "same": {"type": "boolean"},
+    },
+    "required": ["old_topic", "new_topic", "same"],
     "additionalProperties": False,
 }
 
-SAME_SYSTEM = """Two statements about a user: an OLD memory and a NEW fact. Say whether they are about the same thing: the same person and the same attribute (where they live, their job, their name, one pet, their opinion of one food or drink), so that the new fact can replace the old memory. Different attributes, different people or different pets are not the same thing. Answer with JSON only: {"same": true} or {"same": false}"""
+SAME_SYSTEM = """An OLD memory about a user and a NEW fact. Name the topic of each in a few words (whose what: "user's home city", "user's job", "daughter's name", "user's opinion of coffee"), then say whether the topics are the same, so that the NEW fact changes what the OLD memory says. A different person, a different pet or a different attribute is a different topic. Answer with JSON only: {"old_topic": "...", "new_topic": "...", "same": true|false}"""
 
 SAME_EXAMPLES: list[tuple[str, str]] = [
-    ("OLD: Lives in Rome\nNEW: Moved to Oslo in March 2024", '{"same": true}'),
-    ("OLD: Name is Anna\nNEW: Works as a nurse", '{"same": false}'),
-    ("OLD: 喜欢喝咖啡\nNEW: 不喝咖啡了，只喝茶", '{"same": true}'),
-    ("OLD: Daughter likes jazz\nNEW: Son likes hip hop", '{"same": false}'),
-    ("OLD: 有一只猫叫花花\nNEW: 养了一只狗叫旺财", '{"same": false}'),
-    ("OLD: Works at a bakery\nNEW: Started working at a bank in May 2024", '{"same": true}'),
-    ("OLD: 名字叫王芳\nNEW: 住在苏州", '{"same": false}'),
+    ("OLD: Lives in Rome\nNEW: Moved to Oslo in March 2024",
+     '{"old_topic": "user\'s home city", "new_topic": "user\'s home city", "same": true}'),
+    ("OLD: Name is Anna\nNEW: Works as a nurse",
+     '{"old_topic": "user\'s name", "new_topic": "user\'s job", "same": false}'),
+    ("OLD: 喜欢喝咖啡\nNEW: 不喝咖啡了，只喝茶",
+     '{"old_topic": "用户对咖啡的喜好", "new_topic": "用户对咖啡的喜好", "same": true}'),
+    ("OLD: Daughter likes jazz\nNEW: Son likes hip hop",
+     '{"old_topic": "daughter\'s music taste", "new_topic": "son\'s music taste", "same": false}'),
+    ("OLD: 在银行上班\nNEW: 现在在学校当老师",
+     '{"old_topic": "用户的工作", "new_topic": "用户的工作", "same": true}'),
+    ("OLD: 有一只猫叫花花\nNEW: 养了一只狗叫旺财",
+     '{"old_topic": "猫花花", "new_topic": "狗旺财", "same": false}'),
+    ("OLD: 名字叫王芳\nNEW: 住在苏州",
+     '{"old_topic": "用户的名字", "new_topic": "用户住的城市", "same": false}'),
 ]
 
 

@@ -114,7 +114,7 @@ class UpdateDecider:
         model cannot say."""
         try:
             answer, calls = await ask_json(
-                self.llm, same_thing_messages(old, new), SAME_SCHEMA, Same, max_tokens=16,
+                self.llm, same_thing_messages(old, new), SAME_SCHEMA, Same, max_tokens=80,
                 timeout_s=self.timeout_s, retries=self.retries, what="same-thing check",
             )
         except LLMOutputError:
