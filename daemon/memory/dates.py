@@ -34,9 +34,29 @@ def _en_month(ym: tuple[int, int]) -> str:
     return date(ym[0], ym[1], 1).strftime("%B %Y")
 
 
+def _last_weekday(day: date, weekday: int) -> date:
+    """The most recent ``weekday`` (Monday = 0) before ``day``."""
+    return day - timedelta(days=(day.weekday() - weekday - 1) % 7 + 1)
+
+
+_ZH_WEEKDAYS = "一二三四五六日"
+_EN_WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+
 Rule = tuple[re.Pattern[str], Callable[[date], str]]
 
-_ZH: list[Rule] = [
+_ZH_LAST_WEEK = "(?:上周|上个?星期|上个?礼拜)"
+_ZH_WEEKDAY_RULES: list[Rule] = [
+    (re.compile(_ZH_LAST_WEEK + (f"[{c}天]" if c == "日" else c)),
+     lambda d, i=i: _zh_day(_monday(d, -1) + timedelta(days=i)))
+    for i, c in enumerate(_ZH_WEEKDAYS)
+]
+_EN_WEEKDAY_RULES: list[Rule] = [
+    (re.compile(rf"\blast {name}\b", re.IGNORECASE),
+     lambda d, i=i: f"on {_last_weekday(d, i)}")
+    for i, name in enumerate(_EN_WEEKDAYS)
+]
+
+_ZH: list[Rule] = _ZH_WEEKDAY_RULES + [
     (re.compile(p), f) for p, f in [
         ("大前天", lambda d: _zh_day(d - timedelta(days=3))),
         ("前天", lambda d: _zh_day(d - timedelta(days=2))),
@@ -59,7 +79,7 @@ _ZH: list[Rule] = [
     ]
 ]
 
-_EN: list[Rule] = [
+_EN: list[Rule] = _EN_WEEKDAY_RULES + [
     (re.compile(p, re.IGNORECASE), f) for p, f in [
         (r"\bthe day before yesterday\b", lambda d: f"on {d - timedelta(days=2)}"),
         (r"\byesterday\b", lambda d: f"on {d - timedelta(days=1)}"),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from datetime import date
 
@@ -9,8 +10,11 @@ from pydantic import BaseModel, field_validator
 
 from daemon.llm.base import ChatLLM, ChatMessage
 from daemon.memory.dates import absolute_dates
+from daemon.memory.grounding import copied_from_assistant
 from daemon.memory.llm_json import ask_json
 from daemon.memory.prompts import FACTS_SCHEMA, MAX_FACT_CHARS, MAX_FACTS, extraction_messages
+
+log = logging.getLogger(__name__)
 
 
 class Facts(BaseModel):
@@ -55,4 +59,12 @@ class FactExtractor:
             max_tokens=self.max_tokens, timeout_s=self.timeout_s, retries=self.retries,
             what="fact extraction",
         )
-        return [absolute_dates(f, day) for f in facts.facts], calls
+        said = " ".join(m["content"] for m in conversation if m["role"] == "user")
+        context = " ".join(m["content"] for m in conversation if m["role"] == "assistant")
+        kept = []
+        for fact in facts.facts:
+            if context and copied_from_assistant(fact, said, context):
+                log.info("dropped a fact taken from the assistant's words, not the user's")
+                continue
+            kept.append(absolute_dates(fact, day))
+        return kept, calls

@@ -1,0 +1,34 @@
+"""Whether an extracted fact comes from what the user said or from the assistant's line.
+
+The assistant's previous line is shown to the extraction model as context ("Kyoto is lovely in
+autumn" -> the user's "I'm flying there in November" is about Kyoto), but a 1.5B model
+sometimes copies a fact straight out of it ("明天多云转小雨" from a weather answer). A fact
+that shares no word with the user's words but does with the assistant's is dropped. Words are
+Latin words of three letters or more and CJK character pairs; a fact sharing nothing with
+either (a paraphrase) is kept: this only catches copies.
+"""
+
+from __future__ import annotations
+
+import re
+
+_LATIN = re.compile(r"[a-z0-9]{3,}")
+_CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]+")
+_COMMON = frozenset(
+    "the and with for are was were has have had his her hers she they them their you your "
+    "that this not but from into also very just now then than about user users".split()
+)
+
+
+def words(text: str) -> set[str]:
+    folded = text.casefold()
+    out = {w for w in _LATIN.findall(folded) if w not in _COMMON}
+    for run in _CJK.findall(folded):
+        out |= {run[i:i + 2] for i in range(len(run) - 1)} or {run}
+    return out
+
+
+def copied_from_assistant(fact: str, user_text: str, assistant_text: str) -> bool:
+    """True when ``fact`` shares words with the assistant's line and none with the user's."""
+    own = words(fact)
+    return not (own & words(user_text)) and bool(own & words(assistant_text))
