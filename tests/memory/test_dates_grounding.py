@@ -38,7 +38,8 @@ def test_a_fact_copied_from_the_assistant_is_recognised() -> None:
     assert not copied_from_assistant("Flying to Kyoto in November 2026",
                                      "Good, because I'm flying there in November.",
                                      "Kyoto is beautiful in autumn.")
-    assert not copied_from_assistant("下个月去大理出差", "我下个月就要去那边出差了。", "听说大理这个季节特别美。")
+    assert not copied_from_assistant("下个月去大理出差", "我下个月就要去那边出差了。",
+                                     "听说大理这个季节特别美。")
     assert not copied_from_assistant("Lives in Lisbon", "I live in Lisbon.", "")
 
 
