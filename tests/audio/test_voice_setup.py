@@ -154,7 +154,8 @@ def _cli(*args: str) -> subprocess.CompletedProcess[str]:
 def test_models_list_says_voice_is_off_when_not_installed(tmp_path: Path) -> None:
     from tests.conftest import write_config
 
-    cfg = write_config(tmp_path / "c.yaml", {"models_dir": str(tmp_path / "models")})
+    cfg = write_config(tmp_path / "c.yaml", {"models_dir": str(tmp_path / "models"),
+                                             "llm": {"model": "smollm2-135m-instruct"}})
     out = _cli("--config", str(cfg), "models", "list")
     assert out.returncode == 0
     assert "whisper-base             asr      not installed (default)" in out.stdout
