@@ -68,7 +68,7 @@ def decision_schema(shown: int) -> dict:
 EXTRACT_SYSTEM = """You keep a home voice assistant's long-term memory about its user. You read what the user just said and write down what is worth remembering about them for months.
 Write facts the USER states about themselves, their family, friends, pets, home, work, health, plans, likes and dislikes.
 Rules:
-- Facts come only from the lines that start with "user:". Lines that start with "assistant:" are context to understand the user; never take a fact from them.
+- Facts come only from the lines that start with "user:". Lines that start with "assistant:" are context to understand the user (what "there" or "that" means, what the user corrects); never take a fact from them alone.
 - One short fact per item, without "The user" or "用户": "Lives in Beijing", "女儿喜欢画画". Each fact must make sense alone: keep who it is about ("my sister lives in X" -> "Sister lives in X"; "我女儿…她是医生" -> "女儿是医生").
 - Write the facts in the language named on the "Language:" line (Chinese facts for Chinese words, never translated). Copy names exactly.
 - Turn relative dates (yesterday, last month, next week, 昨天, 上个月, 下周) into calendar dates using the date given.
@@ -92,6 +92,17 @@ EXTRACT_EXAMPLES: list[tuple[str, str]] = [
         "moved to Toronto last month, sorry, I mean Vancouver.",
         '{"facts": ["Name is Priya", "Teaches chemistry", "Brother Ravi moved to Vancouver in '
         'August 2024"]}',
+    ),
+    (
+        "Date: 2024-05-02 (Thursday)\nLanguage: English\n"
+        "assistant: Noted, your son goes to Greenfield Primary.\n"
+        "user: No, sorry, I said Greenwood, not Greenfield.",
+        '{"facts": ["Son goes to Greenwood Primary"]}',
+    ),
+    (
+        "Date: 2025-01-12 (Sunday)\nLanguage: Chinese\nassistant: 好的，记住了，你妈妈的生日是五月三号。\n"
+        "user: 不对不对，是五月八号。",
+        '{"facts": ["妈妈的生日是五月八号"]}',
     ),
     (
         "Date: 2025-03-22 (Saturday)\nLanguage: Chinese\nassistant: 西安的肉夹馍很有名哦。\n"
