@@ -79,7 +79,32 @@ _ZH: list[Rule] = _ZH_WEEKDAY_RULES + [
     ]
 ]
 
-_EN: list[Rule] = _EN_WEEKDAY_RULES + [
+_EN_MONTHS = ("january", "february", "march", "april", "may", "june", "july", "august",
+              "september", "october", "november", "december")
+
+
+def _next_month_named(day: date, month: int) -> str:
+    """``next July``: the first July after ``day``'s month."""
+    return _en_month((day.year + (month <= day.month), month))
+
+
+def _last_month_named(day: date, month: int) -> str:
+    """``last July``: the most recent July before ``day``'s month."""
+    return _en_month((day.year - (month >= day.month), month))
+
+
+_EN_MONTH_RULES: list[Rule] = [
+    rule
+    for i, name in enumerate(_EN_MONTHS, 1)
+    for rule in (
+        (re.compile(rf"\bnext {name}\b", re.IGNORECASE),
+         lambda d, i=i: f"in {_next_month_named(d, i)}"),
+        (re.compile(rf"\blast {name}\b", re.IGNORECASE),
+         lambda d, i=i: f"in {_last_month_named(d, i)}"),
+    )
+]
+
+_EN: list[Rule] = _EN_WEEKDAY_RULES + _EN_MONTH_RULES + [
     (re.compile(p, re.IGNORECASE), f) for p, f in [
         (r"\bthe day before yesterday\b", lambda d: f"on {d - timedelta(days=2)}"),
         (r"\byesterday\b", lambda d: f"on {d - timedelta(days=1)}"),

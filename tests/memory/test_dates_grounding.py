@@ -25,6 +25,8 @@ TUESDAY = date(2026, 11, 3)
     ("Adopted a greyhound last Saturday", "Adopted a greyhound on 2026-10-31"),
     ("Started a new job yesterday", "Started a new job on 2026-11-02"),
     ("Going to Paris next week", "Going to Paris in the week of 2026-11-09"),
+    ("Wants to sit the N3 exam next July", "Wants to sit the N3 exam in July 2027"),
+    ("Got married last December", "Got married in December 2025"),
     ("Lives in Lisbon", "Lives in Lisbon"),
 ])
 def test_relative_dates_become_dates(fact: str, expected: str) -> None:
