@@ -171,6 +171,16 @@ class AsrConfig(_Section):
     model: str = "whisper-base"
     # "auto" detects the language per utterance (one more encoder pass); "zh", "en", ... force it.
     language: str = "auto"
+    # With "auto": the languages this household speaks, the first being the usual one. Whisper
+    # only chooses among them and takes the first unless it is fairly sure of another one.
+    languages: list[str] = Field(default_factory=lambda: ["zh", "en"])
+    other_language_min_prob: float = Field(0.75, ge=0, le=1)
+    # Whisper writes some traditional characters even for Mandarin: convert (zhconv) to this
+    # script ("zh-cn" simplified, "zh-tw" traditional, "" = as Whisper wrote it).
+    chinese_script: str = "zh-cn"
+    # Words from the device's own memories (names of family, pets, places) given to Whisper
+    # as hotwords, at most this many characters; 0 = off.
+    memory_hotwords_chars: int = Field(120, ge=0, le=400)
     # Prompt per language; for zh it makes Whisper write simplified characters.
     initial_prompts: dict[str, str] = Field(default_factory=lambda: {"zh": "以下是普通话的句子。"})
     compute_type: str = "int8"
@@ -186,7 +196,8 @@ class AsrConfig(_Section):
 
 
 class TtsConfig(_Section):
-    provider: Literal["espeak-ng", "piper"] = "espeak-ng"
+    # auto: Kokoro when it is installed (natural zh + en), else espeak-ng (one log line says so)
+    provider: Literal["auto", "kokoro", "espeak-ng", "piper"] = "auto"
     voice_en: str = "en"
     # The plain `cmn` voice reads the pinyin tone digits in English; this one speaks Mandarin.
     voice_zh: str = "cmn-latn-pinyin"
@@ -195,6 +206,12 @@ class TtsConfig(_Section):
     # piper speaks English only here: Chinese sentences still go to espeak-ng.
     piper_voice: str = "piper-joe-us"
     max_sentence_s: float = Field(30.0, gt=0)
+    # kokoro: a name from `models list` (or a folder under models_dir) and its voices
+    kokoro_model: str = "kokoro-82m"
+    kokoro_voice_zh: str = "zf_xiaoxiao"
+    kokoro_voice_en: str = "af_heart"
+    kokoro_speed: float = Field(1.0, ge=0.5, le=2.0)
+    kokoro_threads: int = Field(2, ge=1)
 
 
 class VadConfig(_Section):

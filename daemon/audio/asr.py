@@ -9,6 +9,7 @@ hallucination) comes back empty with ``dropped`` saying why: nothing then reache
 from __future__ import annotations
 
 import asyncio
+import functools
 import hashlib
 import logging
 import re
@@ -20,6 +21,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
+from daemon.audio.asrtext import choose_language, normalise
 from daemon.audio.pcm import to_float
 from daemon.config import AsrConfig
 
@@ -52,8 +54,9 @@ class Transcript:
 class Asr(Protocol):
     name: str
 
-    def transcribe(self, pcm: np.ndarray) -> Transcript:
-        """Blocking: 16 kHz mono int16 PCM -> transcript (text "" when nothing usable)."""
+    def transcribe(self, pcm: np.ndarray, hotwords: str = "") -> Transcript:
+        """Blocking: 16 kHz mono int16 PCM -> transcript (text "" when nothing usable);
+        ``hotwords``: words this speaker is likely to say (names from their memories)."""
         ...
 
 
@@ -129,7 +132,15 @@ class FasterWhisperAsr:
         self.model.encode = cached_encode
         self.model._xz_encoder_reuses = reuses
 
-    def transcribe(self, pcm: np.ndarray) -> Transcript:
+    def detect(self, audio: np.ndarray) -> tuple[str, list[tuple[str, float]]]:
+        """The household's language for float audio (see ``choose_language``) and Whisper's
+        own probabilities; the encoder output is kept for the transcription that follows."""
+        # the frames transcribe() will encode (it leaves out the last one): same encoder input
+        features = self.model.feature_extractor(audio)[..., :-1]
+        _lang, _prob, probs = self.model.detect_language(features=features)
+        return choose_language(probs, self.cfg.languages, self.cfg.other_language_min_prob), probs
+
+    def transcribe(self, pcm: np.ndarray, hotwords: str = "") -> Transcript:
         t0 = time.perf_counter()
         audio_s = pcm.size / RATE
         out = Transcript(text="", audio_s=audio_s)
@@ -140,16 +151,14 @@ class FasterWhisperAsr:
         audio = np.concatenate([pad, to_float(pcm), pad])
         language = self.language
         if language is None:
-            # the frames transcribe() will encode (it leaves out the last one): same encoder input
-            features = self.model.feature_extractor(audio)[..., :-1]
-            language, _prob, _all = self.model.detect_language(features=features)
+            language, _probs = self.detect(audio)
         out.language = language
         cap = token_cap(audio_s, self.cfg)
         segments_iter, _info = self.model.transcribe(
             audio, language=language, task="transcribe", beam_size=self.cfg.beam_size,
             temperature=0.0, condition_on_previous_text=False, without_timestamps=True,
             initial_prompt=self.cfg.initial_prompts.get(language) or None,
-            vad_filter=False, max_new_tokens=cap, suppress_blank=True,
+            hotwords=hotwords or None, vad_filter=False, max_new_tokens=cap, suppress_blank=True,
             compression_ratio_threshold=None, log_prob_threshold=None, no_speech_threshold=None,
         )
         segments: list[SegmentStats] = []
@@ -166,7 +175,7 @@ class FasterWhisperAsr:
             return out
         out.dropped = judge(segments, self.cfg, hit_token_cap=hit_cap) if segments else "no text"
         if not out.dropped:
-            out.text = "".join(s.text for s in segments).strip()
+            out.text = normalise("".join(s.text for s in segments), self.cfg.chinese_script)
         return out
 
 
@@ -179,9 +188,11 @@ class AsrWorker:
         self.timeout_s = timeout_s
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="asr")
 
-    async def transcribe(self, pcm: np.ndarray) -> Transcript:
+    async def transcribe(self, pcm: np.ndarray, hotwords: str = "") -> Transcript:
         loop = asyncio.get_running_loop()
-        fut = loop.run_in_executor(self._pool, self.asr.transcribe, pcm)
+        call = functools.partial(self.asr.transcribe, pcm, hotwords) if hotwords else \
+            functools.partial(self.asr.transcribe, pcm)
+        fut = loop.run_in_executor(self._pool, call)
         try:
             return await asyncio.wait_for(asyncio.shield(fut), self.timeout_s)
         except asyncio.TimeoutError:

@@ -9,6 +9,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 from daemon.audio.asr import Asr, AsrWorker, FasterWhisperAsr
+from daemon.audio.kokoro import KokoroTts, resolve_kokoro
 from daemon.audio.listener import Listener
 from daemon.audio.opus import OPUS_RATES
 from daemon.audio.speaker import SendBytes, SendJson, Speaker
@@ -61,6 +62,7 @@ def _import(module: str, dist: str) -> None:
 
 
 def build_tts(cfg: Config) -> Tts:
+    """The configured voice; ``auto`` = Kokoro when installed, else espeak-ng (one log line)."""
     a = cfg.audio.tts
     try:
         espeak: Tts | None = EspeakTts(a)
@@ -71,8 +73,32 @@ def build_tts(cfg: Config) -> Tts:
     if a.provider == "piper":
         _import("piper", "piper-tts")
         return PiperTts(resolve_piper_voice(a.piper_voice, cfg.models_dir), a, espeak)
-    assert espeak is not None
+    if a.provider in ("auto", "kokoro"):
+        try:
+            return _kokoro(cfg, espeak)
+        except (ModelMissingError, TtsError, OSError) as exc:
+            if a.provider == "kokoro" or espeak is None:
+                fix = exc.fix if isinstance(exc, ModelMissingError) else f"{INSTALL_HINT} kokoro-82m"
+                raise VoiceUnavailable(f"Kokoro voice: {exc.args[0] if exc.args else exc}",
+                                       fix=fix) from None
+            log.warning("Kokoro voice not available (%s): speaking with espeak-ng (robotic, "
+                        "Mandarin hard to understand); to install it: %s kokoro-82m",
+                        exc.args[0] if exc.args else exc, INSTALL_HINT)
+    if espeak is None:
+        raise VoiceUnavailable("espeak-ng is not installed", fix="sudo apt-get install espeak-ng")
     return espeak
+
+
+def _kokoro(cfg: Config, espeak: Tts | None) -> Tts:
+    folder = resolve_kokoro(cfg.audio.tts.kokoro_model, cfg.models_dir)
+    _import("onnxruntime", "onnxruntime")
+    _import("misaki.zh", "misaki[zh]==0.9.4")
+    try:
+        return KokoroTts(folder, cfg.audio.tts, espeak)
+    except TtsError:
+        raise
+    except Exception as exc:  # a damaged model file: onnxruntime's own errors
+        raise TtsError(f"Kokoro did not load: {exc}") from None
 
 
 def build_voice(cfg: Config, asr: Asr | None = None) -> Voice:

@@ -1,7 +1,8 @@
 """Speaker: one turn's voice. Sentences go in as the LLM produces them; for each one it sends
 ``tts sentence_start`` and then that sentence's Opus frames, paced in real time. Synthesis of the
 next sentence overlaps the playback of the current one, so the first audio leaves as soon as
-the first sentence is ready, before the LLM has finished.
+the first sentence is ready, before the LLM has finished; a TTS that can ``stream`` (Kokoro)
+is asked for one clause at a time, so the first clause is played while the next is made.
 
 ``close()`` (an abort, a barge-in) stops everything at once: no frame is sent after it.
 """
@@ -12,7 +13,7 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from concurrent.futures import Executor
 from dataclasses import dataclass
 
@@ -21,7 +22,7 @@ import numpy as np
 from daemon.audio.opus import OpusEncoder
 from daemon.audio.pacer import Pacer
 from daemon.audio.pcm import resample
-from daemon.audio.tts import Tts, TtsError
+from daemon.audio.tts import Speech, Tts, TtsError
 from daemon.protocol import FRAME_OPUS, AudioParams, BinaryFrame, ServerMessage, encode_frame
 from daemon.protocol import Tts as TtsMsg
 
@@ -61,7 +62,7 @@ class Speaker:
                            clock=clock, sleep=sleep)
         self.stats = SpeakerStats()
         self._sentences: asyncio.Queue[str | None] = asyncio.Queue()
-        self._ready: asyncio.Queue[tuple[str, list[bytes]] | None] = asyncio.Queue(maxsize=2)
+        self._ready: asyncio.Queue[tuple[str, list[bytes], bool] | None] = asyncio.Queue(maxsize=2)
         self._tasks: list[asyncio.Task[None]] = []
         self._closed = False
         self._ts_ms = 0
@@ -95,38 +96,54 @@ class Speaker:
 
     # -- internals --------------------------------------------------------------------------
 
-    def _render(self, sentence: str) -> tuple[list[bytes], float, float]:
-        """Blocking: text -> Opus packets at the hello's rate (runs on the executor)."""
-        speech = self.tts.synthesize(sentence)
+    def _pieces(self, sentence: str) -> Iterator[Speech]:
+        """Blocking: the sentence's speech, clause by clause when the TTS can stream."""
+        stream = getattr(self.tts, "stream", None)
+        if stream is not None:
+            return iter(stream(sentence))
+        return iter([self.tts.synthesize(sentence)])
+
+    def _encode(self, speech: Speech) -> list[bytes]:
+        """Blocking: speech -> Opus packets at the hello's rate."""
         pcm = resample(speech.pcm, speech.rate, self.out.sample_rate)
         if pcm.size:
             pcm = np.concatenate([pcm, np.zeros(self.encoder.frame_samples // 2, np.int16)])
-        return self.encoder.encode(pcm) if pcm.size else [], speech.synth_s, speech.duration_s
+        return self.encoder.encode(pcm) if pcm.size else []
+
+    def _next(self, pieces: Iterator[Speech]) -> tuple[list[bytes], Speech] | None:
+        """Blocking (on the executor): synthesise and encode the next clause; None at the end."""
+        speech = next(pieces, None)
+        return None if speech is None else (self._encode(speech), speech)
 
     async def _synth_loop(self) -> None:
         loop = asyncio.get_running_loop()
         while (sentence := await self._sentences.get()) is not None:
+            first = True
             try:
-                frames, synth_s, audio_s = await loop.run_in_executor(
-                    self.executor, self._render, sentence)
+                pieces = await loop.run_in_executor(self.executor, self._pieces, sentence)
+                # one clause per executor call: an abort waits for one clause at most
+                while (item := await loop.run_in_executor(self.executor, self._next, pieces)):
+                    frames, speech = item
+                    if self.stats.first_synth_s is None:
+                        self.stats.first_synth_s = speech.synth_s
+                    self.stats.synth_s += speech.synth_s
+                    self.stats.audio_s += speech.duration_s
+                    await self._ready.put((sentence, frames, first))
+                    first = False
             except TtsError as exc:
                 log.error("speech synthesis failed (%s): sentence sent as text only", exc)
-                frames, synth_s, audio_s = [], 0.0, 0.0
             except Exception:
                 log.exception("speech synthesis failed: sentence sent as text only")
-                frames, synth_s, audio_s = [], 0.0, 0.0
-            if self.stats.first_synth_s is None:
-                self.stats.first_synth_s = synth_s
-            self.stats.synth_s += synth_s
-            self.stats.audio_s += audio_s
-            await self._ready.put((sentence, frames))
+            if first:  # nothing spoken: the device still gets the sentence's text
+                await self._ready.put((sentence, [], True))
         await self._ready.put(None)
 
     async def _play_loop(self) -> None:
         while (item := await self._ready.get()) is not None:
-            sentence, frames = item
-            await self.send_json(TtsMsg(state="sentence_start", text=sentence))
-            self.stats.sentences += 1
+            sentence, frames, first = item
+            if first:
+                await self.send_json(TtsMsg(state="sentence_start", text=sentence))
+                self.stats.sentences += 1
             for frame in frames:
                 await self.pacer.send(frame)
         # let the device play what it holds before the runner says `tts stop`

@@ -40,6 +40,7 @@ from daemon.protocol import (
 from daemon.turn import TurnContext, TurnRunner
 
 if TYPE_CHECKING:
+    from daemon.audio.hotwords import DeviceHotwords
     from daemon.audio.listener import Event, Listener, Utterance
     from daemon.audio.opus import OpusDecoder
     from daemon.audio.services import Voice
@@ -91,6 +92,7 @@ class Session:
         self._asr: asyncio.Task[None] | None = None
         self._pending: Utterance | None = None
         self._listen_mode = "auto"
+        self._hotwords: DeviceHotwords | None = None
 
     async def send(self, msg: ServerMessage) -> None:
         await self.conn.send(encode_server_message(msg))
@@ -284,7 +286,7 @@ class Session:
         while (utt := self._pending) is not None:
             self._pending = None
             try:
-                result = await self.voice.asr.transcribe(utt.pcm)
+                result = await self.voice.asr.transcribe(utt.pcm, await self._device_hotwords())
             except Exception:
                 log.exception("speech recognition failed for device %s", self.state.user_id)
                 continue
@@ -300,6 +302,20 @@ class Session:
             log.info("device %s said %r (%.1f s of audio, %.2f s to recognise)",
                      self.state.user_id, result.text, result.audio_s, result.decode_s)
             await self._start_turn(result.text)
+
+    async def _device_hotwords(self) -> str:
+        """Names from this device's own memories, to help Whisper hear them."""
+        assert self.voice is not None
+        memory = getattr(self.turns, "memory", None)
+        if memory is None:
+            return ""
+        if self._hotwords is None:
+            from daemon.audio.hotwords import DeviceHotwords
+
+            user_id = self.state.user_id
+            self._hotwords = DeviceHotwords(lambda: memory.get_all(user_id=user_id, limit=500),
+                                            self.voice.cfg.asr.memory_hotwords_chars)
+        return await self._hotwords.get()
 
     async def _start_mcp(self) -> None:
         self._mcp = McpToolPager()

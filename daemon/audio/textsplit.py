@@ -1,0 +1,56 @@
+"""Text for a voice, cut the way Kokoro needs it: clauses (so the first one is spoken while the
+rest is synthesised) and, inside a clause, runs of one script (Chinese or Latin), each spoken
+by the voice of its language. Pure functions."""
+
+from __future__ import annotations
+
+import re
+
+__all__ = ["LATIN_RUN", "clauses", "has_cjk", "script_runs"]
+
+CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
+# A Latin run: words (with ' - . inside, e.g. Wi-Fi, o'clock, Mr.) and the digits, spaces and
+# light punctuation between them; a run must start with a letter.
+LATIN_RUN = re.compile(r"[A-Za-z][A-Za-z0-9'’\-.]*(?:[ ,&/+]+[A-Za-z0-9][A-Za-z0-9'’\-.]*)*")
+# Clause ends: Chinese and Latin commas, semicolons, colons, sentence ends (kept with the clause).
+_CLAUSE_END = re.compile(r"(?<=[，,、；;：:。！？!?…])|(?<=\.)(?=\s)")
+MIN_CLAUSE_CHARS = 4  # shorter pieces ("好，") are joined to the next: a voice needs context
+
+
+def has_cjk(text: str) -> bool:
+    return bool(CJK.search(text))
+
+
+def clauses(text: str, min_chars: int = MIN_CLAUSE_CHARS) -> list[str]:
+    """``text`` cut after each clause mark; pieces under ``min_chars`` letters join the next."""
+    out: list[str] = []
+    carry = ""
+    for piece in _CLAUSE_END.split(text):
+        carry += piece
+        if sum(c.isalnum() for c in carry) >= min_chars:
+            out.append(carry.strip())
+            carry = ""
+    if carry.strip():
+        if out and sum(c.isalnum() for c in carry) < min_chars:
+            out[-1] = f"{out[-1]} {carry.strip()}" if not has_cjk(carry) else out[-1] + carry.strip()
+        else:
+            out.append(carry.strip())
+    return [c for c in out if c]
+
+
+def script_runs(text: str) -> list[tuple[str, str]]:
+    """[(language, piece), ...] in order: "en" for Latin runs, "zh" for the rest, when the text
+    has Chinese characters; otherwise one English run. Runs of only punctuation or spaces are
+    left out (they carry no sound)."""
+    if not has_cjk(text):
+        return [("en", text)] if text.strip() else []
+    runs: list[tuple[str, str]] = []
+    pos = 0
+    for m in LATIN_RUN.finditer(text):
+        if m.start() > pos:
+            runs.append(("zh", text[pos : m.start()]))
+        runs.append(("en", m.group()))
+        pos = m.end()
+    if pos < len(text):
+        runs.append(("zh", text[pos:]))
+    return [(lang, piece.strip()) for lang, piece in runs if re.search(r"\w", piece)]
