@@ -43,7 +43,7 @@ def script_runs(text: str) -> list[tuple[str, str]]:
     has Chinese characters; otherwise one English run. Runs of only punctuation or spaces are
     left out (they carry no sound)."""
     if not has_cjk(text):
-        return [("en", text)] if text.strip() else []
+        return [("en", text.strip())] if re.search(r"\w", text) else []
     runs: list[tuple[str, str]] = []
     pos = 0
     for m in LATIN_RUN.finditer(text):

