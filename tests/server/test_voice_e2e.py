@@ -45,12 +45,16 @@ def server(tmp_path_factory: pytest.TempPathFactory):
     cfg = server_config(
         tmp, models_dir=str(ROOT / "models"),
         llm={"provider": "scripted", "scripted": {"replies_file": str(rules)}},
-        audio={"enabled": True, "asr": {"language": "en", "max_decode_s": 60}},
+        # espeak-ng: these tests check pacing and durations against espeak-ng's own output (it
+        # synthesises far faster than real time); Kokoro is tested in test_voice_chinese.py
+        audio={"enabled": True, "asr": {"language": "en", "max_decode_s": 60},
+               "tts": {"provider": "espeak-ng"}},
     )
     srv = ServerProcess(cfg, tmp / "server.log")
     srv.start()
     srv.wait_ready(timeout=120)
     assert "voice on: ASR faster-whisper:whisper-base" in srv.log()
+    assert "TTS espeak-ng" in srv.log()
     yield srv
     assert srv.stop() == 0, srv.log()
     assert "Traceback" not in srv.log(), srv.log()
