@@ -215,6 +215,18 @@ def _voice_checks(cfg: Config) -> list[tuple[str, object]]:
         return found
 
     checks.append(("voice: text to speech (espeak-ng)", espeak))
+    if a.tts.provider in ("auto", "kokoro"):
+        from daemon.audio.kokoro import resolve_kokoro
+
+        def kokoro() -> object:
+            try:
+                return resolve_kokoro(a.tts.kokoro_model, cfg.models_dir)
+            except ModelMissingError as exc:
+                if a.tts.provider == "kokoro":
+                    raise
+                return f"not installed, so answers are spoken by espeak-ng (to install: {exc.fix})"
+
+        checks.append((f"voice: Kokoro voice ({a.tts.kokoro_model})", kokoro))
     if a.tts.provider == "piper":
         checks.append((f"voice: piper voice ({a.tts.piper_voice})",
                        lambda: resolve_piper_voice(a.tts.piper_voice, cfg.models_dir)))
