@@ -101,6 +101,21 @@ def rss_mb() -> float:
     return float("nan")
 
 
+def voice_rss_mb(provider: str, models: Path) -> float:
+    """RSS a fresh process gains by loading this voice alone (imports, model, dictionaries)."""
+    code = (
+        "import sys; sys.path.insert(0, sys.argv[1]);"
+        "from pathlib import Path; from bench.voice_bench import rss_mb;"
+        "from daemon.config import load_config; from daemon.audio.services import build_tts;"
+        "cfg = load_config(None, environ={'XIAOZHI_MEMD_MODELS_DIR': sys.argv[2],"
+        " 'XIAOZHI_MEMD_AUDIO__TTS__PROVIDER': sys.argv[3]});"
+        "before = rss_mb(); tts = build_tts(cfg); tts.synthesize('你好，今天天气很好。Hello there.');"
+        "print(rss_mb() - before)")
+    out = subprocess.run([sys.executable, "-c", code, str(ROOT), str(models), provider],
+                         capture_output=True, text=True, check=True)
+    return float(out.stdout.strip().splitlines()[-1])
+
+
 def pct(xs: list[float], q: float) -> float:
     if not xs:
         return float("nan")
@@ -244,11 +259,9 @@ async def main() -> None:
     results = {}
     for provider in args.tts.split(","):
         cfg.audio.tts.provider = provider  # type: ignore[assignment]
-        before = rss_mb()
         voice = await asyncio.to_thread(build_voice, cfg, asr)
-        loaded = rss_mb()
         rows = await run_voice(daemon, cfg, voice, user, questions, args.repeat, say)
-        results[provider] = (voice.tts.name, rows, loaded - before, rss_mb())
+        results[provider] = (voice.tts.name, rows, voice_rss_mb(provider, cfg.models_dir), rss_mb())
         voice.tts_pool.shutdown(wait=True)
 
     print(f"voice bench: ASR {asr.name} language={args.language}, "
@@ -256,7 +269,7 @@ async def main() -> None:
           f"LLM {cfg.llm.provider}, {args.memories} memories, {os.cpu_count()} cores, "
           f"{len(PHRASES)} questions x {args.repeat}")
     print(f"{'voice':28s} {'first frame p50':>15s} {'p95':>6s} {'TTS 1st':>7s} {'TTS RTF':>7s} "
-          f"{'RSS +MB':>7s} {'CER zh':>6s} {'CER en':>6s} {'ASR lang ok':>11s}")
+          f"{'RSS MB':>7s} {'CER zh':>6s} {'CER en':>6s} {'ASR lang ok':>11s}")
     for name, rows, rss_delta, _rss in results.values():
         total = [r["vad_wait"] + r["processing"] for r in rows]
         cers = {lang: [r["cer"] for r in rows if r["lang"] == lang] for lang in ("zh", "en")}
@@ -271,7 +284,8 @@ async def main() -> None:
               f" ms) + ASR (median {med([r['asr'] for r in any_rows]):.0f} ms, RTF "
               f"{med([r['asr_rtf'] for r in any_rows]):.2f}) + memory lookup (median "
               f"{med([r['lookup'] for r in any_rows]):.0f} ms) + LLM + TTS of the first clause")
-    print(f"process RSS at the end: {rss_mb():.0f} MB (Whisper, embedder, memory and every voice)")
+    print("RSS MB: what a fresh process gains by loading that voice alone and speaking once; "
+          f"this process at the end: {rss_mb():.0f} MB (Whisper, embedder, memory, every voice)")
     await daemon.stop()
 
 

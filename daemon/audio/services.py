@@ -45,7 +45,10 @@ class Voice:
                        prebuffer=self.cfg.prebuffer_frames)
 
     def describe(self) -> str:
-        return (f"ASR {self.asr.asr.name} (language {self.cfg.asr.language}), TTS {self.tts.name}, "
+        a = self.cfg.asr
+        lang = f"auto among {', '.join(a.languages)}" if a.language in ("", "auto") and a.languages \
+            else a.language
+        return (f"ASR {self.asr.asr.name} (language {lang}), TTS {self.tts.name}, "
                 f"VAD {self.cfg.vad.provider}")
 
     def close(self) -> None:
