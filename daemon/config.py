@@ -211,7 +211,8 @@ class TtsConfig(_Section):
     kokoro_voice_zh: str = "zf_xiaoxiao"
     kokoro_voice_en: str = "af_heart"
     kokoro_speed: float = Field(1.0, ge=0.5, le=2.0)
-    kokoro_threads: int = Field(2, ge=1)
+    # onnxruntime threads: 1 is faster while the LLM or ASR runs beside it (2 only on an idle box)
+    kokoro_threads: int = Field(1, ge=1)
 
 
 class VadConfig(_Section):

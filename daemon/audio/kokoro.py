@@ -86,6 +86,8 @@ class KokoroTts:
             opts = ort.SessionOptions()
             opts.intra_op_num_threads = cfg.kokoro_threads
             opts.inter_op_num_threads = 1
+            # idle threads must not spin: Whisper and the LLM share these cores
+            opts.add_session_config_entry("session.intra_op.allow_spinning", "0")
             session = ort.InferenceSession(str(folder / "kokoro-v1.0.int8.onnx"), sess_options=opts,
                                            providers=["CPUExecutionProvider"])
         self.session = session
