@@ -44,12 +44,12 @@ RECORDINGS = {
 MAX_CER = 0.10
 
 
-def voice_config(tmp: Path, **audio: object) -> Path:
+def voice_config(tmp: Path, api: dict | None = None, **audio: object) -> Path:
     rules = tmp / "rules.json"
     rules.write_text(json.dumps(RULES, ensure_ascii=False))
     return server_config(tmp, models_dir=str(MODELS),
                          llm={"provider": "scripted", "scripted": {"replies_file": str(rules)}},
-                         audio={"enabled": True, **audio})
+                         audio={"enabled": True, **audio}, api=api or {})
 
 
 @pytest.fixture(scope="module")
@@ -153,6 +153,36 @@ async def test_without_a_kokoro_voice_espeak_speaks_and_the_turn_completes(
         stt, answer = await ask(srv, "aa:30:00:00:02:01", kokoro_speech("明天会下雨吗？"))
         assert "下雨" in stt
         assert answer.size / 24000 > 0.8 and rms_dbfs(answer) > -35
+    finally:
+        assert srv.stop() == 0, srv.log()
+    assert "Traceback" not in srv.log()
+
+
+async def test_names_a_device_remembers_are_heard_and_only_by_that_device(tmp_path: Path) -> None:
+    """Whisper base hears "Siobhan" as "Shavon" and 林晓雯 as 林小文; the device whose user has
+    them in memory gets them right, the other device (same audio) does not get its words."""
+    import httpx
+
+    key = "voice-test-key"
+    srv = ServerProcess(voice_config(tmp_path, api={"key": key}), tmp_path / "server.log")
+    srv.start()
+    knows, other = "aa:30:00:00:03:01", "aa:30:00:00:03:02"
+    try:
+        srv.wait_ready(timeout=180)
+        async with httpx.AsyncClient(base_url=srv.http_url,
+                                     headers={"Authorization": f"Token {key}"}) as http:
+            for fact in ("My sister Siobhan lives in Galway", "我女儿叫林晓雯，在苏州上学"):
+                r = await http.post("/v1/memories/", json={
+                    "messages": [{"role": "user", "content": fact}], "user_id": knows,
+                    "infer": False})
+                assert r.status_code == 200, r.text
+        for question, name in (("Is Siobhan still in Galway?", "siobhan"),
+                               ("林晓雯今天几点放学？", "林晓雯")):
+            pcm = kokoro_speech(question)
+            heard_by_knows, _a = await ask(srv, knows, pcm)
+            heard_by_other, _b = await ask(srv, other, pcm)
+            assert name in heard_by_knows.lower(), heard_by_knows
+            assert name not in heard_by_other.lower(), heard_by_other
     finally:
         assert srv.stop() == 0, srv.log()
     assert "Traceback" not in srv.log()
