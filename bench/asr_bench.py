@@ -4,7 +4,7 @@
 1. Language: the wrong-language rate of Whisper's own pick ("before": the most likely of its
    99 languages, as `language: auto` did) and of ours ("after": only `audio.asr.languages`,
    the first unless another is fairly sure), on the real recordings shipped in the xiaozhi-sdk
-   wheel and on Kokoro-spoken Mandarin and English, each sent as a device would (16 kHz,
+   wheel, on Kokoro-spoken Mandarin and English and on espeak-ng English, each sent as a device would (16 kHz,
    Opus 60 ms, decoded, cut by the Silero VAD listener).
 2. Script: how many Mandarin transcripts hold traditional characters before the conversion
    (zhconv), and zhconv's and OpenCC's conversion time.
@@ -19,6 +19,7 @@ Prints figures, asserts nothing. Usage: ``.venv/bin/python bench/asr_bench.py``
 from __future__ import annotations
 
 import statistics
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -103,6 +104,11 @@ def main() -> None:
         sp = kokoro[voice].synthesize(text)
         return resample(sp.pcm, sp.rate, 16000)
 
+    def espeak(text: str) -> np.ndarray:
+        pcm, sr = parse_wav(subprocess.run(["espeak-ng", "-v", "en", "--stdout", text],
+                                           capture_output=True, check=True).stdout)
+        return resample(pcm, sr, 16000)
+
     # 1 + 2: language and script
     items: list[tuple[str, str, np.ndarray]] = []
     for wav in sorted((Path(xiaozhi_sdk.__file__).parent / "file" / "audio").glob("*.wav")):
@@ -111,6 +117,7 @@ def main() -> None:
     for voice in kokoro:
         items += [(f"kokoro {voice}", "zh", speak(t, voice)) for t in KOKORO_ZH]
     items += [("kokoro am_michael", "en", speak(t)) for t in KOKORO_EN]
+    items += [("espeak-ng en", "en", espeak(t)) for t in KOKORO_EN]
     wrong_before = wrong_after = traditional = zh_count = 0
     for name, lang, pcm in items:
         utt = as_device_sends(pcm, vad)

@@ -15,19 +15,23 @@ LATIN_RUN = re.compile(r"[A-Za-z][A-Za-z0-9'’\-.]*(?:[ ,&/+]+[A-Za-z0-9][A-Za-
 # Clause ends: Chinese and Latin commas, semicolons, colons, sentence ends (kept with the clause).
 _CLAUSE_END = re.compile(r"(?<=[，,、；;：:。！？!?…])|(?<=\.)(?=\s)")
 MIN_CLAUSE_CHARS = 4  # shorter pieces ("好，") are joined to the next: a voice needs context
+# ... except the first: "好的，" alone is spoken well and makes the first sound come sooner
+MIN_FIRST_CLAUSE_CHARS = 2
 
 
 def has_cjk(text: str) -> bool:
     return bool(CJK.search(text))
 
 
-def clauses(text: str, min_chars: int = MIN_CLAUSE_CHARS) -> list[str]:
-    """``text`` cut after each clause mark; pieces under ``min_chars`` letters join the next."""
+def clauses(text: str, min_chars: int = MIN_CLAUSE_CHARS,
+            first_min_chars: int = MIN_FIRST_CLAUSE_CHARS) -> list[str]:
+    """``text`` cut after each clause mark; pieces under ``min_chars`` letters (the first one:
+    ``first_min_chars``) join the next."""
     out: list[str] = []
     carry = ""
     for piece in _CLAUSE_END.split(text):
         carry += piece
-        if sum(c.isalnum() for c in carry) >= min_chars:
+        if sum(c.isalnum() for c in carry) >= (min_chars if out else first_min_chars):
             out.append(carry.strip())
             carry = ""
     if carry.strip():

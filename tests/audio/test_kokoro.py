@@ -68,7 +68,7 @@ def test_english_words_inside_chinese_are_spoken_in_english(
 
 def test_stream_yields_one_piece_per_clause(kokoro: KokoroTts) -> None:
     pieces = list(kokoro.stream("你好，我是小智。今天天气很好，适合出去走走！"))
-    assert len(pieces) == 3 and all(p.pcm.size and p.rate == 24000 for p in pieces)
+    assert len(pieces) == 4 and all(p.pcm.size and p.rate == 24000 for p in pieces)
     whole = sum(p.duration_s for p in pieces)
     assert pieces[0].duration_s < whole / 2  # the first clause can be played long before the rest
 

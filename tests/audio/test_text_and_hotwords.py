@@ -12,7 +12,8 @@ from daemon.audio.textsplit import clauses, script_runs
 
 def test_clauses_cut_after_clause_marks_and_join_short_pieces() -> None:
     assert clauses("你好，我是小智。今天天气很好，适合出去走走！") == [
-        "你好，我是小智。", "今天天气很好，", "适合出去走走！"]
+        "你好，", "我是小智。", "今天天气很好，", "适合出去走走！"]  # a short first clause: sooner
+    assert clauses("好，我是小智。好，那走吧！") == ["好，我是小智。", "好，那走吧！"]
     assert clauses("Sure. The light in the kitchen is now on.") == [
         "Sure.", "The light in the kitchen is now on."]
     assert clauses("好。") == ["好。"]
