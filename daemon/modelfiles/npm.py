@@ -33,7 +33,9 @@ def missing_npm_files(files: tuple[tuple[str, str], ...], folder: Path) -> list[
 
 
 def _pack(package: str, into: Path, npm: str) -> Path:
-    cmd = [npm, "pack", "--silent", "--pack-destination", str(into), package]
+    # a throw-away cache: no second copy of the tarball stays in ~/.npm
+    cmd = [npm, "pack", "--silent", "--cache", str(into / ".npm-cache"), "--pack-destination",
+           str(into), package]
     try:
         proc = subprocess.run(cmd, text=True, capture_output=True, timeout=600, cwd=into)
     except (OSError, subprocess.TimeoutExpired) as exc:
