@@ -38,6 +38,7 @@ from daemon.audio.pcm import parse_wav, resample, to_float  # noqa: E402
 from daemon.audio.vad import make_vad_factory  # noqa: E402
 from daemon.config import AsrConfig, TtsConfig, VadConfig  # noqa: E402
 from daemon.modelfiles import resolve_whisper_folder  # noqa: E402
+from tests.support.speech_scores import chars, edit_distance, words  # noqa: E402
 
 MODELS = ROOT / "models"
 SDK_LANG = {"16k_say_hello.wav": "en"}  # the others are Mandarin
@@ -56,23 +57,10 @@ PLAIN = [("zh", "明天会下雨吗？"), ("zh", "请帮我把客厅的灯打开
          ("en", "Turn off the music."), ("en", "What time is it?")]
 
 
-def edit(a: list[str], b: list[str]) -> int:
-    prev = list(range(len(b) + 1))
-    for i, x in enumerate(a, 1):
-        cur = [i]
-        for j, y in enumerate(b, 1):
-            cur.append(min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (x != y)))
-        prev = cur
-    return prev[-1]
-
-
 def err(heard: str, said: str, lang: str) -> tuple[int, int]:
     """(errors, reference length): characters for zh, words for en."""
-    if lang == "zh":
-        keep = lambda t: [c.lower() for c in t if c.isalnum()]  # noqa: E731
-    else:
-        keep = lambda t: "".join(c.lower() if c.isalnum() else " " for c in t).split()  # noqa: E731
-    return edit(keep(heard), keep(said)), len(keep(said))
+    keep = chars if lang == "zh" else words
+    return edit_distance(keep(heard), keep(said)), len(keep(said))
 
 
 def as_device_sends(pcm16k: np.ndarray, vad) -> np.ndarray:  # type: ignore[no-untyped-def]

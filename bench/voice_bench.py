@@ -55,6 +55,7 @@ from daemon.config import load_config  # noqa: E402
 from daemon.protocol import AudioParams  # noqa: E402
 from daemon.server.app import Daemon  # noqa: E402
 from daemon.turn import TurnContext  # noqa: E402
+from tests.support.speech_scores import cer  # noqa: E402
 
 PHRASES = [  # (language, question); en spoken by espeak-ng, zh by Kokoro zf_xiaobei
     ("en", "Please turn on the light in the kitchen."),
@@ -125,18 +126,6 @@ def pct(xs: list[float], q: float) -> float:
 
 def med(xs: list[float]) -> float:
     return statistics.median(xs) if xs else float("nan")
-
-
-def cer(heard: str, said: str) -> float:
-    keep = lambda t: [c.lower() for c in t if c.isalnum()]  # noqa: E731
-    a, b = keep(heard), keep(said)
-    prev = list(range(len(b) + 1))
-    for i, x in enumerate(a, 1):
-        cur = [i]
-        for j, y in enumerate(b, 1):
-            cur.append(min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (x != y)))
-        prev = cur
-    return prev[-1] / max(len(b), 1)
 
 
 async def run_voice(daemon: Daemon, cfg, voice, user: str, questions, repeat: int, say):  # type: ignore[no-untyped-def]

@@ -1,5 +1,6 @@
 """Error rates of what Whisper heard against what was said: characters for Chinese (after
-dropping punctuation and spaces), words for English."""
+dropping punctuation and spaces), words for English. Used by the voice tests and by
+bench/voice_bench.py and bench/asr_bench.py."""
 
 from __future__ import annotations
 
