@@ -162,7 +162,10 @@ def test_models_list_says_voice_is_off_when_not_installed(tmp_path: Path) -> Non
     assert "whisper-base             asr      not installed (default)" in out.stdout
     line = next(x for x in out.stdout.splitlines() if "voice: speech recognition" in x)
     assert "voice is off" in line and "xiaozhi-memd models install whisper-base" in line
-    assert "MISSING" not in out.stdout
+    voice = [x for x in out.stdout.splitlines() if "voice:" in x]
+    assert len(voice) == 3 and not any("MISSING" in x for x in voice)  # optional with auto
+    kokoro = next(x for x in voice if "Kokoro" in x)
+    assert "spoken by espeak-ng" in kokoro and "models install kokoro-82m" in kokoro
 
 
 def test_serve_with_voice_required_but_missing_stops_with_one_line(tmp_path: Path) -> None:
