@@ -123,8 +123,9 @@ class KokoroTts:
         self._fallbacks += 1
         if self.fallback is None:
             raise TtsError(f"Kokoro failed ({exc}) and no fallback voice is set up") from None
-        log.warning("Kokoro failed on %r (%s): spoken by %s instead", clause[:40], exc,
-                    self.fallback.name)
+        if self._fallbacks <= 3 or self._fallbacks % 100 == 0:  # a broken model must not flood
+            log.warning("Kokoro failed on %r (%s): spoken by %s instead (%d so far)", clause[:40],
+                        exc, self.fallback.name, self._fallbacks)
         return self.fallback.synthesize(clause)
 
     def stream(self, text: str) -> Iterator[Speech]:
