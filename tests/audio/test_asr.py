@@ -13,7 +13,7 @@ import pytest
 from daemon.audio.asr import AsrWorker, FasterWhisperAsr, SegmentStats, Transcript, judge, token_cap
 from daemon.config import AsrConfig
 
-from .conftest import speech, white_noise, words
+from .conftest import silence, speech, white_noise, words
 
 
 def test_english_sentence_is_transcribed(whisper_en) -> None:
@@ -101,3 +101,14 @@ async def test_worker_stops_waiting_after_its_timeout() -> None:
 def test_too_short_audio_is_not_decoded(whisper_en, n: int) -> None:
     out = whisper_en.transcribe(np.zeros(n, np.int16))
     assert out.text == "" and out.dropped == "too short" and out.decode_s == 0
+
+
+def test_memory_hotwords_do_not_turn_noise_into_names(whisper_folder) -> None:  # type: ignore[no-untyped-def]
+    asr = FasterWhisperAsr(whisper_folder, AsrConfig(max_decode_s=60))
+    hot = "林晓雯 苏州 周杰伦 晴天 王子轩 Siobhan Galway Biscuit Aidan"
+    backwards = np.concatenate([speech("Please play some music in the living room.")[::-1],
+                                speech("The quick brown fox jumps over the lazy dog.")[::-1]])
+    for pcm in (white_noise(2.0), white_noise(2.0, level=300, seed=1), backwards,
+                np.concatenate([silence(1.0), white_noise(0.1, 8000), silence(1.0)])):
+        out = asr.transcribe(pcm, hot)
+        assert out.text == "" and out.dropped, out
