@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 
 from daemon.audio.kokoro import KokoroTts, load_voice_pack, resolve_kokoro
+from daemon.audio.kokoro_vocab import VOCAB
 from daemon.audio.pcm import resample, rms_dbfs
 from daemon.audio.services import VoiceUnavailable, build_tts
 from daemon.audio.tts import EspeakTts, TtsError
@@ -151,3 +152,14 @@ def test_first_audio_of_a_long_sentence_is_a_clause_not_the_sentence(kokoro: Kok
     first = next(iter(kokoro.stream(text)))
     assert first.duration_s < kokoro.synthesize(text).duration_s / 3
     assert np.abs(first.pcm).max() > 1000
+
+
+def test_english_phonemes_come_from_misakis_lexicon_and_espeak_for_the_rest() -> None:
+    from daemon.audio.g2p import EnglishG2P
+
+    g2p = EnglishG2P()
+    assert g2p("the kitchen") == "ðə kˈɪʧᵊn."  # lexicon, weak "the" before a consonant
+    assert g2p("the end, to eat") == "ði ˈɛnd, tʊ ˈit."  # ... and before a vowel
+    named = g2p("Call Siobhan at 3.")  # a name and a number: not in the lexicon, read by espeak
+    assert named.startswith("kˈɔl ") and "θɹˈi" in named
+    assert all(c in VOCAB for c in named)
