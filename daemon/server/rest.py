@@ -19,6 +19,7 @@ from typing import Any
 from aiohttp import web
 
 from daemon.memory.filters import FilterError
+from daemon.memory.limits import MAX_ID_CHARS, MAX_QUERY_CHARS, check_add
 from daemon.memory.llm_json import LLMOutputError
 from daemon.memory.memory import Memory, normalise_messages
 from daemon.memory.store import Scope
@@ -29,7 +30,10 @@ log = logging.getLogger(__name__)
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 SCOPE_KEYS = ("user_id", "agent_id", "run_id")
-MAX_ID_LEN = 200
+MAX_ID_LEN = MAX_ID_CHARS
+MAX_JSON_DEPTH = 32  # deeper bodies are refused before anything walks them recursively
+MAX_PAGE = 1_000_000
+MAX_JOB_ID = 2**63 - 1  # SQLite's INTEGER
 AUTH_KEY: web.AppKey[DeviceAuth | None] = web.AppKey("device_auth", object)  # type: ignore[arg-type]
 WEB_DIR = Path(__file__).resolve().parent.parent / "web"
 
@@ -106,6 +110,8 @@ def _auth_middleware(api_key: str, device_auth: DeviceAuth | None) -> Any:
             return _error(403, str(exc))
         except (ValueError, FilterError) as exc:
             return _error(400, str(exc))
+        except (OverflowError, RecursionError):
+            return _error(400, "a number or nesting in the request is out of range")
         except KeyError:
             return _error(404, "memory not found")
         except LLMOutputError as exc:
@@ -117,20 +123,73 @@ def _auth_middleware(api_key: str, device_auth: DeviceAuth | None) -> Any:
     return middleware
 
 
+def _bad(detail: str) -> web.HTTPBadRequest:
+    return web.HTTPBadRequest(text=json.dumps({"detail": detail}),
+                              content_type="application/json")
+
+
+def _depth(value: Any) -> int:
+    """Nesting depth of parsed JSON, without recursion."""
+    deepest, stack = 0, [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        deepest = max(deepest, depth)
+        if depth > MAX_JSON_DEPTH:
+            break
+        if isinstance(item, dict):
+            stack.extend((v, depth + 1) for v in item.values())
+        elif isinstance(item, list):
+            stack.extend((v, depth + 1) for v in item)
+    return deepest
+
+
 async def _json_body(request: web.Request) -> dict[str, Any]:
     if not request.body_exists:
         return {}
     try:
         body = await request.json(loads=json.loads)
-    except (ValueError, UnicodeDecodeError):
-        raise web.HTTPBadRequest(
-            text=json.dumps({"detail": "the request body is not valid JSON"}),
+    except web.HTTPRequestEntityTooLarge:
+        limit = request.app._client_max_size  # aiohttp keeps it only there
+        raise web.HTTPRequestEntityTooLarge(
+            max_size=limit, actual_size=request.content_length or limit + 1,
+            text=json.dumps({"detail": f"the request body is over {limit} bytes "
+                                       "(api.max_body_bytes)"}),
             content_type="application/json",
         ) from None
+    except (ValueError, UnicodeDecodeError):
+        raise _bad("the request body is not valid JSON") from None
+    except RecursionError:
+        raise _bad(f"the request body is nested deeper than {MAX_JSON_DEPTH} levels") from None
     if not isinstance(body, dict):
-        raise web.HTTPBadRequest(text=json.dumps({"detail": "the body must be a JSON object"}),
-                                 content_type="application/json")
+        raise _bad("the body must be a JSON object")
+    if _depth(body) > MAX_JSON_DEPTH:
+        raise _bad(f"the request body is nested deeper than {MAX_JSON_DEPTH} levels")
     return body
+
+
+def _int(value: Any, name: str, lo: int, hi: int) -> int:
+    """A whole number in [lo, hi] from JSON or a query string; ValueError (400) otherwise."""
+    if isinstance(value, bool) or not isinstance(value, (int, str)):
+        raise ValueError(f"{name} must be a whole number from {lo} to {hi}")
+    text = str(value).strip()
+    if not text.lstrip("-").isdigit() or len(text) > 20:
+        raise ValueError(f"{name} must be a whole number from {lo} to {hi}")
+    number = int(text)
+    if not lo <= number <= hi:
+        raise ValueError(f"{name} must be a whole number from {lo} to {hi}")
+    return number
+
+
+def _float(value: Any, name: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float, str)):
+        raise ValueError(f"{name} must be a number")
+    try:
+        number = float(value)
+    except (ValueError, OverflowError):
+        raise ValueError(f"{name} must be a number") from None
+    if number != number or number in (float("inf"), float("-inf")):
+        raise ValueError(f"{name} must be a finite number")
+    return number
 
 
 def _memory_id(request: web.Request) -> str:
@@ -216,10 +275,11 @@ def add_rest_routes(
         if metadata is not None and not isinstance(metadata, dict):
             raise ValueError("metadata must be an object")
         infer = body.get("infer", True) is not False
+        msgs = [dict(m) for m in normalise_messages(messages)]
+        check_add(msgs, infer)  # over a limit: 400 naming it, before any work or queueing
         # mem0's platform queues adds by default (async_mode); without an LLM worker, or for
         # infer=False, or when asked, the add runs now and returns its events.
         if infer and worker is not None and body.get("async_mode", True) is not False:
-            msgs = [dict(m) for m in normalise_messages(messages)]
             job_id = await worker.enqueue(msgs, user_id=scope["user_id"],
                                           agent_id=scope["agent_id"], run_id=scope["run_id"],
                                           metadata=metadata)
@@ -240,10 +300,9 @@ def add_rest_routes(
         body = await _json_body(request)
         scope, filters = split_scope(body)
         allow(request, scope["user_id"])
-        page = int(request.query.get("page", body.get("page", 1)))
-        size = int(request.query.get("page_size", body.get("page_size", 100)))
-        if page < 1 or not 1 <= size <= 1000:
-            raise ValueError("page must be >= 1 and page_size 1..1000")
+        page = _int(request.query.get("page", body.get("page", 1)), "page", 1, MAX_PAGE)
+        size = _int(request.query.get("page_size", body.get("page_size", 100)), "page_size",
+                    1, 1000)
         include_closed = bool(body.get("include_closed", False))
         result = await memory.get_all(filters=filters, limit=size + 1, offset=(page - 1) * size,
                                       include_closed=include_closed, **scope)
@@ -266,12 +325,11 @@ def add_rest_routes(
             raise ValueError("query must be a non-empty string")
         scope, filters = split_scope(body)
         allow(request, scope["user_id"])
-        limit = int(body.get("top_k", body.get("limit", 10)))
-        if not 1 <= limit <= 100:
-            raise ValueError("top_k must be 1..100")
+        limit = _int(body.get("top_k", body.get("limit", 10)), "top_k", 1, 100)
         threshold = body.get("threshold")
-        result = await memory.search(query[:2000], filters=filters, limit=limit,
-                                     threshold=None if threshold is None else float(threshold),
+        result = await memory.search(query[:MAX_QUERY_CHARS], filters=filters, limit=limit,
+                                     threshold=None if threshold is None
+                                     else _float(threshold, "threshold"),
                                      **scope)
         return web.json_response(result)
 
@@ -338,7 +396,7 @@ def add_rest_routes(
 
     async def retry_job(request: web.Request) -> web.Response:
         admin_only(request)
-        job_id = int(request.match_info["job_id"])
+        job_id = _int(request.match_info["job_id"], "job id", 1, MAX_JOB_ID)
         n = await memory.store.retry_parked(job_id)
         if worker is not None:
             worker.wake()
