@@ -10,14 +10,14 @@ from __future__ import annotations
 import hashlib
 import os
 import threading
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Protocol
 
 import numpy as np
 
-from daemon.memory.limits import EMBED_PIECE_TOKENS, EMBED_WINDOW_TOKENS
+from daemon.memory.limits import EMBED_PIECE_TOKENS, EMBED_WINDOW_TOKENS, split_tokens
 from daemon.modelfiles import ModelMissingError
 
 
@@ -86,37 +86,6 @@ class QueryFirstGate:
         with self._cond:
             self._busy = False
             self._cond.notify_all()
-
-
-def split_tokens(text: str, count: Callable[[str], int], piece: int, window: int) -> list[str]:
-    """The first ``window`` tokens of ``text`` in pieces of at most ``piece`` tokens, cut at a
-    space where one is near (the rule for long texts: the rest is not embedded)."""
-    pieces: list[str] = []
-    # No token is 32 characters long: what lies further is never embedded, never counted.
-    rest = " ".join(text[: window * 32].split())
-    used = 0
-    while rest and used < window:
-        limit = min(piece, window - used)
-        n = count(rest)
-        if n <= limit:
-            pieces.append(rest)
-            break
-        # The longest prefix within the limit (token counts grow with the prefix).
-        lo, hi = 1, min(len(rest), limit * 16)
-        while lo < hi:
-            mid = (lo + hi + 1) // 2
-            if count(rest[:mid]) <= limit:
-                lo = mid
-            else:
-                hi = mid - 1
-        cut = lo
-        space = rest.rfind(" ", int(cut * 0.8), cut + 1)
-        if space > 0:
-            cut = space
-        pieces.append(rest[:cut].strip())
-        used += count(pieces[-1])
-        rest = rest[cut:].strip()
-    return [p for p in pieces if p] or [text[:1] or " "]
 
 
 class _GatedEmbedder:

