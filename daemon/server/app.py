@@ -145,7 +145,9 @@ class Daemon:
             fds = len(os.listdir("/proc/self/fd"))
         except OSError:
             fds = -1
-        return web.json_response({"status": "ok", "devices": len(self.sessions),
+        return web.json_response({"status": "ok", "server": "xiaozhi-memd", "pid": os.getpid(),
+                                  "websocket_port": self.ws_port, "http_port": self.http_port,
+                                  "devices": len(self.sessions),
                                   "tasks": len(asyncio.all_tasks()), "fds": fds,
                                   "rss_kb": _rss_kb()})
 
