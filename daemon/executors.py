@@ -19,7 +19,8 @@ T = TypeVar("T")
 # Threads per kind. Queries: one in the model while another waits at the gate (so document
 # work steps aside); documents: one (they take turns piece by piece anyway).
 SIZES = {
-    "embed-query": 2,
+    "embed-query": 2,  # devices' lookups
+    "embed-api-query": 1,  # REST searches: never ahead of a device in a queue
     "embed-document": 1,
     "index": 1,  # HNSW load, build, save
     "voice-setup": 1,  # a new device's VAD

@@ -43,28 +43,33 @@ def _normalise(x: np.ndarray) -> np.ndarray:
 
 
 class QueryFirstGate:
-    """One model, two kinds of caller: a query (a device is waiting) goes before documents.
+    """One model, three kinds of caller: a device's query (``urgent``: someone is waiting for
+    an answer) goes first, then other queries (REST searches), then documents.
 
     Background work embeds documents one small piece at a time and steps aside whenever a query
     waits, so a search waits for at most one piece instead of a whole batch of new facts (a
-    plain lock is FIFO: a 10-fact add would hold every device's search for ~0.3 s). The model
-    itself is never entered by two threads at once.
+    plain lock is FIFO: a 10-fact add would hold every device's search for ~0.3 s); a REST
+    client's searches step aside for devices the same way. The model itself is never entered by
+    two threads at once.
     """
 
     def __init__(self) -> None:
         self._cond = threading.Condition()
         self._busy = False
         self._queries_waiting = 0
+        self._urgent_waiting = 0
 
     @contextmanager
-    def query(self) -> Iterator[None]:
+    def query(self, urgent: bool = False) -> Iterator[None]:
         with self._cond:
             self._queries_waiting += 1
+            self._urgent_waiting += urgent
             try:
-                while self._busy:
+                while self._busy or (not urgent and self._urgent_waiting):
                     self._cond.wait()
             finally:
                 self._queries_waiting -= 1
+                self._urgent_waiting -= urgent
             self._busy = True
         try:
             yield
@@ -117,12 +122,16 @@ class _GatedEmbedder:
         return split_tokens(text, self.count_tokens, self.piece_tokens,
                             self.window_tokens if window is None else window)
 
-    def embed_queries(self, texts: Sequence[str]) -> np.ndarray:
+    def embed_queries(self, texts: Sequence[str], urgent: bool = False) -> np.ndarray:
+        """``urgent``: a device waits for this (goes before REST searches and documents)."""
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
         cut = [self.pieces(t, self.piece_tokens)[0] for t in texts]
-        with self._gate.query():
+        with self._gate.query(urgent):
             return _normalise(self._encode_queries(cut)).reshape(-1, self.dim)
+
+    def embed_device_queries(self, texts: Sequence[str]) -> np.ndarray:
+        return self.embed_queries(texts, urgent=True)
 
     def embed_documents(self, texts: Sequence[str]) -> np.ndarray:
         if not texts:

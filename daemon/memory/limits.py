@@ -26,7 +26,7 @@ MAX_UTTERANCE_CHARS = 1_000
 MAX_QUERY_CHARS = 2_000
 MAX_ID_CHARS = 200
 EMBED_WINDOW_TOKENS = 512  # multilingual-e5-small's window
-EMBED_PIECE_TOKENS = 128
+EMBED_PIECE_TOKENS = 64
 EXTRACT_MARGIN_TOKENS = 64  # chat-template tokens around the prompt's messages
 # For a model that cannot count its tokens or tell its window (an HTTP API): a 4,096-token
 # window, and one token per UTF-8 byte (an upper bound for byte-level tokenizers).

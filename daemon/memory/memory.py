@@ -624,21 +624,26 @@ class Memory:
         found = dict(zip(
             [k for k, _ in wanted],
             await self.search_kinds(query, [_scope(user_id, None, None, k) for k, _ in wanted],
-                                    None, [n for _, n in wanted]),
+                                    None, [n for _, n in wanted], device=True),
         ))
         return found.get(FACT, []), found.get(EPISODE, [])
 
     async def search_kinds(
         self, query: str, scopes: Sequence[Scope], filters: dict[str, Any] | None,
-        limits: Sequence[int], threshold: float | None = None,
+        limits: Sequence[int], threshold: float | None = None, *, device: bool = False,
     ) -> list[list[dict[str, Any]]]:
-        """One ranked list per scope, for one query embedding (a turn's facts and episodes)."""
+        """One ranked list per scope, for one query embedding (a turn's facts and episodes).
+        ``device``: a device waits for it (its embedding goes before REST searches')."""
         query = query[:MAX_QUERY_CHARS]
         # The keyword side needs no vector: it runs while the query is being embedded.
         keywords = [asyncio.ensure_future(self._keyword_hits(query, sc, _candidates(n)))
                     for sc, n in zip(scopes, limits)]
         try:
-            qvec = (await run("embed-query", self.embedder.embed_queries, [query]))[0]
+            if device:
+                embed = getattr(self.embedder, "embed_device_queries", self.embedder.embed_queries)
+                qvec = (await run("embed-query", embed, [query]))[0]
+            else:
+                qvec = (await run("embed-api-query", self.embedder.embed_queries, [query]))[0]
         except BaseException:
             for k in keywords:
                 k.cancel()
