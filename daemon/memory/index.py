@@ -56,6 +56,18 @@ def _fsync_replace(tmp: Path, final: Path) -> None:
         os.close(dir_fd)
 
 
+class _Blank(dict[int, np.ndarray]):
+    """A fixed unit vector per dimension: what a removed element's vector is overwritten with."""
+
+    def __missing__(self, dim: int) -> np.ndarray:
+        vec = np.random.default_rng(0).standard_normal((1, dim)).astype(np.float32)
+        self[dim] = vec / np.linalg.norm(vec)
+        return self[dim]
+
+
+_BLANK = _Blank()
+
+
 class HnswIndex:
     """One partition's cosine HNSW graph, labels = memory ``num``s."""
 
@@ -109,6 +121,9 @@ class HnswIndex:
     def remove(self, labels: Sequence[int]) -> None:
         for label in labels:
             if label in self._labels:
+                # hnswlib keeps a deleted element's vector in the graph (and the saved file):
+                # overwrite it first, so a deleted memory's embedding is not kept.
+                self._index.add_items(_BLANK[self.dim], np.asarray([label], dtype=np.int64))
                 self._index.mark_deleted(label)
                 self._labels.discard(label)
                 self._deleted.add(label)

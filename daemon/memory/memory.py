@@ -195,6 +195,12 @@ class Memory:
     async def save_indexes(self) -> None:
         async with self._commit_lock:
             for partition in self.indexes.dirty:
+                if self.store.is_open and (self.indexes.generation(partition)
+                                           != await self.store.generation(partition)):
+                    # Another process (the `memory` CLI) changed these memories, maybe forgot
+                    # them: never write back what it removed; reloaded from SQLite on next use.
+                    self.indexes.forget(partition)
+                    continue
                 try:
                     await run("index", self.indexes.save, partition)
                 except OSError as exc:  # a full disk: the index is rebuilt at next start

@@ -241,6 +241,10 @@ class MemoryStore:
         self._w = self._r = None
 
     @property
+    def is_open(self) -> bool:
+        return self._r is not None
+
+    @property
     def w(self) -> aiosqlite.Connection:
         assert self._w is not None, "store is not open"
         return self._w
@@ -292,10 +296,18 @@ class MemoryStore:
         return int(value) if value else 0
 
     async def _bump(self, partitions: Iterable[str]) -> None:
-        for p in set(partitions):
+        """New generations for these partitions' indexes, from one counter for all: a
+        partition whose key a forget removed never gets back a generation it had before."""
+        parts = set(partitions)
+        if not parts:
+            return
+        await self.w.execute(
+            "INSERT INTO meta(key, value) VALUES ('index_gen_seq', '1') ON CONFLICT(key) "
+            "DO UPDATE SET value = CAST(CAST(value AS INTEGER) + 1 AS TEXT)")
+        for p in parts:
             await self.w.execute(
-                "INSERT INTO meta(key, value) VALUES (?, '1') ON CONFLICT(key) DO UPDATE "
-                "SET value = CAST(CAST(value AS INTEGER) + 1 AS TEXT)",
+                "INSERT INTO meta(key, value) VALUES (?, (SELECT value FROM meta WHERE key = "
+                "'index_gen_seq')) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
                 (f"index_gen:{p}",),
             )
 
@@ -696,6 +708,10 @@ class MemoryStore:
             gone = await forget.forget_scope(w, scope.user_id, scope.agent_id, scope.run_id,
                                              now_iso())
             await self._bump(partition_of(u, k) for u, k in gone.removed)
+            if scope.user_id is not None and scope.agent_id is None and scope.run_id is None:
+                # The whole user is gone: not even its id stays, as an index generation key.
+                keys = [f"index_gen:{partition_of(scope.user_id, k)}" for k in KINDS]
+                await w.execute("DELETE FROM meta WHERE key IN (?, ?)", keys)
             await forget.purge_fts(w)
         await self.truncate_wal()
         return gone
