@@ -65,6 +65,8 @@ def start_server(tmp: Path, lookup_timeout_ms: int) -> tuple[subprocess.Popen, s
     cfg = {"data_dir": str(tmp / "data"), "logging": {"level": "WARNING"},
            "llm": {"provider": "scripted", "scripted": {"replies_file": str(tmp / "rules.json")}},
            "api": {"key": KEY}, "audio": {"enabled": False},
+           # The scripted model reads {memories} from the first system message.
+           "prompts": {"system": "You are Xiaozhi.\n<memory>\n{memories}\n</memory>"},
            "memory": {"lookup_timeout_ms": lookup_timeout_ms, "job_backoff_s": 1},
            "server": {"host": "127.0.0.1", "websocket_port": ws_port, "http_port": http_port}}
     (tmp / "config.yaml").write_text(yaml.safe_dump(cfg))
