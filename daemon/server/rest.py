@@ -9,7 +9,6 @@ compared in constant time. Errors are JSON ``{"detail": ...}`` with a proper sta
 from __future__ import annotations
 
 import hmac
-import json
 import logging
 import secrets
 from collections.abc import Awaitable, Callable
@@ -25,15 +24,13 @@ from daemon.memory.memory import Memory, normalise_messages
 from daemon.memory.store import Scope
 from daemon.memory.worker import MemoryWorker
 from daemon.server.auth import DeviceAuth
+from daemon.server.validate import MAX_JOB_ID, MAX_PAGE, finite_number, json_body, whole_number
 
 log = logging.getLogger(__name__)
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 SCOPE_KEYS = ("user_id", "agent_id", "run_id")
 MAX_ID_LEN = MAX_ID_CHARS
-MAX_JSON_DEPTH = 32  # deeper bodies are refused before anything walks them recursively
-MAX_PAGE = 1_000_000
-MAX_JOB_ID = 2**63 - 1  # SQLite's INTEGER
 AUTH_KEY: web.AppKey[DeviceAuth | None] = web.AppKey("device_auth", object)  # type: ignore[arg-type]
 WEB_DIR = Path(__file__).resolve().parent.parent / "web"
 
@@ -123,75 +120,6 @@ def _auth_middleware(api_key: str, device_auth: DeviceAuth | None) -> Any:
     return middleware
 
 
-def _bad(detail: str) -> web.HTTPBadRequest:
-    return web.HTTPBadRequest(text=json.dumps({"detail": detail}),
-                              content_type="application/json")
-
-
-def _depth(value: Any) -> int:
-    """Nesting depth of parsed JSON, without recursion."""
-    deepest, stack = 0, [(value, 1)]
-    while stack:
-        item, depth = stack.pop()
-        deepest = max(deepest, depth)
-        if depth > MAX_JSON_DEPTH:
-            break
-        if isinstance(item, dict):
-            stack.extend((v, depth + 1) for v in item.values())
-        elif isinstance(item, list):
-            stack.extend((v, depth + 1) for v in item)
-    return deepest
-
-
-async def _json_body(request: web.Request) -> dict[str, Any]:
-    if not request.body_exists:
-        return {}
-    try:
-        body = await request.json(loads=json.loads)
-    except web.HTTPRequestEntityTooLarge:
-        limit = request.app._client_max_size  # aiohttp keeps it only there
-        raise web.HTTPRequestEntityTooLarge(
-            max_size=limit, actual_size=request.content_length or limit + 1,
-            text=json.dumps({"detail": f"the request body is over {limit} bytes "
-                                       "(api.max_body_bytes)"}),
-            content_type="application/json",
-        ) from None
-    except (ValueError, UnicodeDecodeError):
-        raise _bad("the request body is not valid JSON") from None
-    except RecursionError:
-        raise _bad(f"the request body is nested deeper than {MAX_JSON_DEPTH} levels") from None
-    if not isinstance(body, dict):
-        raise _bad("the body must be a JSON object")
-    if _depth(body) > MAX_JSON_DEPTH:
-        raise _bad(f"the request body is nested deeper than {MAX_JSON_DEPTH} levels")
-    return body
-
-
-def _int(value: Any, name: str, lo: int, hi: int) -> int:
-    """A whole number in [lo, hi] from JSON or a query string; ValueError (400) otherwise."""
-    if isinstance(value, bool) or not isinstance(value, (int, str)):
-        raise ValueError(f"{name} must be a whole number from {lo} to {hi}")
-    text = str(value).strip()
-    if not text.lstrip("-").isdigit() or len(text) > 20:
-        raise ValueError(f"{name} must be a whole number from {lo} to {hi}")
-    number = int(text)
-    if not lo <= number <= hi:
-        raise ValueError(f"{name} must be a whole number from {lo} to {hi}")
-    return number
-
-
-def _float(value: Any, name: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float, str)):
-        raise ValueError(f"{name} must be a number")
-    try:
-        number = float(value)
-    except (ValueError, OverflowError):
-        raise ValueError(f"{name} must be a number") from None
-    if number != number or number in (float("inf"), float("-inf")):
-        raise ValueError(f"{name} must be a finite number")
-    return number
-
-
 def _memory_id(request: web.Request) -> str:
     memory_id = request.match_info["memory_id"]
     if not memory_id or len(memory_id) > MAX_ID_LEN:
@@ -265,7 +193,7 @@ def add_rest_routes(
                                   "user_email": None, "server": "xiaozhi-memd"})
 
     async def add(request: web.Request) -> web.Response:
-        body = await _json_body(request)
+        body = await json_body(request)
         messages = body.get("messages")
         if messages is None or messages == [] or messages == "":
             raise ValueError("messages is required")
@@ -297,11 +225,11 @@ def add_rest_routes(
         return web.json_response(found)
 
     async def get_all(request: web.Request) -> web.Response:
-        body = await _json_body(request)
+        body = await json_body(request)
         scope, filters = split_scope(body)
         allow(request, scope["user_id"])
-        page = _int(request.query.get("page", body.get("page", 1)), "page", 1, MAX_PAGE)
-        size = _int(request.query.get("page_size", body.get("page_size", 100)), "page_size",
+        page = whole_number(request.query.get("page", body.get("page", 1)), "page", 1, MAX_PAGE)
+        size = whole_number(request.query.get("page_size", body.get("page_size", 100)), "page_size",
                     1, 1000)
         include_closed = bool(body.get("include_closed", False))
         result = await memory.get_all(filters=filters, limit=size + 1, offset=(page - 1) * size,
@@ -319,22 +247,22 @@ def add_rest_routes(
         })
 
     async def search(request: web.Request) -> web.Response:
-        body = await _json_body(request)
+        body = await json_body(request)
         query = body.get("query")
         if not isinstance(query, str) or not query.strip():
             raise ValueError("query must be a non-empty string")
         scope, filters = split_scope(body)
         allow(request, scope["user_id"])
-        limit = _int(body.get("top_k", body.get("limit", 10)), "top_k", 1, 100)
+        limit = whole_number(body.get("top_k", body.get("limit", 10)), "top_k", 1, 100)
         threshold = body.get("threshold")
         result = await memory.search(query[:MAX_QUERY_CHARS], filters=filters, limit=limit,
                                      threshold=None if threshold is None
-                                     else _float(threshold, "threshold"),
+                                     else finite_number(threshold, "threshold"),
                                      **scope)
         return web.json_response(result)
 
     async def update(request: web.Request) -> web.Response:
-        body = await _json_body(request)
+        body = await json_body(request)
         memory_id = _memory_id(request)
         await owned(memory_id, request)
         text = body.get("text") if body.get("text") is not None else body.get("data")
@@ -396,7 +324,7 @@ def add_rest_routes(
 
     async def retry_job(request: web.Request) -> web.Response:
         admin_only(request)
-        job_id = _int(request.match_info["job_id"], "job id", 1, MAX_JOB_ID)
+        job_id = whole_number(request.match_info["job_id"], "job id", 1, MAX_JOB_ID)
         n = await memory.store.retry_parked(job_id)
         if worker is not None:
             worker.wake()
