@@ -159,6 +159,8 @@ class Memory:
         self._commit_lock = asyncio.Lock()
         self._saver: asyncio.Task[None] | None = None
         self._started = False
+        # Told of each forget once it is committed (the worker stops that user's running jobs).
+        self.on_forget: list[Callable[[Scope], None]] = []
 
     # -- lifecycle -------------------------------------------------------------------------
 
@@ -507,6 +509,8 @@ class Memory:
                 self.indexes.drop(partition)
                 if scope.agent_id is not None or scope.run_id is not None:
                     await self._index(partition)
+        for listener in self.on_forget:
+            listener(scope)
         return gone
 
     async def import_items(self, items: Sequence[dict[str, Any]]) -> tuple[int, int]:

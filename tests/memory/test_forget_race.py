@@ -108,3 +108,40 @@ async def _add_after_mark(mem: Any, words: str, user: str, marked: asyncio.Event
 
 async def _done_jobs(mem: Any, user: str) -> int:
     return sum(j.user_id == user for j in await mem.store.jobs(("done",), 10_000))
+
+
+class BlockingExtractor(SlowExtractor):
+    """Extraction that waits until it is cancelled (a slow local model)."""
+
+    def __init__(self) -> None:
+        self.entered = asyncio.Event()
+        self.cancelled = asyncio.Event()
+
+    async def complete_json(self, messages: Sequence[ChatMessage], schema: dict[str, Any], *,
+                            max_tokens: int, timeout_s: float) -> str:
+        self.entered.set()
+        try:
+            await asyncio.sleep(3600)
+        except asyncio.CancelledError:
+            self.cancelled.set()
+            raise
+        return "{}"
+
+
+async def test_forget_stops_the_users_running_job(open_memory, fake) -> None:
+    llm = BlockingExtractor()
+    mem = await open_memory(fake, llm, decisions="add_only")
+    worker = MemoryWorker(mem, poll_s=0.01)
+    await worker.start()
+    try:
+        await worker.enqueue([{"role": "user", "content": "My PIN is PIN9999QZX"}],
+                             user_id="slow")
+        await asyncio.wait_for(llm.entered.wait(), 10)  # the job is in the model
+        await mem.delete_all(user_id="slow")
+        await asyncio.wait_for(llm.cancelled.wait(), 10)  # ... and stopped by the forget
+        assert worker.stopped_by_forget == 1
+        assert await worker.wait_idle(10)
+        assert rows_mentioning(mem.store.path, "slow") == {}
+        assert rows_mentioning(mem.store.path, "PIN9999QZX") == {}
+    finally:
+        await worker.stop()
