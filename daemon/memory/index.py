@@ -56,17 +56,28 @@ def _fsync_replace(tmp: Path, final: Path) -> None:
         os.close(dir_fd)
 
 
+class _Blank(dict[int, np.ndarray]):
+    """A fixed unit vector per dimension: what a removed element's vector is overwritten with."""
+
+    def __missing__(self, dim: int) -> np.ndarray:
+        vec = np.random.default_rng(0).standard_normal((1, dim)).astype(np.float32)
+        self[dim] = vec / np.linalg.norm(vec)
+        return self[dim]
+
+
+_BLANK = _Blank()
+
+
 class HnswIndex:
     """One partition's cosine HNSW graph, labels = memory ``num``s."""
 
     def __init__(self, dim: int, params: IndexParams, capacity: int = 1024) -> None:
         self.dim = dim
         self.params = params
-        self._index = hnswlib.Index(space="cosine", dim=dim)
-        self._index.init_index(
-            max_elements=max(capacity, 16), ef_construction=params.ef_construction, M=params.m
-        )
-        self._index.set_ef(params.ef_search)
+        self._capacity = capacity
+        # Made at the first add: an hnswlib graph costs ~2.6 MB of RAM even empty (its label
+        # locks), and most partitions of a new device stay empty for a while.
+        self._graph: hnswlib.Index | None = None
         self._labels: set[int] = set()
         self._deleted: set[int] = set()
         self.caught_up = False  # loaded, then brought up to date with the store
@@ -76,13 +87,23 @@ class HnswIndex:
         self = cls.__new__(cls)
         self.dim = dim
         self.params = params
-        self._index = hnswlib.Index(space="cosine", dim=dim)
-        self._index.load_index(str(path), max_elements=max(len(labels) * 2, 1024))
-        self._index.set_ef(params.ef_search)
+        self._capacity = 1024
+        self._graph = hnswlib.Index(space="cosine", dim=dim)
+        self._graph.load_index(str(path), max_elements=max(len(labels) * 2, 1024))
+        self._graph.set_ef(params.ef_search)
         self._labels = set(labels)
         self._deleted = {int(x) for x in self._index.get_ids_list()} - self._labels
         self.caught_up = False
         return self
+
+    @property
+    def _index(self) -> hnswlib.Index:
+        if self._graph is None:
+            self._graph = hnswlib.Index(space="cosine", dim=self.dim)
+            self._graph.init_index(max_elements=max(self._capacity, 16),
+                                   ef_construction=self.params.ef_construction, M=self.params.m)
+            self._graph.set_ef(self.params.ef_search)
+        return self._graph
 
     def __len__(self) -> int:
         return len(self._labels)
@@ -109,6 +130,9 @@ class HnswIndex:
     def remove(self, labels: Sequence[int]) -> None:
         for label in labels:
             if label in self._labels:
+                # hnswlib keeps a deleted element's vector in the graph (and the saved file):
+                # overwrite it first, so a deleted memory's embedding is not kept.
+                self._index.add_items(_BLANK[self.dim], np.asarray([label], dtype=np.int64))
                 self._index.mark_deleted(label)
                 self._labels.discard(label)
                 self._deleted.add(label)

@@ -20,11 +20,14 @@ from typing import Any
 
 import numpy as np
 
+from daemon.executors import run
 from daemon.llm.base import ChatLLM, ChatMessage
 from daemon.memory.embedder import Embedder
 from daemon.memory.extractor import FactExtractor
+from daemon.memory.forget import Forgotten, WriteGuard
 from daemon.memory.index import IndexParams, IndexSet
 from daemon.memory.keywords import keyword_query, reciprocal_rank_fusion
+from daemon.memory.limits import MAX_QUERY_CHARS, check_add, check_memory_text
 from daemon.memory.moment import moment
 from daemon.memory.store import (
     EPISODE,
@@ -156,6 +159,8 @@ class Memory:
         self._commit_lock = asyncio.Lock()
         self._saver: asyncio.Task[None] | None = None
         self._started = False
+        # Told of each forget once it is committed (the worker stops that user's running jobs).
+        self.on_forget: list[Callable[[Scope], None]] = []
 
     # -- lifecycle -------------------------------------------------------------------------
 
@@ -192,8 +197,14 @@ class Memory:
     async def save_indexes(self) -> None:
         async with self._commit_lock:
             for partition in self.indexes.dirty:
+                if self.store.is_open and (self.indexes.generation(partition)
+                                           != await self.store.generation(partition)):
+                    # Another process (the `memory` CLI) changed these memories, maybe forgot
+                    # them: never write back what it removed; reloaded from SQLite on next use.
+                    self.indexes.forget(partition)
+                    continue
                 try:
-                    await asyncio.to_thread(self.indexes.save, partition)
+                    await run("index", self.indexes.save, partition)
                 except OSError as exc:  # a full disk: the index is rebuilt at next start
                     log.error("could not save the index (%s); it will be rebuilt", exc)
 
@@ -216,7 +227,7 @@ class Memory:
         self.progress(f"embedding model is {identity}: re-embedding {total} memories")
         done = 0
         while batch := await self.store.stale_embeddings(identity, batch=64):
-            vecs = await asyncio.to_thread(self.embedder.embed_documents, [t for _, t in batch])
+            vecs = await self._embed_docs([t for _, t in batch])
             await self.store.set_embeddings(
                 [(num, vec) for (num, _), vec in zip(batch, vecs)], identity
             )
@@ -233,12 +244,12 @@ class Memory:
                 return index
             nums, vecs = await self.store.partition_vectors(partition)
             gen = await self.store.generation(partition)
-            index = await asyncio.to_thread(self.indexes.try_load, partition, gen, nums, vecs)
+            index = await run("index", self.indexes.try_load, partition, gen, nums, vecs)
             if index is None:
                 if nums:
                     self.progress(f"building the vector index for {len(nums)} memories")
-                index = await asyncio.to_thread(
-                    self.indexes.build, partition, nums, vecs, self.progress
+                index = await run(
+                    "index", self.indexes.build, partition, nums, vecs, self.progress
                 )
                 # An empty index (a device with no memories yet) is not worth a file.
                 self.indexes.put(partition, index, gen, dirty=bool(nums))
@@ -264,10 +275,12 @@ class Memory:
         return self._user_locks.setdefault(partition_of(scope.user_id), asyncio.Lock())
 
     async def _commit(
-        self, changes: list[Change], complete_job: int | None = None, at: str | None = None
+        self, changes: list[Change], complete_job: int | None = None, at: str | None = None,
+        guard: WriteGuard | None = None,
     ) -> list[Applied]:
         async with self._commit_lock:
-            applied = await self.store.apply(changes, complete_job=complete_job, at=at)
+            applied = await self.store.apply(changes, complete_job=complete_job, at=at,
+                                             guard=guard)
             for partition in {a.partition for a in applied}:
                 index = await self._index(partition)
                 for a in (x for x in applied if x.partition == partition):
@@ -279,7 +292,12 @@ class Memory:
             return applied
 
     async def _embed_docs(self, texts: Sequence[str]) -> np.ndarray:
-        return await asyncio.to_thread(self.embedder.embed_documents, list(texts))
+        """One text per call on the document pool: a cancelled request (a client gone) stops
+        after the text being embedded, and each text is bounded (``limits``)."""
+        if not texts:
+            return np.zeros((0, self.embedder.dim), dtype=np.float32)
+        vecs = [await run("embed-document", self.embedder.embed_documents, [t]) for t in texts]
+        return np.concatenate(vecs)
 
     async def add(
         self,
@@ -299,8 +317,12 @@ class Memory:
         "yesterday" resolve against it; default now)."""
         scope = _scope(user_id, agent_id, run_id)
         conversation = normalise_messages(messages)
+        check_add(conversation, infer)
         at, day = moment(timestamp)
         stats = AddStats()
+        # Taken before any work: a forget of this scope from now on makes this add a no-op.
+        guard = WriteGuard(user_id, agent_id, run_id, since=await self.store.forget_mark(),
+                           job=_job)
         async with self._lock(scope):
             if not infer:
                 texts = [m["content"].strip() for m in conversation
@@ -318,7 +340,7 @@ class Memory:
                 # Episodes first, in their own commit: what the user said stays searchable
                 # even when extraction fails. A job's episodes have ids of their own, so a
                 # re-run job adds them once.
-                await self._add_episodes(conversation, scope, metadata or {}, at, _job)
+                await self._add_episodes(conversation, scope, metadata or {}, at, _job, guard)
                 t0 = time.perf_counter()
                 facts, calls = await self.extractor.extract(conversation, day)
                 stats.extract_s = time.perf_counter() - t0
@@ -328,7 +350,7 @@ class Memory:
                 changes, nones = await self._decide(facts, scope, metadata or {}, stats)
                 stats.decide_s = time.perf_counter() - t1
             t2 = time.perf_counter()
-            applied = await self._commit(changes, complete_job=_job, at=at)
+            applied = await self._commit(changes, complete_job=_job, at=at, guard=guard)
             stats.apply_s = time.perf_counter() - t2
         results = [self._result(a) for a in applied] + nones
         for r in results:
@@ -337,7 +359,8 @@ class Memory:
         return {"results": results}
 
     async def _add_episodes(self, conversation: Sequence[ChatMessage], scope: Scope,
-                            metadata: dict[str, Any], at: str | None, job: int | None) -> None:
+                            metadata: dict[str, Any], at: str | None, job: int | None,
+                            guard: WriteGuard) -> None:
         texts = episode_texts(conversation)
         if not texts:
             return
@@ -349,7 +372,7 @@ class Memory:
                    memory_id=None if job is None else str(uuid.uuid5(
                        uuid.NAMESPACE_URL, f"job:{job}:{scope.user_id}:{i}:{text_hash(t)}")))
             for i, (t, v) in enumerate(zip(texts, vecs))
-        ], at=at)
+        ], at=at, guard=guard)
 
     @staticmethod
     def _result(a: Applied) -> dict[str, Any]:
@@ -443,6 +466,7 @@ class Memory:
         new_text = (text if text is not None else data or "").strip()
         if not new_text:
             raise ValueError("the new memory text is empty")
+        check_memory_text(new_text)
         row = await self.store.get(memory_id)
         if row is None:
             raise KeyError(memory_id)
@@ -455,20 +479,39 @@ class Memory:
         return {"message": "Memory updated successfully!"}
 
     async def delete(self, memory_id: str) -> dict[str, Any]:
+        """Remove one memory; its history rows keep the id, events and times, no text."""
         if await self.store.get(memory_id) is None:
             raise KeyError(memory_id)
-        await self._commit([Change("DELETE", memory_id=memory_id, actor="user")])
+        # Shielded: a client that goes away does not leave the delete half done.
+        await asyncio.shield(self._delete(memory_id))
         return {"message": "Memory deleted successfully!"}
 
     async def delete_all(
         self, *, user_id: str | None = None, agent_id: str | None = None,
         run_id: str | None = None,
     ) -> dict[str, Any]:
-        scope = _scope(user_id, agent_id, run_id, kind=None)  # facts and episodes
-        rows = await self.store.list(scope, limit=None, include_closed=True)
-        await self._commit([Change("DELETE", memory_id=r.id, actor="user") for r in rows])
-        facts = sum(r.kind == FACT for r in rows)
-        return {"message": f"Memories deleted successfully! ({facts})"}
+        """Forget a scope for good: its facts, episodes, history, dialogue lines and jobs,
+        in one transaction; writes begun before it are dropped (``daemon.memory.forget``)."""
+        gone = await asyncio.shield(self.forget(_scope(user_id, agent_id, run_id, kind=None)))
+        return {"message": f"Memories deleted successfully! ({gone.facts})"}
+
+    async def _delete(self, memory_id: str) -> None:
+        await self._commit([Change("DELETE", memory_id=memory_id, actor="user")])
+        await self.store.purge()
+
+    async def forget(self, scope: Scope) -> Forgotten:
+        async with self._commit_lock:
+            gone = await self.store.forget_scope(scope)
+            for user, kind in gone.removed:
+                # Dropped with its files (a removed label's vector would stay in the saved
+                # graph); rebuilt now from what is left in SQLite, if anything.
+                partition = partition_of(user, kind)
+                self.indexes.drop(partition)
+                if scope.agent_id is not None or scope.run_id is not None:
+                    await self._index(partition)
+        for listener in self.on_forget:
+            listener(scope)
+        return gone
 
     async def import_items(self, items: Sequence[dict[str, Any]]) -> tuple[int, int]:
         """Import exported memories (ids, times, history kept); (imported, skipped). Running it
@@ -591,20 +634,26 @@ class Memory:
         found = dict(zip(
             [k for k, _ in wanted],
             await self.search_kinds(query, [_scope(user_id, None, None, k) for k, _ in wanted],
-                                    None, [n for _, n in wanted]),
+                                    None, [n for _, n in wanted], device=True),
         ))
         return found.get(FACT, []), found.get(EPISODE, [])
 
     async def search_kinds(
         self, query: str, scopes: Sequence[Scope], filters: dict[str, Any] | None,
-        limits: Sequence[int], threshold: float | None = None,
+        limits: Sequence[int], threshold: float | None = None, *, device: bool = False,
     ) -> list[list[dict[str, Any]]]:
-        """One ranked list per scope, for one query embedding (a turn's facts and episodes)."""
+        """One ranked list per scope, for one query embedding (a turn's facts and episodes).
+        ``device``: a device waits for it (its embedding goes before REST searches')."""
+        query = query[:MAX_QUERY_CHARS]
         # The keyword side needs no vector: it runs while the query is being embedded.
         keywords = [asyncio.ensure_future(self._keyword_hits(query, sc, _candidates(n)))
                     for sc, n in zip(scopes, limits)]
         try:
-            qvec = (await asyncio.to_thread(self.embedder.embed_queries, [query]))[0]
+            if device:
+                embed = getattr(self.embedder, "embed_device_queries", self.embedder.embed_queries)
+                qvec = (await run("embed-query", embed, [query]))[0]
+            else:
+                qvec = (await run("embed-api-query", self.embedder.embed_queries, [query]))[0]
         except BaseException:
             for k in keywords:
                 k.cancel()

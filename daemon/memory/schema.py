@@ -105,6 +105,24 @@ MIGRATIONS: list[str] = [
     DROP INDEX memories_user;
     CREATE INDEX memories_user ON memories(user_id, kind, valid_to);
     """,
+    # 3: forget tombstones. A forget writes one row (hashes of the scope ids, never the ids or
+    # any text); a write that started before it (an in-flight add, a turn being recorded)
+    # and falls in its scope is dropped instead of bringing the forgotten words back.
+    """
+    CREATE TABLE forgets (
+        seq         INTEGER PRIMARY KEY AUTOINCREMENT,
+        user_key    TEXT,
+        agent_key   TEXT,
+        run_key     TEXT,
+        at          TEXT NOT NULL
+    );
+    CREATE INDEX history_user ON history(user_id);
+    -- Index generations now come from one counter (see MemoryStore._bump), above all old ones.
+    INSERT INTO meta(key, value) SELECT 'index_gen_seq',
+        CAST(coalesce(max(CAST(value AS INTEGER)), 0) AS TEXT) FROM meta
+        WHERE key LIKE 'index_gen:%';
+    CREATE INDEX jobs_user ON jobs(user_id);
+    """,
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)

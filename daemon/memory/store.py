@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 import hashlib
 import json
+import logging
 import sqlite3
 import time
 import uuid
@@ -23,8 +24,12 @@ from typing import Any
 import aiosqlite
 import numpy as np
 
+from daemon.memory import forget
 from daemon.memory.filters import compile_filters
+from daemon.memory.forget import Forgotten, WriteGuard
 from daemon.memory.schema import migrate
+
+log = logging.getLogger(__name__)
 
 
 def now_iso() -> str:
@@ -175,6 +180,7 @@ class Exchange:
     answer: str
     interrupted: bool
     job: dict[str, Any] | None
+    since: int | None = None  # the newest forget when the turn began (see forget.mark)
 
 
 @dataclass
@@ -225,12 +231,18 @@ class MemoryStore:
             await conn.execute("PRAGMA busy_timeout=10000")
             await conn.execute("PRAGMA foreign_keys=ON")
         await self._w.execute("PRAGMA synchronous=FULL")
+        # Deleted rows are overwritten with zeros, not left in free pages: a forget is real.
+        await self._w.execute("PRAGMA secure_delete=ON")
 
     async def close(self) -> None:
         for conn in (self._w, self._r):
             if conn is not None:
                 await conn.close()
         self._w = self._r = None
+
+    @property
+    def is_open(self) -> bool:
+        return self._r is not None
 
     @property
     def w(self) -> aiosqlite.Connection:
@@ -284,10 +296,18 @@ class MemoryStore:
         return int(value) if value else 0
 
     async def _bump(self, partitions: Iterable[str]) -> None:
-        for p in set(partitions):
+        """New generations for these partitions' indexes, from one counter for all: a
+        partition whose key a forget removed never gets back a generation it had before."""
+        parts = set(partitions)
+        if not parts:
+            return
+        await self.w.execute(
+            "INSERT INTO meta(key, value) VALUES ('index_gen_seq', '1') ON CONFLICT(key) "
+            "DO UPDATE SET value = CAST(CAST(value AS INTEGER) + 1 AS TEXT)")
+        for p in parts:
             await self.w.execute(
-                "INSERT INTO meta(key, value) VALUES (?, '1') ON CONFLICT(key) DO UPDATE "
-                "SET value = CAST(CAST(value AS INTEGER) + 1 AS TEXT)",
+                "INSERT INTO meta(key, value) VALUES (?, (SELECT value FROM meta WHERE key = "
+                "'index_gen_seq')) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
                 (f"index_gen:{p}",),
             )
 
@@ -451,14 +471,19 @@ class MemoryStore:
     # -- memories: writes (one transaction per call) ---------------------------------------
 
     async def apply(
-        self, changes: Sequence[Change], *, complete_job: int | None = None, at: str | None = None
+        self, changes: Sequence[Change], *, complete_job: int | None = None, at: str | None = None,
+        guard: WriteGuard | None = None,
     ) -> list[Applied]:
         """Apply decided changes atomically (and mark ``complete_job`` done in the same
         transaction, so a job's effects and its completion are never split by a crash).
-        ``at``: when the user said what the changes come from (default: now)."""
+        ``at``: when the user said what the changes come from (default: now). ``guard``: apply
+        nothing if its scope was forgotten since the write began (or its job was deleted)."""
         applied: list[Applied] = []
         ts = at or now_iso()
         async with self.tx():
+            if guard is not None and await forget.is_void(self.w, guard):
+                log.info("a write begun before a forget of its scope was dropped")
+                return []
             for ch in changes:
                 result = await self._apply_one(ch, ts)
                 if result is not None:
@@ -664,9 +689,42 @@ class MemoryStore:
 
     async def reset(self) -> None:
         async with self.tx():
-            for table in ("memories", "history", "messages", "jobs"):
-                await self.w.execute(f"DELETE FROM {table}")
+            # A scope of everything: its tombstone voids every write in flight.
+            await forget.forget_scope(self.w, None, None, None, now_iso())
             await self.w.execute("DELETE FROM meta WHERE key LIKE 'index_gen:%'")
+            await forget.purge_fts(self.w)
+        await self.truncate_wal()
+
+    # -- forget (the SQL is in forget.py) --------------------------------------------------
+
+    async def forget_mark(self) -> int:
+        """The newest forget's number; pass it as ``WriteGuard.since`` / ``Exchange.since``."""
+        return await forget.mark(self.r)
+
+    async def forget_scope(self, scope: Scope) -> Forgotten:
+        """Remove everything of a scope for good (see ``daemon.memory.forget``), one
+        transaction; then the WAL is emptied so no old copy of the text stays on disk."""
+        async with self.tx() as w:
+            gone = await forget.forget_scope(w, scope.user_id, scope.agent_id, scope.run_id,
+                                             now_iso())
+            await self._bump(partition_of(u, k) for u, k in gone.removed)
+            if scope.user_id is not None and scope.agent_id is None and scope.run_id is None:
+                # The whole user is gone: not even its id stays, as an index generation key.
+                keys = [f"index_gen:{partition_of(scope.user_id, k)}" for k in KINDS]
+                await w.execute("DELETE FROM meta WHERE key IN (?, ?)", keys)
+            await forget.purge_fts(w)
+        await self.truncate_wal()
+        return gone
+
+    async def purge(self) -> None:
+        """After a single delete: merge the FTS index and empty the WAL."""
+        async with self.tx() as w:
+            await forget.purge_fts(w)
+        await self.truncate_wal()
+
+    async def truncate_wal(self) -> bool:
+        async with self._wlock:  # no write may start while the log is emptied
+            return await forget.truncate_wal(self.w)
 
     # -- messages --------------------------------------------------------------------------
 
@@ -694,6 +752,10 @@ class MemoryStore:
         ts = now_iso()
         async with self.tx() as w:
             for ex in exchanges:
+                if ex.since is not None and await forget.is_void(
+                        w, WriteGuard(ex.user_id, ex.agent_id, None, since=ex.since)):
+                    log.info("a turn said before a forget of its user was not recorded")
+                    continue
                 await w.execute(
                     "INSERT INTO messages(session_id, user_id, agent_id, role, content, "
                     "interrupted, created_at) VALUES (?, ?, ?, 'user', ?, 0, ?)",

@@ -13,7 +13,7 @@ import logging
 from typing import Any
 
 from daemon.memory.memory import Memory
-from daemon.memory.store import now_iso
+from daemon.memory.store import Scope, now_iso
 
 log = logging.getLogger(__name__)
 
@@ -37,6 +37,8 @@ class MemoryWorker:
         self._main: asyncio.Task[None] | None = None
         self.completed = 0
         self.failed = 0
+        self.stopped_by_forget = 0
+        memory.on_forget.append(self._forgotten)
 
     @staticmethod
     def payload(
@@ -129,6 +131,17 @@ class MemoryWorker:
                 await asyncio.wait_for(self._wake.wait(), timeout=self.poll_s)
             except asyncio.TimeoutError:
                 pass
+
+    def _forgotten(self, scope: Scope) -> None:
+        """A user was forgotten: stop their running jobs now. Their rows are gone and their
+        commit would be dropped anyway; this only saves the LLM time (and the CPU the devices
+        need)."""
+        if scope.user_id is None or scope.agent_id is not None or scope.run_id is not None:
+            return
+        for user, task in list(self._running.values()):
+            if user == scope.user_id and not task.done():
+                task.cancel()
+                self.stopped_by_forget += 1
 
     async def _run(self, job_id: int, user_id: str | None, payload: dict[str, Any],
                    attempts: int) -> None:

@@ -26,6 +26,7 @@ from daemon.server.auth import DeviceAuth
 from daemon.server.ota import add_ota_routes
 from daemon.server.rest import add_rest_routes, load_or_create_api_key
 from daemon.server.session import Session
+from daemon.server.trim import trim_loop
 from daemon.turn import TurnRunner
 
 if TYPE_CHECKING:
@@ -54,6 +55,7 @@ class Daemon:
         self.ws_port = 0
         self.auth = DeviceAuth(cfg.server.auth, cfg.data_dir)
         self.http_port = 0
+        self._trim: asyncio.Task[None] | None = None
 
     async def start_services(self) -> None:
         """Models, memory and worker (what `serve` and `chat` share)."""
@@ -104,18 +106,22 @@ class Daemon:
         api_key = load_or_create_api_key(self.cfg.api.key, self.cfg.data_dir)
         add_rest_routes(app, self.memory, self.worker, api_key, self.auth)
         app.router.add_get("/health", self._health)
-        self._http = web.AppRunner(app, access_log=None)
+        # A client that goes away cancels its request's work (no orphan embedding runs on).
+        self._http = web.AppRunner(app, access_log=None, handler_cancellation=True)
         await self._http.setup()
         site = web.TCPSite(self._http, s.host, s.http_port)
         await site.start()
         server = site._server  # aiohttp keeps the bound socket here
         self.http_port = server.sockets[0].getsockname()[1] if server else s.http_port  # type: ignore[union-attr]
+        self._trim = asyncio.create_task(trim_loop(), name="malloc-trim")
         self.progress(
             f"ready: devices connect to ws://{s.host}:{self.ws_port}{s.websocket_path} "
             f"(OTA http://{s.host}:{self.http_port}/xiaozhi/ota/)"
         )
 
     async def stop(self) -> None:
+        if self._trim is not None:
+            self._trim.cancel()
         if self._ws is not None:
             log.debug("stopping: closing device connections")
             self._ws.close()
@@ -144,7 +150,9 @@ class Daemon:
             fds = len(os.listdir("/proc/self/fd"))
         except OSError:
             fds = -1
-        return web.json_response({"status": "ok", "devices": len(self.sessions),
+        return web.json_response({"status": "ok", "server": "xiaozhi-memd", "pid": os.getpid(),
+                                  "websocket_port": self.ws_port, "http_port": self.http_port,
+                                  "devices": len(self.sessions),
                                   "tasks": len(asyncio.all_tasks()), "fds": fds,
                                   "rss_kb": _rss_kb()})
 

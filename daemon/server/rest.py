@@ -9,7 +9,6 @@ compared in constant time. Errors are JSON ``{"detail": ...}`` with a proper sta
 from __future__ import annotations
 
 import hmac
-import json
 import logging
 import secrets
 from collections.abc import Awaitable, Callable
@@ -19,17 +18,19 @@ from typing import Any
 from aiohttp import web
 
 from daemon.memory.filters import FilterError
+from daemon.memory.limits import MAX_ID_CHARS, MAX_QUERY_CHARS, check_add
 from daemon.memory.llm_json import LLMOutputError
 from daemon.memory.memory import Memory, normalise_messages
 from daemon.memory.store import Scope
 from daemon.memory.worker import MemoryWorker
 from daemon.server.auth import DeviceAuth
+from daemon.server.validate import MAX_JOB_ID, MAX_PAGE, finite_number, json_body, whole_number
 
 log = logging.getLogger(__name__)
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 SCOPE_KEYS = ("user_id", "agent_id", "run_id")
-MAX_ID_LEN = 200
+MAX_ID_LEN = MAX_ID_CHARS
 AUTH_KEY: web.AppKey[DeviceAuth | None] = web.AppKey("device_auth", object)  # type: ignore[arg-type]
 WEB_DIR = Path(__file__).resolve().parent.parent / "web"
 
@@ -106,6 +107,8 @@ def _auth_middleware(api_key: str, device_auth: DeviceAuth | None) -> Any:
             return _error(403, str(exc))
         except (ValueError, FilterError) as exc:
             return _error(400, str(exc))
+        except (OverflowError, RecursionError):
+            return _error(400, "a number or nesting in the request is out of range")
         except KeyError:
             return _error(404, "memory not found")
         except LLMOutputError as exc:
@@ -115,22 +118,6 @@ def _auth_middleware(api_key: str, device_auth: DeviceAuth | None) -> Any:
             return _error(500, "internal error (see the server log)")
 
     return middleware
-
-
-async def _json_body(request: web.Request) -> dict[str, Any]:
-    if not request.body_exists:
-        return {}
-    try:
-        body = await request.json(loads=json.loads)
-    except (ValueError, UnicodeDecodeError):
-        raise web.HTTPBadRequest(
-            text=json.dumps({"detail": "the request body is not valid JSON"}),
-            content_type="application/json",
-        ) from None
-    if not isinstance(body, dict):
-        raise web.HTTPBadRequest(text=json.dumps({"detail": "the body must be a JSON object"}),
-                                 content_type="application/json")
-    return body
 
 
 def _memory_id(request: web.Request) -> str:
@@ -206,7 +193,7 @@ def add_rest_routes(
                                   "user_email": None, "server": "xiaozhi-memd"})
 
     async def add(request: web.Request) -> web.Response:
-        body = await _json_body(request)
+        body = await json_body(request)
         messages = body.get("messages")
         if messages is None or messages == [] or messages == "":
             raise ValueError("messages is required")
@@ -216,10 +203,11 @@ def add_rest_routes(
         if metadata is not None and not isinstance(metadata, dict):
             raise ValueError("metadata must be an object")
         infer = body.get("infer", True) is not False
+        msgs = [dict(m) for m in normalise_messages(messages)]
+        check_add(msgs, infer)  # over a limit: 400 naming it, before any work or queueing
         # mem0's platform queues adds by default (async_mode); without an LLM worker, or for
         # infer=False, or when asked, the add runs now and returns its events.
         if infer and worker is not None and body.get("async_mode", True) is not False:
-            msgs = [dict(m) for m in normalise_messages(messages)]
             job_id = await worker.enqueue(msgs, user_id=scope["user_id"],
                                           agent_id=scope["agent_id"], run_id=scope["run_id"],
                                           metadata=metadata)
@@ -237,13 +225,12 @@ def add_rest_routes(
         return web.json_response(found)
 
     async def get_all(request: web.Request) -> web.Response:
-        body = await _json_body(request)
+        body = await json_body(request)
         scope, filters = split_scope(body)
         allow(request, scope["user_id"])
-        page = int(request.query.get("page", body.get("page", 1)))
-        size = int(request.query.get("page_size", body.get("page_size", 100)))
-        if page < 1 or not 1 <= size <= 1000:
-            raise ValueError("page must be >= 1 and page_size 1..1000")
+        page = whole_number(request.query.get("page", body.get("page", 1)), "page", 1, MAX_PAGE)
+        size = whole_number(request.query.get("page_size", body.get("page_size", 100)), "page_size",
+                    1, 1000)
         include_closed = bool(body.get("include_closed", False))
         result = await memory.get_all(filters=filters, limit=size + 1, offset=(page - 1) * size,
                                       include_closed=include_closed, **scope)
@@ -260,23 +247,22 @@ def add_rest_routes(
         })
 
     async def search(request: web.Request) -> web.Response:
-        body = await _json_body(request)
+        body = await json_body(request)
         query = body.get("query")
         if not isinstance(query, str) or not query.strip():
             raise ValueError("query must be a non-empty string")
         scope, filters = split_scope(body)
         allow(request, scope["user_id"])
-        limit = int(body.get("top_k", body.get("limit", 10)))
-        if not 1 <= limit <= 100:
-            raise ValueError("top_k must be 1..100")
+        limit = whole_number(body.get("top_k", body.get("limit", 10)), "top_k", 1, 100)
         threshold = body.get("threshold")
-        result = await memory.search(query[:2000], filters=filters, limit=limit,
-                                     threshold=None if threshold is None else float(threshold),
+        result = await memory.search(query[:MAX_QUERY_CHARS], filters=filters, limit=limit,
+                                     threshold=None if threshold is None
+                                     else finite_number(threshold, "threshold"),
                                      **scope)
         return web.json_response(result)
 
     async def update(request: web.Request) -> web.Response:
-        body = await _json_body(request)
+        body = await json_body(request)
         memory_id = _memory_id(request)
         await owned(memory_id, request)
         text = body.get("text") if body.get("text") is not None else body.get("data")
@@ -338,7 +324,7 @@ def add_rest_routes(
 
     async def retry_job(request: web.Request) -> web.Response:
         admin_only(request)
-        job_id = int(request.match_info["job_id"])
+        job_id = whole_number(request.match_info["job_id"], "job id", 1, MAX_JOB_ID)
         n = await memory.store.retry_parked(job_id)
         if worker is not None:
             worker.wake()

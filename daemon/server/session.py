@@ -18,6 +18,8 @@ from typing import TYPE_CHECKING, Any
 from websockets.asyncio.server import ServerConnection
 from websockets.exceptions import ConnectionClosed
 
+from daemon.executors import run
+from daemon.memory.limits import MAX_UTTERANCE_CHARS
 from daemon.protocol import (
     DEFAULT_SERVER_AUDIO,
     FRAME_OPUS,
@@ -46,6 +48,8 @@ if TYPE_CHECKING:
     from daemon.audio.services import Voice
 
 log = logging.getLogger(__name__)
+
+TOO_LONG = "Sorry, that was too long for me. Please say it in a few sentences."
 
 WAKE_WORDS = frozenset(
     w.casefold()
@@ -195,9 +199,24 @@ class Session:
 
     async def _start_turn(self, text: str) -> None:
         await self._cancel_turn()
+        if len(text) > MAX_UTTERANCE_CHARS:
+            # Bounded work per input: a short answer instead of a turn, a job and a prompt
+            # that would not fit the model.
+            log.warning("device %s: utterance of %d characters refused (limit %d)",
+                        self.state.user_id, len(text), MAX_UTTERANCE_CHARS)
+            self._turn = asyncio.create_task(self._refuse())
+            return
         self.state.turns += 1
         ctx = TurnContext(session_id=self.state.session_id, user_id=self.state.user_id)
         self._turn = asyncio.create_task(self._run_turn(ctx, text))
+
+    async def _refuse(self) -> None:
+        speaker = None
+        if self.voice is not None:
+            speaker = self.voice.speaker(self.server_audio, self.state.identity.protocol_version,
+                                         self.send, self.conn.send)
+        with contextlib.suppress(ConnectionClosed):
+            await self.turns.notice(TOO_LONG, self.send, speaker)
 
     async def _run_turn(self, ctx: TurnContext, text: str) -> None:
         speaker = None
@@ -235,7 +254,7 @@ class Session:
             channels = hello.audio_params.channels if hello else 1
             self._decoder = OpusDecoder(rate, channels, out_rate=16000)
             # a VAD model loads in a fraction of a second: not on the event loop
-            self._listener = await asyncio.to_thread(self.voice.listener)
+            self._listener = await run("voice-setup", self.voice.listener)
         return self._listener
 
     async def _on_audio(self, data: bytes) -> None:

@@ -63,6 +63,7 @@ class TurnResult:
     error: str | None = None
     lookup_ms: float = 0.0
     first_sentence_ms: float | None = None
+    since: int | None = None  # the newest forget when the turn began
 
 
 class TurnRunner:
@@ -110,6 +111,13 @@ class TurnRunner:
         result = TurnResult(text=text, said_at=datetime.now().astimezone().isoformat())
         self.last = result
         t0 = time.perf_counter()
+        if self.memory is not None:
+            # The newest forget now: if this user is forgotten before the turn is written,
+            # the turn is not written (see daemon.memory.forget).
+            try:
+                result.since = await self.memory.store.forget_mark()
+            except Exception:
+                log.exception("could not read the forget mark")
         await send(Stt(text=text))
         facts, episodes = await self.recall(ctx.user_id, text)
         result.lookup_ms = (time.perf_counter() - t0) * 1000
@@ -178,6 +186,21 @@ class TurnRunner:
             await asyncio.shield(record)
         return result
 
+    async def notice(self, sentence: str, send: Send, voice: Voice | None = None) -> None:
+        """A short answer that is not a turn (an utterance over the limit): spoken or sent as
+        text; nothing reaches the LLM, nothing is recorded or learned."""
+        try:
+            await send(Tts(state="start"))
+            if voice is not None:
+                await voice.say(sentence)
+                await voice.finish()
+            else:
+                await send(Tts(state="sentence_start", text=sentence))
+            await send(Tts(state="stop"))
+        finally:
+            if voice is not None:
+                await voice.close()
+
     async def drain(self) -> None:
         """Wait for exchanges still being written (call before closing the store)."""
         while self._recording:
@@ -199,7 +222,7 @@ class TurnRunner:
             job = self.worker.payload(exchange, user_id=ctx.user_id, agent_id=ctx.agent_id,
                                       at=result.said_at)
         self._unsaved.append(Exchange(ctx.session_id, ctx.user_id, ctx.agent_id, result.text,
-                                      result.answer, result.interrupted, job))
+                                      result.answer, result.interrupted, job, result.since))
         async with self._write_lock:
             batch = list(self._unsaved)  # everything waiting, this turn's included
             if not batch:

