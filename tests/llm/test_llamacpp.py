@@ -48,7 +48,7 @@ async def test_extractor_and_decider_run_on_the_real_model(real_llm) -> None:
     assert calls == 1 and isinstance(facts, list)
     decided, calls = await UpdateDecider(real_llm, timeout_s=60).decide(
         "Moved to Munich", [Neighbour("real-uuid-1", "Lives in Berlin", 0.9)])
-    assert calls == 1
+    assert calls >= 1  # the decision, plus a same-thing check per UPDATE/DELETE it proposes
     # Whatever the tiny model says, only the memory shown can be touched.
     assert all(d.memory_id in (None, "real-uuid-1") for d in decided)
     raw = await real_llm.complete_json([{"role": "user", "content": "x"}], DECISION_SCHEMA,
