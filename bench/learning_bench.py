@@ -249,7 +249,11 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
 
         resolve_gguf(chat_model, cfg.models_dir)  # a missing chat model stops us before the adds
     say(f"loading extraction model {model}")
-    llm = make_llm(cfg.llm, cfg.models_dir, model=model)
+    # As the server does: one copy of the weights, the answers on the loaded context (prompt
+    # read on n_threads_batch), extraction on a second context (n_threads).
+    loaded = make_llm(cfg.llm, cfg.models_dir, model=model)
+    llm = (loaded.sibling(n_threads=cfg.llm.llamacpp.n_threads)
+           if hasattr(loaded, "sibling") else loaded)
     memory = await open_memory(cfg, llm=llm, progress=say)
     caps = capabilities(memory)
     notes = caps.notes()
@@ -270,10 +274,8 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
                 f"({time.perf_counter() - t0:.1f} s) live={sc.live}")
         if args.ttfs > 0:
             say(f"loading chat model {chat_model}")
-            if chat_model == model and hasattr(llm, "sibling"):
-                chat_llm = llm.sibling()  # as the server does: same weights, own context
-            elif chat_model == model:
-                chat_llm = llm
+            if chat_model == model:
+                chat_llm = loaded
             else:
                 chat_llm = make_llm(cfg.llm, cfg.models_dir, model=chat_model)
             try:
@@ -283,7 +285,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
                 notes.append(f"time to first sentence failed: {exc!r}")
     finally:
         await memory.close()
-        for m in {id(x): x for x in (llm, chat_llm) if x is not None}.values():
+        for m in {id(x): x for x in (llm, loaded, chat_llm) if x is not None}.values():
             await m.close()
         tmp.cleanup()
     head = {"split": args.split, "model": model, "chat_model": chat_model,

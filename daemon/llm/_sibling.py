@@ -22,10 +22,12 @@ class SiblingUnsupported(Exception):
     """This llama-cpp-python version does not have the internals a sibling needs."""
 
 
-def make_sibling(base: Any) -> Any:
-    """A ``Llama`` sharing ``base``'s model, with its own KV cache, batch and sampler state.
-    ``base`` must outlive it (it owns the weights)."""
+def make_sibling(base: Any, n_threads: int) -> Any:
+    """A ``Llama`` sharing ``base``'s model, with its own KV cache, batch and sampler state,
+    running on ``n_threads`` (generation and prompt reading). ``base`` must outlive it (it owns
+    the weights)."""
     try:
+        import llama_cpp
         from llama_cpp import _internals as internals
 
         # Not copy.copy(): Llama pickles as its init arguments, so a copy loads the model again.
@@ -45,6 +47,8 @@ def make_sibling(base: Any) -> Any:
         other._mirostat_mu = ctypes.c_float(2.0 * 5.0)
         other.cache = None
         other._lora_adapter = None
+        other.n_threads = other.n_threads_batch = n_threads
+        llama_cpp.llama_set_n_threads(other._ctx.ctx, n_threads, n_threads)
         return other
     except (ImportError, AttributeError, TypeError) as exc:
         raise SiblingUnsupported(f"{type(exc).__name__}: {exc}") from exc

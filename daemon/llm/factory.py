@@ -27,5 +27,6 @@ def make_llm(cfg: LLMConfig, models_dir: Path, *, model: str = "") -> ChatLLM:
 
     path = resolve_gguf(model or cfg.model, models_dir)
     return LlamaCppLLM(
-        path, n_ctx=cfg.llamacpp.n_ctx, n_threads=cfg.llamacpp.n_threads, seed=cfg.llamacpp.seed
+        path, n_ctx=cfg.llamacpp.n_ctx, n_threads=cfg.llamacpp.n_threads,
+        n_threads_batch=cfg.llamacpp.n_threads_batch, seed=cfg.llamacpp.seed
     )

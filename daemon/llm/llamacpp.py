@@ -34,7 +34,8 @@ class LlamaCppLLM:
     extraction each keep their prompt prefix cached, and run side by side)."""
 
     def __init__(
-        self, path: Path, *, n_ctx: int = 4096, n_threads: int = 1, seed: int = 0,
+        self, path: Path, *, n_ctx: int = 4096, n_threads: int = 1, n_threads_batch: int = 0,
+        seed: int = 0,
         use_mmap: bool = False,
     ) -> None:
         try:
@@ -51,7 +52,7 @@ class LlamaCppLLM:
                 model_path=str(path),
                 n_ctx=n_ctx,
                 n_threads=n_threads,
-                n_threads_batch=n_threads,
+                n_threads_batch=n_threads_batch or n_threads,
                 seed=seed,
                 # Read into memory rather than mapped: measured with Qwen2.5-1.5B, a mapped
                 # model kept ~600 MB more resident (1.87 vs 1.27 GB).
@@ -65,13 +66,15 @@ class LlamaCppLLM:
         self.usage = Usage()
         self._owner: LlamaCppLLM | None = None  # a sibling keeps the weights' owner alive
 
-    def sibling(self) -> LlamaCppLLM:
-        """Another instance on the same weights (falls back to loading them again)."""
+    def sibling(self, *, n_threads: int | None = None) -> LlamaCppLLM:
+        """Another instance on the same weights (falls back to loading them again), with
+        ``n_threads`` for both generation and prompt reading (default: this one's)."""
+        threads = n_threads or self._llm.n_threads
         try:
-            llama = make_sibling(self._llm)
+            llama = make_sibling(self._llm, threads)
         except SiblingUnsupported as exc:
             log.warning("cannot share the loaded model (%s): loading a second copy", exc)
-            return LlamaCppLLM(self.path, n_ctx=self._n_ctx, n_threads=self._llm.n_threads)
+            return LlamaCppLLM(self.path, n_ctx=self._n_ctx, n_threads=threads)
         other = object.__new__(LlamaCppLLM)
         other.name, other.path, other._n_ctx = self.name, self.path, self._n_ctx
         other.context_tokens = self._n_ctx

@@ -67,7 +67,7 @@ class Daemon:
             # The same weights with a context of its own: extraction in the background never
             # queues behind a turn, and neither evicts the other's cached prompt (+0.12 GB
             # instead of a second 1.3 GB copy).
-            self.extract_llm = self.llm.sibling()
+            self.extract_llm = self.llm.sibling(n_threads=cfg.llm.llamacpp.n_threads)
         elif cfg.llm.provider == "llamacpp":
             self.progress(f"loading extraction model ({extraction_model})")
             self.extract_llm = await asyncio.to_thread(
