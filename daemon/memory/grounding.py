@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 
 _LATIN = re.compile(r"[a-z0-9]{3,}")
+_SENTENCE = re.compile(r"[^。！？!?.\n]+[。！？!?.]?")
 _CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]+")
 _COMMON = frozenset(
     "the and with for are was were has have had his her hers she they them their you your "
@@ -32,3 +33,11 @@ def copied_from_assistant(fact: str, user_text: str, assistant_text: str) -> boo
     """True when ``fact`` shares words with the assistant's line and none with the user's."""
     own = words(fact)
     return not (own & words(user_text)) and bool(own & words(assistant_text))
+
+
+def only_questions(text: str) -> bool:
+    """Every sentence of ``text`` is a question ("我叫什么名字？我女儿多大了？"): nothing to learn.
+    Seen with Qwen2.5-1.5B: asked for facts about such a turn, it answered them itself ("女儿
+    10岁") and replaced true memories with the answers."""
+    parts = [p.strip() for p in _SENTENCE.findall(text) if p.strip(" \t,，、")]
+    return bool(parts) and all(p.endswith(("?", "？")) for p in parts)

@@ -52,3 +52,18 @@ async def test_the_extractor_applies_both() -> None:
         [{"role": "assistant", "content": "Rain expected tomorrow afternoon."},
          {"role": "user", "content": "Ok. By the way I moved to Oslo last month."}], TUESDAY)
     assert facts == ["Moved to Oslo in October 2026"] and calls == 1
+
+
+async def test_a_turn_of_questions_only_is_not_sent_for_extraction() -> None:
+    """Seen in `chat`: "我叫什么名字？我女儿多大了？" made the model 'answer' with facts that
+    replaced true memories."""
+    llm = ScriptedLLM(rules=[{"json": True, "match": ".*", "reply": {"facts": ["女儿10岁"]}}])
+    extractor = FactExtractor(llm)
+    for said in ["我叫什么名字？我女儿多大了？", "What am I allergic to, and what is my job?",
+                 "How far away is the moon?\nAnd who wrote Pride and Prejudice?"]:
+        assert await extractor.extract([{"role": "user", "content": said}], TUESDAY) == ([], 0)
+    assert llm.calls == []
+    # A statement beside a question still goes to the model.
+    facts, calls = await extractor.extract(
+        [{"role": "user", "content": "我女儿十岁了。她能喝咖啡吗？"}], TUESDAY)
+    assert calls == 1 and facts == ["女儿10岁"]

@@ -145,3 +145,14 @@ async def test_the_same_thing_check_on_the_real_model(qwen_llm) -> None:
     assert (await decider.same_thing("住在北京", "2026年5月搬到上海"))[0]
     assert not (await decider.same_thing("Name is Li Ming", "Works as a software engineer"))[0]
     assert not (await decider.same_thing("女儿叫朵朵", "儿子叫乐乐"))[0]
+
+
+async def test_asking_about_a_memory_does_not_change_it(open_memory, e5, qwen_llm) -> None:
+    """Seen in `xiaozhi-memd chat`: the questions rewrote the name and the daughter's age."""
+    mem = await learner(open_memory, e5, qwen_llm)
+    await mem.add("我叫李明，我女儿叫朵朵，她五岁了。", user_id="a")
+    before = sorted(await live(mem, "a"))
+    assert has(before, "李明") and has(before, "朵朵"), before
+    for question in ["我叫什么名字？我女儿多大了？", "What am I allergic to, and what is my job?"]:
+        assert (await mem.add(question, user_id="a"))["results"] == []
+    assert sorted(await live(mem, "a")) == before
