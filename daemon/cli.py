@@ -442,11 +442,11 @@ async def _memory_action(args: argparse.Namespace, memory: Any) -> int:
         say(f"imported {imported} memories, {skipped} already present")
         return 0
     if action == "jobs":
-        for j in await memory.store.jobs(("pending", "running", "parked")):
+        for j in await memory.jobs(("pending", "running", "parked")):
             err = f": {j.last_error}" if j.last_error else ""
             print(f"#{j.id}  {j.user_id or '-'}  {j.state}  attempts {j.attempts}{err}")
         if args.retry:
-            say(f"{await memory.store.retry_parked()} parked job(s) will run again")
+            say(f"{await memory.retry_parked()} parked job(s) will run again")
         return 0
     raise AssertionError(action)
 

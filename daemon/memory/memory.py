@@ -34,6 +34,8 @@ from daemon.memory.store import (
     FACT,
     Applied,
     Change,
+    Exchange,
+    Job,
     MemoryRow,
     MemoryStore,
     Scope,
@@ -551,6 +553,28 @@ class Memory:
 
     async def entities(self) -> list[dict[str, Any]]:
         return await self.store.entities()
+
+    # -- what other layers need of the store (they never reach into it) ------------------
+
+    async def count(self, scope: Scope, *, include_closed: bool = False) -> int:
+        return await self.store.count(scope, include_closed=include_closed)
+
+    async def jobs(self, states: Sequence[str] = ("pending", "running", "parked"),
+                   limit: int = 500) -> list[Job]:
+        return await self.store.jobs(tuple(states), limit=limit)
+
+    async def retry_parked(self, job_id: int | None = None) -> int:
+        return await self.store.retry_parked(job_id)
+
+    async def forget_mark(self) -> int:
+        """The newest forget; a turn read before a later forget is not written."""
+        return await self.store.forget_mark()
+
+    async def recent_messages(self, session_id: str, limit: int) -> list[dict[str, Any]]:
+        return await self.store.recent_messages(session_id, limit)
+
+    async def record_exchanges(self, exchanges: Sequence[Exchange]) -> None:
+        await self.store.record_exchanges(exchanges)
 
     async def reset(self) -> None:
         async with self._commit_lock:

@@ -236,7 +236,7 @@ def add_rest_routes(
                                       include_closed=include_closed, **scope)
         items = result["results"]
         more = len(items) > size
-        total = None if filters else await memory.store.count(
+        total = None if filters else await memory.count(
             Scope(**scope), include_closed=include_closed
         )
         return web.json_response({
@@ -319,13 +319,13 @@ def add_rest_routes(
         states = tuple(request.query.get("state", "pending,running,parked").split(","))
         if not set(states) <= {"pending", "running", "parked", "done"}:
             raise ValueError("state must be pending, running, parked or done")
-        rows = await memory.store.jobs(states, limit=500)
+        rows = await memory.jobs(states, limit=500)
         return web.json_response({"results": [j.public() for j in rows]})
 
     async def retry_job(request: web.Request) -> web.Response:
         admin_only(request)
         job_id = whole_number(request.match_info["job_id"], "job id", 1, MAX_JOB_ID)
-        n = await memory.store.retry_parked(job_id)
+        n = await memory.retry_parked(job_id)
         if worker is not None:
             worker.wake()
         return web.json_response({"retried": n})

@@ -19,7 +19,7 @@ from typing import Any, Protocol
 from daemon.config import Config
 from daemon.llm.base import ChatLLM, LLMError
 from daemon.memory.memory import Memory
-from daemon.memory.store import Exchange
+from daemon.memory.store import Exchange  # the record a turn leaves
 from daemon.memory.worker import MemoryWorker
 from daemon.protocol import Llm, ServerMessage, Stt, Tts
 from daemon.turn.prompt import build_messages, memories_block
@@ -115,7 +115,7 @@ class TurnRunner:
             # The newest forget now: if this user is forgotten before the turn is written,
             # the turn is not written (see daemon.memory.forget).
             try:
-                result.since = await self.memory.store.forget_mark()
+                result.since = await self.memory.forget_mark()
             except Exception:
                 log.exception("could not read the forget mark")
         await send(Stt(text=text))
@@ -124,7 +124,7 @@ class TurnRunner:
         history: list[dict[str, Any]] = []
         if self.memory is not None:
             try:
-                history = await self.memory.store.recent_messages(ctx.session_id, HISTORY_MESSAGES)
+                history = await self.memory.recent_messages(ctx.session_id, HISTORY_MESSAGES)
             except Exception:
                 log.exception("could not read the session's recent dialogue")
         said = {h["content"] for h in history if h["role"] == "user"}
@@ -228,7 +228,7 @@ class TurnRunner:
             if not batch:
                 return  # an earlier writer already saved it
             try:
-                await self.memory.store.record_exchanges(batch)
+                await self.memory.record_exchanges(batch)
             except Exception as exc:
                 if not self.writes_paused:
                     log.error("memory writes paused (%s): turns go on without them; %d "
