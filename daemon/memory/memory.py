@@ -148,6 +148,9 @@ class Memory:
         self.decisions = decisions
         self.indexes = IndexSet(index_dir, embedder.dim, embedder.identity,
                                 index_params or IndexParams())
+        # A store with its own vector index (PostgreSQL + pgvector) answers vector queries
+        # itself (``store.vector_search``); otherwise Memory keeps hnswlib indexes of its vectors.
+        self._store_vectors = bool(getattr(store, "has_vector_index", False))
         self.extractor = (
             FactExtractor(llm, max_tokens=extraction_max_tokens, timeout_s=llm_timeout_s,
                           retries=llm_retries) if llm else None
@@ -170,7 +173,7 @@ class Memory:
         """Open the store, re-embed vectors of another model, load or rebuild every index."""
         await self.store.open()
         await self._reembed_stale()
-        partitions = await self.store.partitions()
+        partitions = [] if self._store_vectors else await self.store.partitions()
         for i, partition in enumerate(partitions, 1):
             await self._index(partition)
             if len(partitions) > 1:
@@ -283,7 +286,7 @@ class Memory:
         async with self._commit_lock:
             applied = await self.store.apply(changes, complete_job=complete_job, at=at,
                                              guard=guard)
-            for partition in {a.partition for a in applied}:
+            for partition in {a.partition for a in applied} if not self._store_vectors else ():
                 index = await self._index(partition)
                 for a in (x for x in applied if x.partition == partition):
                     if a.event in ("ADD", "UPDATE") and a.embedding is not None:
@@ -509,7 +512,8 @@ class Memory:
                 # graph); rebuilt now from what is left in SQLite, if anything.
                 partition = partition_of(user, kind)
                 self.indexes.drop(partition)
-                if scope.agent_id is not None or scope.run_id is not None:
+                if (scope.agent_id is not None or scope.run_id is not None) \
+                        and not self._store_vectors:
                     await self._index(partition)
         for listener in self.on_forget:
             listener(scope)
@@ -533,7 +537,7 @@ class Memory:
         async with self._commit_lock:
             for partition in touched:
                 self.indexes.forget(partition)
-        for partition in touched:
+        for partition in touched if not self._store_vectors else ():
             await self._index(partition)
         return imported, skipped
 
@@ -607,6 +611,8 @@ class Memory:
         self, qvec: np.ndarray, scope: Scope, filters: dict[str, Any] | None, n: int
     ) -> list[tuple[int, float]]:
         """Approximate (HNSW) for a plain user scope; exact brute force otherwise."""
+        if self._store_vectors:
+            return await self.store.vector_search(scope, qvec, n, filters)  # type: ignore[attr-defined]
         if scope.user_id is not None and scope.agent_id is None and scope.run_id is None \
                 and scope.kind is not None and not filters:
             index = await self._current_index(partition_of(scope.user_id, scope.kind))

@@ -189,8 +189,53 @@ def raw_db(data_dir: Path) -> sqlite3.Connection:
     return sqlite3.connect(db_path(data_dir))
 
 
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """Tests marked ``both_backends`` that open a memory run on SQLite and on PostgreSQL."""
+    if "store_backend" in metafunc.fixturenames:
+        both = metafunc.definition.get_closest_marker("both_backends") is not None
+        metafunc.parametrize("store_backend", ["sqlite", "postgresql"] if both else ["sqlite"],
+                             indirect=True)
+
+
+@pytest.fixture(scope="session")
+def pg_server():
+    """One real PostgreSQL + pgvector for the session (skips, saying why, if it cannot start)."""
+    from tests.support import postgres
+
+    server = postgres.start()
+    if isinstance(server, str):
+        print(f"\nPostgreSQL tests skipped: {server}")
+        pytest.skip(server)
+    yield server
+    server.stop()
+
+
 @pytest.fixture
-async def open_memory(data_dir: Path):
+def store_backend(request: pytest.FixtureRequest) -> str:
+    return getattr(request, "param", "sqlite")
+
+
+@pytest.fixture
+def make_store(request: pytest.FixtureRequest, store_backend: str, data_dir: Path):
+    """Factory: the store of ``folder`` on this test's backend (PostgreSQL: one database per
+    folder, so reopening a folder reopens its database)."""
+    dsns: dict[Path, str] = {}
+
+    def _make(folder: Path | None = None, dim: int = 256) -> Any:
+        folder = folder or data_dir
+        if store_backend == "sqlite":
+            return MemoryStore(db_path(folder))
+        from daemon.memory.pg import PgStore
+
+        if folder not in dsns:
+            dsns[folder] = request.getfixturevalue("pg_server").new_dsn()
+        return PgStore(dsns[folder], dim=dim)
+
+    return _make
+
+
+@pytest.fixture
+async def open_memory(data_dir: Path, make_store):
     """Factory: ``await open_memory(embedder=..., llm=..., **Memory kwargs)`` -> a started
     Memory on ``data_dir`` (no background saver); all are closed at teardown."""
     opened: list[Memory] = []
@@ -198,7 +243,8 @@ async def open_memory(data_dir: Path):
     async def _open(embedder: Any = None, llm: Any = None, *, folder: Path | None = None,
                     **kwargs: Any) -> Memory:
         folder = folder or data_dir
-        memory = Memory(MemoryStore(db_path(folder)), embedder or HashEmbedder(), llm,
+        embedder = embedder or HashEmbedder()
+        memory = Memory(make_store(folder, embedder.dim), embedder, llm,
                         index_dir=index_dir(folder), **kwargs)
         await memory.start(save_interval_s=0)
         opened.append(memory)
