@@ -65,6 +65,17 @@ def _run(coro: Any) -> Any:
         return pool.submit(asyncio.run, coro).result()
 
 
+async def execute(dsn: str, sql: str, *args: Any) -> str:
+    """One statement on its own connection (a test reaching under the store)."""
+    import asyncpg
+
+    conn = await asyncpg.connect(dsn)
+    try:
+        return await conn.execute(sql, *args)
+    finally:
+        await conn.close()
+
+
 def start() -> PgServer | str:
     """A running server, or why there is none."""
     try:
