@@ -28,7 +28,6 @@ class PgServer:
 
     def new_dsn(self, prefix: str = "t") -> str:
         """A fresh, empty database on the server (made with psql-free SQL through asyncpg)."""
-        import asyncio
 
         import asyncpg
 
