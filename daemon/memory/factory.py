@@ -30,6 +30,29 @@ def make_embedder(cfg: EmbedderConfig, models_dir) -> Embedder:  # type: ignore[
     return SentenceTransformerEmbedder(folder, n_threads=cfg.n_threads)
 
 
+def redact_dsn(dsn: str) -> str:
+    """A DSN fit for a log line: the password replaced by ***."""
+    from urllib.parse import urlsplit, urlunsplit
+
+    parts = urlsplit(dsn)
+    if parts.password is None:
+        return dsn
+    netloc = parts.netloc.replace(f":{parts.password}@", ":***@", 1)
+    return urlunsplit(parts._replace(netloc=netloc))
+
+
+def make_store(cfg: Config, dim: int) -> MemoryStore:
+    """The configured store: SQLite in data_dir, or PostgreSQL (memory.store / memory.dsn)."""
+    m = cfg.memory
+    if m.store == "postgresql":
+        from daemon.memory.pg import PgStore
+
+        return PgStore(m.dsn, dim=dim, pool_size=m.pool_size, lease_s=m.job_lease_s,  # type: ignore[return-value]
+                       hnsw_m=m.index_m, hnsw_ef_construction=m.index_ef_construction,
+                       hnsw_ef_search=m.index_ef_search)
+    return MemoryStore(cfg.data_dir / "memory.sqlite3")
+
+
 def decision_mode(cfg: Config) -> tuple[str, str]:
     """("llm" | "add_only", why) for ``memory.decisions``."""
     m = cfg.memory
@@ -64,7 +87,7 @@ def build_memory(
                                     else "add only (the model never changes or closes a memory)")
             + f" - {why}")
     return Memory(
-        MemoryStore(cfg.data_dir / "memory.sqlite3"),
+        make_store(cfg, embedder.dim),
         embedder,
         llm,
         index_dir=cfg.data_dir / "index",
