@@ -190,11 +190,13 @@ def raw_db(data_dir: Path) -> sqlite3.Connection:
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
-    """Tests marked ``both_backends`` that open a memory run on SQLite and on PostgreSQL."""
+    """Tests marked ``both_backends`` that open a memory run on SQLite and on PostgreSQL
+    (``postgresql_only``: on PostgreSQL alone)."""
     if "store_backend" in metafunc.fixturenames:
-        both = metafunc.definition.get_closest_marker("both_backends") is not None
-        metafunc.parametrize("store_backend", ["sqlite", "postgresql"] if both else ["sqlite"],
-                             indirect=True)
+        marked = metafunc.definition.get_closest_marker
+        backends = (["postgresql"] if marked("postgresql_only") else
+                    ["sqlite", "postgresql"] if marked("both_backends") else ["sqlite"])
+        metafunc.parametrize("store_backend", backends, indirect=True)
 
 
 @pytest.fixture(scope="session")

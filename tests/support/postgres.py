@@ -75,6 +75,26 @@ async def execute(dsn: str, sql: str, *args: Any) -> str:
         await conn.close()
 
 
+TABLES = ("memories", "history", "messages", "jobs", "forgets", "meta")
+
+
+async def rows_mentioning(dsn: str, needle: str) -> dict[str, int]:
+    """Rows of every memory table whose text (any column) contains ``needle``."""
+    import asyncpg
+
+    conn = await asyncpg.connect(dsn)
+    try:
+        found = {}
+        for table in TABLES:
+            n = await conn.fetchval(
+                f"SELECT count(*) FROM {table} t WHERE strpos(t::text, $1) > 0", needle)
+            if n:
+                found[table] = int(n)
+        return found
+    finally:
+        await conn.close()
+
+
 def start() -> PgServer | str:
     """A running server, or why there is none."""
     try:
