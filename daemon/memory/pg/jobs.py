@@ -20,6 +20,7 @@ import secrets
 from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
+from daemon.memory.pg.sql import dumps
 from daemon.memory.store import Job, now_iso
 
 if TYPE_CHECKING:
@@ -76,7 +77,7 @@ class PgJobs:
         return int(await self.pool.fetchval(
             "INSERT INTO jobs(kind, user_id, payload, created_at, updated_at) "
             "VALUES ($1, $2, $3::jsonb, $4, $4) RETURNING id",
-            kind, user_id, json.dumps(payload, ensure_ascii=False), ts))
+            kind, user_id, dumps(payload), ts))
 
     async def requeue_running(self, keep: Sequence[int] = ()) -> int:
         """Back to pending: jobs this process holds (except ``keep``) and jobs whose lease ran

@@ -2,17 +2,20 @@
 
 PostgreSQL's full-text search splits on spaces and punctuation: a Chinese sentence is one
 token, and the bundled server has no pg_trgm or Chinese parser. So each memory gets a keyword
-document built here: its Latin words (lower case) plus every CJK character bigram and trigram,
-stored in a ``tsvector`` column ('simple' configuration, no stemming) under a GIN index. The
-query side takes the terms the SQLite query builder chose (``keywords.keyword_query``): Latin
-words match as prefixes, CJK terms of 2-3 characters as lexemes, longer ones as all of their
-trigrams.
+document built here: its Latin words (lower case) plus every CJK character bigram, stored in a
+``tsvector`` column ('simple' configuration, no stemming) under a GIN index. The query side
+takes the terms the SQLite query builder chose (``keywords.keyword_query``): Latin words match
+as prefixes, CJK terms as their bigrams (OR, ranked by how many match), bigrams of function
+characters only left out. Bigrams rather than the trigrams SQLite uses: a question's trigram
+("女儿多" in "女儿多大了") is rarely in the statement, its bigrams ("女儿") are.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+
+from daemon.memory.keywords import _CJK_STOP
 
 _LATIN = re.compile(r"[0-9A-Za-z\u00c0-\u024f]+")
 _CJK = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af]+")
@@ -32,9 +35,8 @@ def keyword_doc(text: str) -> list[str]:
     for run in _CJK.findall(text):
         if len(run) == 1:
             out[run] = None
-        for n in (2, 3):
-            for i in range(len(run) - n + 1):
-                out[run[i : i + n]] = None
+        for i in range(len(run) - 1):
+            out[run[i : i + 2]] = None
     return list(out)[:MAX_DOC_LEXEMES]
 
 
@@ -45,13 +47,10 @@ def keyword_tsquery(match: str, like_terms: Sequence[str]) -> str:
     parts: list[str] = []
     for term in dict.fromkeys(t.strip().lower() for t in terms if t.strip()):
         if _CJK.fullmatch(term):
-            if len(term) <= 3:
-                parts.append(_lexeme(term))
-            else:
-                grams = dict.fromkeys(term[i : i + 3] for i in range(len(term) - 2))
-                parts.append("(" + " & ".join(_lexeme(g) for g in grams) + ")")
+            grams = [term] if len(term) == 1 else [term[i : i + 2] for i in range(len(term) - 1)]
+            parts += [_lexeme(g) for g in grams if not all(c in _CJK_STOP for c in g)]
         else:
             words = _LATIN.findall(term)
             if words:
                 parts.append("(" + " & ".join(_lexeme(w.lower()) + ":*" for w in words) + ")")
-    return " | ".join(parts)
+    return " | ".join(dict.fromkeys(parts))

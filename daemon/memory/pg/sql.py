@@ -24,6 +24,23 @@ COLS = (
 )
 
 
+def no_nul(value: Any) -> Any:
+    """``value`` without NUL characters, which PostgreSQL text and JSONB cannot hold (SQLite
+    can): a NUL never carries meaning in speech or memory text, so it is dropped."""
+    if isinstance(value, str):
+        return value.replace("\x00", "")
+    if isinstance(value, dict):
+        return {no_nul(k): no_nul(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [no_nul(v) for v in value]
+    return value
+
+
+def dumps(value: Any) -> str:
+    """JSON for a JSONB parameter (NUL-free)."""
+    return json.dumps(no_nul(value), ensure_ascii=False)
+
+
 class Params(list[Any]):
     """Bound values; ``add`` returns the placeholder ($n) of the value it appends."""
 
@@ -43,13 +60,13 @@ def scope_sql(scope: Scope, params: Params, table: str = "") -> str:
 
 def _jsonb(value: Any, where: str) -> str:
     if isinstance(value, bool) or value is None or isinstance(value, (int, float, str)):
-        return json.dumps(value)
+        return dumps(value)
     raise FilterError(f"filter {where}: value must be a string, number, boolean or null")
 
 
 def _leaf(key: str, cond: Any, params: Params) -> str:
     if key in SCOPE_KEYS:
-        col, cast, conv = key, "::text", lambda v, w: None if v is None else str(v)
+        col, cast, conv = key, "::text", lambda v, w: None if v is None else no_nul(str(v))
     elif _KEY.match(key):
         col, cast, conv = f"nullif(metadata -> {params.add(key)}, 'null'::jsonb)", "::jsonb", _jsonb
     else:

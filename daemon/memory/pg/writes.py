@@ -4,7 +4,6 @@ forget removes it, a guarded write is dropped whole when its scope was forgotten
 
 from __future__ import annotations
 
-import json
 import logging
 import uuid
 from collections.abc import Iterable, Sequence
@@ -16,6 +15,7 @@ import numpy as np
 from daemon.memory.forget import Forgotten, WriteGuard
 from daemon.memory.pg import forget
 from daemon.memory.pg.keywords import keyword_doc
+from daemon.memory.pg.sql import dumps, no_nul
 from daemon.memory.store import (
     FACT,
     KINDS,
@@ -92,6 +92,8 @@ class PgWrites:
             str(uuid.uuid4()), memory_id, user_id, old, new, event, ts, actor, event == "DELETE")
 
     async def _apply_one(self, conn: asyncpg.Connection, ch: Change, ts: str) -> Applied | None:
+        if ch.text:
+            ch.text = no_nul(ch.text)
         if ch.event == "ADD":
             if ch.memory_id is not None and await conn.fetchval(
                     "SELECT 1 FROM memories WHERE id = $1", ch.memory_id):
@@ -105,7 +107,7 @@ class PgWrites:
                 "($1, $2, $3, $4, $5, $6, $7, $8, $9::jsonb, $10, $10, $10, $11, "
                 "array_to_tsvector($12::text[])) RETURNING num",
                 mid, ch.scope.user_id, ch.scope.agent_id, ch.scope.run_id, ch.text,
-                text_hash(ch.text), emb, ch.embedder, json.dumps(ch.metadata, ensure_ascii=False),
+                text_hash(ch.text), emb, ch.embedder, dumps(ch.metadata),
                 ts, kind, keyword_doc(ch.text))
             await self._history(conn, mid, ch.scope.user_id, None, ch.text, "ADD", ts, ch.actor)
             return Applied("ADD", mid, ch.text, None, int(num),
@@ -127,7 +129,7 @@ class PgWrites:
                 "embedder = CASE WHEN $5::vector IS NULL THEN embedder ELSE $6 END, "
                 "metadata = metadata || $7::jsonb WHERE num = $8",
                 ch.text, text_hash(ch.text), ts, keyword_doc(ch.text), emb, ch.embedder,
-                json.dumps(ch.metadata or {}, ensure_ascii=False), num)
+                dumps(ch.metadata or {}), num)
             await self._history(conn, ch.memory_id, user_id, old_text, ch.text, "UPDATE", ts,
                                 ch.actor)
             return Applied("UPDATE", ch.memory_id, ch.text, old_text, num, part, emb)
@@ -170,6 +172,7 @@ class PgWrites:
     ) -> bool:
         """Insert one exported memory with its history, keeping ids and times; False if a
         memory with that id exists already (importing twice changes nothing)."""
+        item = no_nul(item)
         async with self.tx() as conn:
             if await conn.fetchval("SELECT 1 FROM memories WHERE id = $1", item["id"]):
                 return False
@@ -182,7 +185,7 @@ class PgWrites:
                 "array_to_tsvector($15::text[]))",
                 item["id"], item.get("user_id"), item.get("agent_id"), item.get("run_id"),
                 item["memory"], text_hash(item["memory"]), emb, embedder,
-                json.dumps(item.get("metadata") or {}, ensure_ascii=False),
+                dumps(item.get("metadata") or {}),
                 item["created_at"], item["updated_at"],
                 item.get("valid_from") or item["created_at"], item.get("valid_to"), kind,
                 keyword_doc(item["memory"]))
@@ -226,13 +229,14 @@ class PgWrites:
         return int(await self.pool.fetchval(
             "INSERT INTO messages(session_id, user_id, agent_id, role, content, interrupted, "
             "created_at) VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING seq",
-            session_id, user_id, agent_id, role, content, interrupted, now_iso()))
+            session_id, user_id, agent_id, role, no_nul(content), interrupted, now_iso()))
 
     async def record_exchanges(self, exchanges: Sequence[Exchange]) -> None:
         """Turns' messages and their extraction jobs, in one transaction."""
         ts = now_iso()
         async with self.tx() as conn:
             for ex in exchanges:
+                ex.user_text, ex.answer = no_nul(ex.user_text), no_nul(ex.answer)
                 if ex.since is not None and await forget.is_void(
                         conn, WriteGuard(ex.user_id, ex.agent_id, None, since=ex.since), None):
                     log.info("a turn said before a forget of its user was not recorded")
@@ -250,4 +254,4 @@ class PgWrites:
                     await conn.execute(
                         "INSERT INTO jobs(kind, user_id, payload, created_at, updated_at) "
                         "VALUES ('extract', $1, $2::jsonb, $3, $3)",
-                        ex.user_id, json.dumps(ex.job, ensure_ascii=False), ts)
+                        ex.user_id, dumps(ex.job), ts)
