@@ -17,7 +17,7 @@ from typing import Any
 
 from aiohttp import web
 
-from daemon.memory.filters import FilterError
+from daemon.memory.filters import FilterError, Scoped, resolve
 from daemon.memory.limits import MAX_ID_CHARS, MAX_QUERY_CHARS, check_add
 from daemon.memory.llm_json import LLMOutputError
 from daemon.memory.memory import Memory, normalise_messages
@@ -135,36 +135,27 @@ def _opt_str(value: Any, name: str) -> str | None:
     return str(value)
 
 
-def split_scope(body: dict[str, Any]) -> tuple[dict[str, str | None], dict[str, Any] | None]:
-    """Scope ids from top-level keys or from ``filters`` (plain or inside AND), and the rest
-    of the filters."""
-    scope = {k: _opt_str(body.get(k), k) for k in SCOPE_KEYS}
+def split_scope(body: dict[str, Any]) -> tuple[dict[str, str | None], Scoped]:
+    """Scope ids (top level, or plain ids inside ``filters``) and the parsed filters: one
+    parser for REST and Python (daemon/memory/filters)."""
+    ids = {k: _opt_str(body.get(k), k) for k in SCOPE_KEYS}
     filters = body.get("filters")
     if filters is not None and not isinstance(filters, dict):
         raise ValueError("filters must be an object")
-    rest: dict[str, Any] = {}
-    for key, value in (filters or {}).items():
-        if key in SCOPE_KEYS and isinstance(value, (str, int)):
-            scope[key] = scope[key] or _opt_str(value, key)
-        elif key == "AND" and isinstance(value, list):
-            keep = []
-            for cond in value:
-                if (isinstance(cond, dict) and len(cond) == 1
-                        and next(iter(cond)) in SCOPE_KEYS
-                        and isinstance(next(iter(cond.values())), (str, int))):
-                    k, v = next(iter(cond.items()))
-                    scope[k] = scope[k] or _opt_str(v, k)
-                elif cond not in ({}, None):
-                    keep.append(cond)
-            if keep:
-                rest["AND"] = keep
-        elif key in ("user_id", "agent_id", "run_id") and value in ("*", None):
-            continue
-        else:
-            rest[key] = value
-    if all(v is None for v in scope.values()):
-        raise ValueError("one of user_id, agent_id or run_id is required (top level or filters)")
-    return scope, (rest or None)
+    found = resolve(filters, **ids)
+    return found.ids(), found
+
+
+def allow_users(request: web.Request, found: Scoped) -> None:
+    """``allow`` for a filtered read: a device key must confine it to its own user."""
+    if request.get("device_token") is None:
+        return
+    users = found.users()
+    if users is None:
+        raise Forbidden("this key only gives access to its own device's memories: "
+                        "filter on your user_id")
+    for user in users:
+        allow(request, user)
 
 
 def add_rest_routes(
@@ -226,8 +217,9 @@ def add_rest_routes(
 
     async def get_all(request: web.Request) -> web.Response:
         body = await json_body(request)
-        scope, filters = split_scope(body)
-        allow(request, scope["user_id"])
+        scope, found = split_scope(body)
+        allow_users(request, found)
+        filters = found.where
         page = whole_number(request.query.get("page", body.get("page", 1)), "page", 1, MAX_PAGE)
         size = whole_number(request.query.get("page_size", body.get("page_size", 100)), "page_size",
                     1, 1000)
@@ -251,8 +243,9 @@ def add_rest_routes(
         query = body.get("query")
         if not isinstance(query, str) or not query.strip():
             raise ValueError("query must be a non-empty string")
-        scope, filters = split_scope(body)
-        allow(request, scope["user_id"])
+        scope, found = split_scope(body)
+        allow_users(request, found)
+        filters = found.where
         limit = whole_number(body.get("top_k", body.get("limit", 10)), "top_k", 1, 100)
         threshold = body.get("threshold")
         result = await memory.search(query[:MAX_QUERY_CHARS], filters=filters, limit=limit,
