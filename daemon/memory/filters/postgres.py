@@ -1,7 +1,8 @@
 """Render a filter tree as a PostgreSQL condition for asyncpg (``$n`` placeholders).
 
 Assumed columns, as in the SQLite schema: ``id``, ``user_id``, ``agent_id``, ``run_id``,
-``text`` (text), ``metadata`` (jsonb), ``created_at``/``updated_at`` (timestamptz). Metadata
+``text`` (text), ``metadata`` (jsonb), ``created_at``/``updated_at`` (timestamptz, or ISO text:
+both are cast to timestamptz and compared as instants). Metadata
 values compare as jsonb (``metadata->'k' = $n::jsonb``, the parameter a JSON text, which is what
 asyncpg's default jsonb codec takes), so strings, numbers and booleans behave as in SQLite; a JSON
 null reads as missing (``->>`` gives SQL NULL). Times are bound as aware datetimes.
@@ -26,6 +27,7 @@ from daemon.memory.filters.ast import (
     META,
     NE,
     NIN,
+    TIME,
     And,
     Cmp,
     Node,
@@ -75,6 +77,8 @@ def _cmp(c: Cmp, params: list[Any]) -> str:
     if value is None:
         return f"{col} IS {'NOT ' if op == NE else ''}NULL"
     p = _bind(params, value)
+    if c.field.kind == TIME:  # the cast makes ISO text columns compare as instants too
+        return f"{col}::timestamptz {_SQL_OPS[op]} {p}::timestamptz"
     if op == NE:
         return f"({col} IS NULL OR {col} <> {p})"
     return f"{col} {_SQL_OPS[op]} {p}"
