@@ -17,7 +17,7 @@ from typing import Any
 
 from aiohttp import web
 
-from daemon.memory.filters import FilterError, Scoped, resolve
+from daemon.memory.filters import FilterError, Node, resolve
 from daemon.memory.limits import MAX_ID_CHARS, MAX_QUERY_CHARS, check_add
 from daemon.memory.llm_json import LLMOutputError
 from daemon.memory.memory import Memory, normalise_messages
@@ -135,27 +135,16 @@ def _opt_str(value: Any, name: str) -> str | None:
     return str(value)
 
 
-def split_scope(body: dict[str, Any]) -> tuple[dict[str, str | None], Scoped]:
-    """Scope ids (top level, or plain ids inside ``filters``) and the parsed filters: one
-    parser for REST and Python (daemon/memory/filters)."""
+def split_scope(body: dict[str, Any]) -> tuple[dict[str, str | None], Node | None]:
+    """Scope ids (top level, or plain ids inside ``filters``) and the rest of the filters,
+    parsed: the one filter language of REST and Python (daemon/memory/filters). A device key
+    still needs its own plain ``user_id`` (``allow``), which every filter is ANDed with."""
     ids = {k: _opt_str(body.get(k), k) for k in SCOPE_KEYS}
     filters = body.get("filters")
     if filters is not None and not isinstance(filters, dict):
         raise ValueError("filters must be an object")
     found = resolve(filters, **ids)
-    return found.ids(), found
-
-
-def allow_users(request: web.Request, found: Scoped) -> None:
-    """``allow`` for a filtered read: a device key must confine it to its own user."""
-    if request.get("device_token") is None:
-        return
-    users = found.users()
-    if users is None:
-        raise Forbidden("this key only gives access to its own device's memories: "
-                        "filter on your user_id")
-    for user in users:
-        allow(request, user)
+    return found.ids(), found.where
 
 
 def add_rest_routes(
@@ -205,7 +194,8 @@ def add_rest_routes(
             return web.json_response({"results": [{
                 "message": "Memory processing has been queued for background execution",
                 "status": "PENDING", "event_id": str(job_id)}]})
-        result = await memory.add(messages, metadata=metadata, infer=infer, **scope)
+        result = await memory.add(messages, metadata=metadata, infer=infer,
+                                  timestamp=body.get("timestamp"), **scope)
         return web.json_response(result)
 
     async def get_one(request: web.Request) -> web.Response:
@@ -217,9 +207,8 @@ def add_rest_routes(
 
     async def get_all(request: web.Request) -> web.Response:
         body = await json_body(request)
-        scope, found = split_scope(body)
-        allow_users(request, found)
-        filters = found.where
+        scope, filters = split_scope(body)
+        allow(request, scope["user_id"])
         page = whole_number(request.query.get("page", body.get("page", 1)), "page", 1, MAX_PAGE)
         size = whole_number(request.query.get("page_size", body.get("page_size", 100)), "page_size",
                     1, 1000)
@@ -243,9 +232,8 @@ def add_rest_routes(
         query = body.get("query")
         if not isinstance(query, str) or not query.strip():
             raise ValueError("query must be a non-empty string")
-        scope, found = split_scope(body)
-        allow_users(request, found)
-        filters = found.where
+        scope, filters = split_scope(body)
+        allow(request, scope["user_id"])
         limit = whole_number(body.get("top_k", body.get("limit", 10)), "top_k", 1, 100)
         threshold = body.get("threshold")
         result = await memory.search(query[:MAX_QUERY_CHARS], filters=filters, limit=limit,

@@ -99,7 +99,7 @@ def test_instants_normalise_to_utc():
         instant(True, "t")
 
 
-# -- scope: ids pulled out for the fast path; which users a query can reach -----------------
+# -- scope: plain ids pulled out of the filters for the per-user fast path -------------------
 
 def test_plain_ids_in_filters_become_the_scope():
     found = resolve({"user_id": "alice", "source": "test"})
@@ -113,27 +113,9 @@ def test_plain_ids_in_filters_become_the_scope():
 def test_an_argument_and_a_different_filter_id_both_hold():
     found = resolve({"user_id": "bob"}, user_id="alice")
     assert found.user_id == "alice" and found.where == parse({"user_id": "bob"})
-    assert found.users() == frozenset()  # reaches nobody
 
 
 @pytest.mark.parametrize("filters", [None, {}, {"source": "test"}, {"NOT": {"n": 1}}])
 def test_a_scope_is_required(filters):
     with pytest.raises(ValueError, match="one of user_id, agent_id or run_id is required"):
         resolve(filters)
-
-
-@pytest.mark.parametrize("filters,users", [
-    ({"user_id": "a"}, {"a"}),
-    ({"user_id": {"in": ["a", "b"]}}, {"a", "b"}),
-    ({"OR": [{"user_id": "a"}, {"user_id": {"in": ["b"]}}]}, {"a", "b"}),
-    ({"AND": [{"user_id": {"in": ["a", "b"]}}, {"user_id": {"in": ["b", "c"]}}]}, {"b"}),
-    ({"user_id": {"in": ["a", "b"]}, "n": 1}, {"a", "b"}),
-    ({"user_id": "*"}, None),
-    ({"user_id": {"ne": "a"}}, None),
-    ({"NOT": {"user_id": "a"}, "agent_id": "x"}, None),
-    ({"OR": [{"user_id": "a"}, {"agent_id": "x"}]}, None),
-    ({"agent_id": "x"}, None),
-])
-def test_users_a_query_can_reach(filters, users):
-    found = resolve(filters)
-    assert found.users() == (None if users is None else frozenset(users))

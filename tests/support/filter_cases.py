@@ -76,3 +76,56 @@ CASES: list[tuple[dict[str, Any], list[str]]] = [
     ({"OR": [{"created_at": {"lt": "2024-02-01"}}, {"memory_ids": ["m4"]}]}, ["m1", "m4"]),
     ({"OR": [{}, {"user_id": "bob"}]}, ["m1", "m2", "m3", "m4"]),  # an empty branch is "any"
 ]
+
+
+# -- a real store: memories with scopes, metadata and known times (Python API and REST) -----
+
+# key, scope, text, metadata, timestamp
+SEED: list[tuple[str, dict[str, str], str, dict[str, Any] | None, str]] = [
+    ("a1", {"user_id": "alice"}, "I like green tea",
+     {"source": "test", "priority": 1, "categories": ["food"]}, "2020-01-15T10:00:00+00:00"),
+    ("a2", {"user_id": "alice"}, "I live in Berlin", {"source": "chat", "priority": 5},
+     "2021-06-01T00:00:00+00:00"),
+    ("a3", {"user_id": "alice", "agent_id": "coach"}, "Training for a marathon",
+     {"source": "test", "priority": 3, "categories": ["health", "sport"]},
+     "2023-03-10T09:30:00+00:00"),
+    # stored with its own offset: 2020-01-01T01:00Z, inside 2020 although the text says 2019
+    ("b1", {"user_id": "bob"}, "Bob likes coffee", {"source": "test"},
+     "2019-12-31T23:00:00-02:00"),
+    ("c1", {"user_id": "carol"}, "Carol has a cat", None, "2024-02-02T00:00:00+00:00"),
+]
+
+FORMS: list[tuple[dict[str, Any], dict[str, str], list[str]]] = [  # (filters, extra kwargs, expected keys)
+    ({"user_id": "alice", "metadata": {"source": "test"}}, {}, ["a1", "a3"]),
+    ({"user_id": "alice", "source": "test"}, {}, ["a1", "a3"]),  # OSS flat form
+    ({"source": "chat"}, {"user_id": "alice"}, ["a2"]),  # scope as an argument
+    ({"user_id": "alice", "keywords": {"icontains": "BERLIN"}}, {}, ["a2"]),
+    ({"user_id": {"in": ["alice", "bob"]}}, {}, ["a1", "a2", "a3", "b1"]),
+    ({"OR": [{"user_id": "bob"}, {"user_id": "carol"}]}, {}, ["b1", "c1"]),
+    ({"user_id": "*", "memory_ids": ["a2", "c1"]}, {}, ["a2", "c1"]),
+    ({"user_id": "alice", "created_at": {"gte": "2021-01-01"}}, {}, ["a2", "a3"]),
+    ({"user_id": "*", "created_at": {"gte": "2020-01-01T00:00:00Z", "lt": "2021-01-01"}}, {},
+     ["a1", "b1"]),
+    # the same instant written with another offset
+    ({"user_id": "*", "updated_at": {"lte": "2020-01-01T03:00:00+02:00"}}, {}, ["b1"]),
+    ({"user_id": "alice", "priority": {"gt": 2}}, {}, ["a2", "a3"]),
+    ({"user_id": "alice", "categories": {"in": ["sport"]}}, {}, ["a3"]),
+    ({"user_id": "alice", "NOT": {"source": "test"}}, {}, ["a2"]),
+    ({"AND": [{"user_id": "alice"}, {"agent_id": "coach"}]}, {}, ["a3"]),
+    ({"user_id": "alice", "metadata": {"priority": {"lte": 3}},
+      "OR": [{"categories": "food"}, {"keywords": {"contains": "marathon"}}]}, {}, ["a1", "a3"]),
+    ({"user_id": "*"}, {}, ["a1", "a2", "a3", "b1", "c1"]),
+    ({"user_id": {"ne": "alice"}, "agent_id": {"nin": ["coach"]}}, {}, ["b1", "c1"]),
+]
+
+
+def with_ids(filters: dict, ids: dict[str, str]) -> dict:
+    """``memory_ids`` are written with seed keys in FORMS; the real ids are uuids."""
+    if "memory_ids" in filters:
+        return {**filters, "memory_ids": [ids[k] for k in filters["memory_ids"]]}
+    return filters
+
+
+def keys_of(result: dict, ids: dict[str, str]) -> list[str]:
+    by_id = {v: k for k, v in ids.items()}
+    return sorted(by_id[r["id"]] for r in result["results"])

@@ -6,8 +6,8 @@ top-level AND) becomes the call's scope, so the store keeps its per-user fast pa
 (``in``, OR over users, ``*``, ``ne``) stays in the tree. Every call must be confined by some scope
 key, as in mem0; ``{"user_id": "*"}`` says "across users" explicitly.
 
-``users()`` tells the REST layer which users a query can reach, so a device key may only read
-its own memories whatever the filter's shape.
+The REST layer still asks a device key for its own plain ``user_id``, which every filter is
+ANDed with, so no filter shape reaches another user's memories.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from daemon.memory.filters.ast import EQ, IN, SCOPE, And, Cmp, Node, Not, Or, walk
+from daemon.memory.filters.ast import EQ, SCOPE, And, Cmp, Node, Not, Or, walk
 from daemon.memory.filters.parse import SCOPE_KEYS, parse
 
 Filters = Mapping[str, Any] | Node | None
@@ -31,14 +31,6 @@ class Scoped:
 
     def ids(self) -> dict[str, str | None]:
         return {"user_id": self.user_id, "agent_id": self.agent_id, "run_id": self.run_id}
-
-    def users(self) -> frozenset[str] | None:
-        """The user ids this query can return memories of; None: any user's."""
-        from_tree = confined_users(self.where) if self.where is not None else None
-        if self.user_id is None:
-            return from_tree
-        mine = frozenset({self.user_id})
-        return mine if from_tree is None else mine & from_tree
 
 
 def to_tree(filters: Filters) -> Node | None:
@@ -78,33 +70,4 @@ def names_scope(node: Node | None) -> bool:
     return node is not None and any(c.field.kind == SCOPE for c in walk(node))
 
 
-def confined_users(node: Node) -> frozenset[str] | None:
-    """The user ids that can satisfy ``node``, or None when any user can."""
-    if isinstance(node, Cmp):
-        if node.field.kind == SCOPE and node.field.name == "user_id":
-            if node.op == EQ and isinstance(node.value, str):
-                return frozenset({node.value})
-            if node.op == IN and isinstance(node.value, tuple):
-                return frozenset(str(v) for v in node.value)
-        return None
-    if isinstance(node, And):
-        sets = [s for s in (confined_users(n) for n in node.items) if s is not None]
-        if not sets:
-            return None
-        out = sets[0]
-        for s in sets[1:]:
-            out &= s
-        return out
-    if isinstance(node, Or):
-        union: frozenset[str] = frozenset()
-        for n in node.items:
-            s = confined_users(n)
-            if s is None:
-                return None
-            union |= s
-        return union
-    return None  # NOT: everything but some set, which is not a confinement
-
-
-__all__ = ["SCOPE_KEYS", "Filters", "Scoped", "confined_users", "names_scope", "resolve",
-           "to_tree"]
+__all__ = ["SCOPE_KEYS", "Filters", "Scoped", "names_scope", "resolve", "to_tree"]
