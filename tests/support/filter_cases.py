@@ -116,6 +116,14 @@ FORMS: list[tuple[dict[str, Any], dict[str, str], list[str]]] = [  # (filters, e
       "OR": [{"categories": "food"}, {"keywords": {"contains": "marathon"}}]}, {}, ["a1", "a3"]),
     ({"user_id": "*"}, {}, ["a1", "a2", "a3", "b1", "c1"]),
     ({"user_id": {"ne": "alice"}, "agent_id": {"nin": ["coach"]}}, {}, ["b1", "c1"]),
+    # AND / OR / NOT combined with scope ids
+    ({"OR": [{"user_id": "bob"}, {"AND": [{"user_id": "alice"}, {"source": "chat"}]}]}, {},
+     ["a2", "b1"]),
+    ({"user_id": "*", "NOT": {"user_id": {"in": ["alice", "bob"]}}}, {}, ["c1"]),
+    ({"user_id": "*", "NOT": [{"user_id": "alice"}, {"user_id": "carol"}]}, {}, ["b1"]),
+    ({"AND": [{"user_id": {"in": ["alice", "bob"]}}, {"NOT": {"source": "test"}}]}, {}, ["a2"]),
+    ({"OR": [{"agent_id": "coach"}, {"run_id": "*"}, {"user_id": "carol"}]}, {}, ["a3", "c1"]),
+    ({"source": "test"}, {"agent_id": "coach"}, ["a3"]),
 ]
 
 
