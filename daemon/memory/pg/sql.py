@@ -1,9 +1,4 @@
-"""SQL building blocks for PostgreSQL: numbered parameters, scopes, mem0 filters, rows.
-
-Filters follow ``daemon.memory.filters`` (same operators, same errors, same key rule); a
-metadata field is read as JSONB and compared with a JSONB value, so numbers compare as
-numbers and strings as strings, and a JSON null counts as missing, as SQLite's json_extract.
-"""
+"""SQL building blocks for PostgreSQL: numbered parameters, scopes, mem0 filters, rows."""
 
 from __future__ import annotations
 
@@ -13,10 +8,8 @@ from typing import Any
 
 import numpy as np
 
-from daemon.memory.filters import _KEY, SCOPE_KEYS, FilterError
+from daemon.memory.filters import FilterError, Filters, compile_postgres
 from daemon.memory.store import MemoryRow, Scope
-
-_OPS = {"eq": "=", "ne": "<>", "gt": ">", "gte": ">=", "lt": "<", "lte": "<="}
 
 COLS = (
     "num, id, user_id, agent_id, run_id, text, hash, embedding, embedder, metadata, "
@@ -58,65 +51,23 @@ def scope_sql(scope: Scope, params: Params, table: str = "") -> str:
     return " AND ".join(parts) if parts else "TRUE"
 
 
-def _jsonb(value: Any, where: str) -> str:
-    if isinstance(value, bool) or value is None or isinstance(value, (int, float, str)):
-        return dumps(value)
-    raise FilterError(f"filter {where}: value must be a string, number, boolean or null")
+def filters_sql(filters: Filters, params: Params) -> str:
+    """SQL condition for mem0 ``filters`` (the shared PostgreSQL renderer, docs/filters.md),
+    values bound in ``params``; TRUE for none. PostgreSQL text cannot hold NUL: a filter
+    value with one is a FilterError (SQLite would merely match nothing)."""
+    first = len(params)
+    sql = compile_postgres(filters, params)
+    if any(_has_nul(v) for v in params[first:]):
+        raise FilterError("filter values cannot contain NUL characters")
+    return sql
 
 
-def _leaf(key: str, cond: Any, params: Params) -> str:
-    if key in SCOPE_KEYS:
-        col, cast, conv = key, "::text", lambda v, w: None if v is None else no_nul(str(v))
-    elif _KEY.match(key):
-        col, cast, conv = f"nullif(metadata -> {params.add(key)}, 'null'::jsonb)", "::jsonb", _jsonb
-    else:
-        raise FilterError(f"filter key {key!r} is not allowed (letters, digits, _ . - only)")
-    if not isinstance(cond, dict):
-        cond = {"eq": cond}
-    parts: list[str] = []
-    for op, value in cond.items():
-        if op in ("in", "nin"):
-            if not isinstance(value, (list, tuple)) or not value:
-                raise FilterError(f"filter {key}.{op}: needs a non-empty list")
-            marks = ",".join(params.add(conv(v, f"{key}.{op}")) + cast for v in value)
-            if op == "nin":
-                parts.append(f"({col} IS NULL OR {col} NOT IN ({marks}))")
-            else:
-                parts.append(f"{col} IN ({marks})")
-        elif op in _OPS:
-            if value is None:
-                parts.append(f"{col} IS {'NOT ' if op == 'ne' else ''}NULL")
-                continue
-            if not isinstance(value, (bool, int, float, str)):
-                raise FilterError(f"filter {key}.{op}: value must be a string, number, "
-                                  "boolean or null")
-            mark = params.add(conv(value, f"{key}.{op}")) + cast
-            if op == "ne":
-                parts.append(f"({col} IS NULL OR {col} <> {mark})")
-            else:
-                parts.append(f"{col} {_OPS[op]} {mark}")
-        else:
-            raise FilterError(f"filter {key}: unknown operator {op!r}")
-    return " AND ".join(parts) if parts else "TRUE"
-
-
-def filters_sql(filters: dict[str, Any] | None, params: Params) -> str:
-    """SQL condition for mem0 ``filters`` (values bound in ``params``); TRUE for none."""
-    if not filters:
-        return "TRUE"
-    if not isinstance(filters, dict):
-        raise FilterError("filters must be a mapping")
-    parts: list[str] = []
-    for key, cond in filters.items():
-        if key in ("AND", "OR"):
-            if not isinstance(cond, list) or not cond:
-                raise FilterError(f"filter {key}: needs a non-empty list of filters")
-            parts.append("(" + f" {key} ".join(filters_sql(c, params) for c in cond) + ")")
-        elif key == "NOT":
-            parts.append(f"NOT coalesce(({filters_sql(cond, params)}), FALSE)")
-        else:
-            parts.append(_leaf(key, cond, params))
-    return " AND ".join(parts)
+def _has_nul(value: Any) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value or "\\u0000" in value
+    if isinstance(value, (list, tuple)):
+        return any(_has_nul(v) for v in value)
+    return False
 
 
 def as_array(value: Any) -> np.ndarray:
