@@ -24,7 +24,6 @@ from daemon.executors import run
 from daemon.llm.base import ChatLLM, ChatMessage
 from daemon.memory.embedder import Embedder
 from daemon.memory.extractor import FactExtractor
-from daemon.memory.forget import Forgotten, WriteGuard
 from daemon.memory.index import IndexParams, IndexSet
 from daemon.memory.keywords import keyword_query, reciprocal_rank_fusion
 from daemon.memory.limits import MAX_QUERY_CHARS, check_add, check_memory_text
@@ -35,10 +34,12 @@ from daemon.memory.store import (
     Applied,
     Change,
     Exchange,
+    Forgotten,
     Job,
     MemoryRow,
     MemoryStore,
     Scope,
+    WriteGuard,
     partition_of,
     text_hash,
 )
@@ -493,7 +494,7 @@ class Memory:
         run_id: str | None = None,
     ) -> dict[str, Any]:
         """Forget a scope for good: its facts, episodes, history, dialogue lines and jobs,
-        in one transaction; writes begun before it are dropped (``daemon.memory.forget``)."""
+        in one transaction; writes begun before it are dropped (``daemon.memory.store.sqlite.forget``)."""
         gone = await asyncio.shield(self.forget(_scope(user_id, agent_id, run_id, kind=None)))
         return {"message": f"Memories deleted successfully! ({gone.facts})"}
 
