@@ -21,6 +21,7 @@ from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
+from daemon.memory.filters import Filters
 from daemon.memory.store.records import (
     Applied,
     Change,
@@ -54,7 +55,7 @@ class MemoryStore(Protocol):
     async def get(self, memory_id: str) -> MemoryRow | None: ...
 
     async def list(
-        self, scope: Scope, filters: dict[str, Any] | None = None, *,
+        self, scope: Scope, filters: Filters = None, *,
         limit: int | None = 100, offset: int = 0, include_closed: bool = False,
     ) -> list[MemoryRow]:
         """Memories of a scope passing mem0 filters, oldest first."""
@@ -62,7 +63,7 @@ class MemoryStore(Protocol):
     async def count(self, scope: Scope, *, include_closed: bool = False) -> int: ...
 
     async def filter_nums(
-        self, nums: Sequence[int], scope: Scope, filters: dict[str, Any] | None
+        self, nums: Sequence[int], scope: Scope, filters: Filters
     ) -> dict[int, MemoryRow]:
         """The rows among ``nums`` that are live, in scope and pass the filters."""
 
@@ -72,7 +73,7 @@ class MemoryStore(Protocol):
         """Nums of live memories in scope matching the keyword query, best first."""
 
     async def embeddings(
-        self, scope: Scope, filters: dict[str, Any] | None = None
+        self, scope: Scope, filters: Filters = None
     ) -> tuple[list[int], np.ndarray]:
         """Live memories' nums and vectors in a scope (exact search)."""
 

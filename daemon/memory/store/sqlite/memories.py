@@ -9,7 +9,7 @@ from typing import Any
 
 import numpy as np
 
-from daemon.memory.filters import compile_filters
+from daemon.memory.filters import Filters, compile_filters
 from daemon.memory.store.records import MemoryRow, Scope, partition_of, split_partition
 from daemon.memory.store.sqlite.base import SqliteBase, scope_sql
 
@@ -63,7 +63,7 @@ class MemoryReads(SqliteBase):
     async def list(
         self,
         scope: Scope,
-        filters: dict[str, Any] | None = None,
+        filters: Filters = None,
         *,
         limit: int | None = 100,
         offset: int = 0,
@@ -90,7 +90,7 @@ class MemoryReads(SqliteBase):
         return int(n)
 
     async def filter_nums(
-        self, nums: Sequence[int], scope: Scope, filters: dict[str, Any] | None
+        self, nums: Sequence[int], scope: Scope, filters: Filters
     ) -> dict[int, MemoryRow]:
         """The rows among ``nums`` that are live, in scope and pass the filters."""
         if not nums:
@@ -136,7 +136,7 @@ class MemoryReads(SqliteBase):
         return out[:limit]
 
     async def embeddings(
-        self, scope: Scope, filters: dict[str, Any] | None = None
+        self, scope: Scope, filters: Filters = None
     ) -> tuple[list[int], np.ndarray]:
         """Live memories' labels and vectors in a scope (exact search, index rebuilds)."""
         params: list[Any] = []
