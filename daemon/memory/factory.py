@@ -9,7 +9,7 @@ from daemon.llm.base import ChatLLM
 from daemon.memory.embedder import Embedder
 from daemon.memory.index import IndexParams
 from daemon.memory.memory import Memory, Progress
-from daemon.memory.store import MemoryStore
+from daemon.memory.store import MemoryStore, SqliteStore
 from daemon.modelfiles import resolve_embedder_folder
 
 log = logging.getLogger(__name__)
@@ -50,7 +50,7 @@ def make_store(cfg: Config, dim: int) -> MemoryStore:
         return PgStore(m.dsn, dim=dim, pool_size=m.pool_size, lease_s=m.job_lease_s,  # type: ignore[return-value]
                        hnsw_m=m.index_m, hnsw_ef_construction=m.index_ef_construction,
                        hnsw_ef_search=m.index_ef_search)
-    return MemoryStore(cfg.data_dir / "memory.sqlite3")
+    return SqliteStore(cfg.data_dir / "memory.sqlite3")
 
 
 def decision_mode(cfg: Config) -> tuple[str, str]:

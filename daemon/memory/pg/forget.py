@@ -1,4 +1,4 @@
-"""Forget for good on PostgreSQL: the same rules as ``daemon.memory.forget`` (SQLite).
+"""Forget for good on PostgreSQL: the same rules as ``daemon.memory.store.sqlite.forget``.
 
 Deletes every memory of the scope, their history, the dialogue lines and the jobs (any state),
 then leaves one tombstone of hashed ids; a guarded write that began before it is dropped. A
@@ -12,7 +12,8 @@ from datetime import datetime, timedelta, timezone
 
 import asyncpg
 
-from daemon.memory.forget import TOMBSTONE_DAYS, Forgotten, WriteGuard, scope_key
+from daemon.memory.store.records import Forgotten, WriteGuard
+from daemon.memory.store.sqlite.forget import TOMBSTONE_DAYS, scope_key
 
 
 async def mark(conn: asyncpg.Connection | asyncpg.Pool) -> int:

@@ -16,6 +16,7 @@ import asyncpg
 import numpy as np
 from pgvector.asyncpg import register_vector
 
+from daemon.memory.filters import Filters
 from daemon.memory.pg.jobs import PgJobs
 from daemon.memory.pg.keywords import keyword_tsquery
 from daemon.memory.pg.schema import ensure_vector_index, migrate
@@ -106,7 +107,7 @@ class PgStore(PgWrites, PgJobs):
         return {r[0]: to_row(r) for r in rows}
 
     async def list(
-        self, scope: Scope, filters: dict[str, Any] | None = None, *,
+        self, scope: Scope, filters: Filters = None, *,
         limit: int | None = 100, offset: int = 0, include_closed: bool = False,
     ) -> list[MemoryRow]:
         p = Params()
@@ -126,7 +127,7 @@ class PgStore(PgWrites, PgJobs):
         return int(await self.pool.fetchval(sql, *p))
 
     async def filter_nums(
-        self, nums: Sequence[int], scope: Scope, filters: dict[str, Any] | None
+        self, nums: Sequence[int], scope: Scope, filters: Filters
     ) -> dict[int, MemoryRow]:
         if not nums:
             return {}
@@ -152,7 +153,7 @@ class PgStore(PgWrites, PgJobs):
         return [r[0] for r in await self.pool.fetch(sql, *p)]
 
     async def vector_search(
-        self, scope: Scope, qvec: np.ndarray, k: int, filters: dict[str, Any] | None = None
+        self, scope: Scope, qvec: np.ndarray, k: int, filters: Filters = None
     ) -> list[tuple[int, float]]:
         """(num, cosine similarity) of the ``k`` nearest live memories in scope, best first.
         A plain user scope walks the HNSW index (iterative scan, so a small user inside a
@@ -181,7 +182,7 @@ class PgStore(PgWrites, PgJobs):
         return hits
 
     async def embeddings(
-        self, scope: Scope, filters: dict[str, Any] | None = None
+        self, scope: Scope, filters: Filters = None
     ) -> tuple[list[int], np.ndarray]:
         p = Params()
         rows = await self.pool.fetch(

@@ -12,17 +12,19 @@ from typing import TYPE_CHECKING, Any
 import asyncpg
 import numpy as np
 
-from daemon.memory.forget import Forgotten, WriteGuard
 from daemon.memory.pg import forget
 from daemon.memory.pg.keywords import keyword_doc
 from daemon.memory.pg.sql import dumps, no_nul
 from daemon.memory.store import (
     FACT,
+    JOB_EXTRACT,
     KINDS,
     Applied,
     Change,
     Exchange,
+    Forgotten,
     Scope,
+    WriteGuard,
     now_iso,
     partition_of,
     text_hash,
@@ -253,5 +255,5 @@ class PgWrites:
                 if ex.job is not None:
                     await conn.execute(
                         "INSERT INTO jobs(kind, user_id, payload, created_at, updated_at) "
-                        "VALUES ('extract', $1, $2::jsonb, $3, $3)",
+                        "VALUES ($1, $2, $3::jsonb, $4, $4)", JOB_EXTRACT,
                         ex.user_id, dumps(ex.job), ts)
