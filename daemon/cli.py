@@ -452,7 +452,29 @@ async def _memory_action(args: argparse.Namespace, memory: Any) -> int:
 
 
 def cmd_memory(args: argparse.Namespace, cfg: Config) -> int:
+    if args.memory_command == "migrate":
+        return asyncio.run(_migrate(args, cfg))
     return asyncio.run(_memory_cmd(args, cfg))
+
+
+async def _migrate(args: argparse.Namespace, cfg: Config) -> int:
+    """Copy the SQLite store to PostgreSQL (daemon/memory/pg/migrate.py); no model is loaded."""
+    from daemon.memory.factory import redact_dsn
+    from daemon.memory.pg.migrate import migrate_sqlite
+
+    if not args.to.startswith(("postgresql://", "postgres://")):
+        say("--to must be a PostgreSQL DSN: postgresql://user:password@host:5432/dbname")
+        return 2
+    source = args.source or cfg.data_dir / "memory.sqlite3"
+    if not source.exists():
+        say(f"no SQLite memory store at {source} (--from FILE to name another)")
+        return 1
+    say(f"copying {source} to {redact_dsn(args.to)} (stop the server using it first)")
+    done = await migrate_sqlite(source, args.to, progress=say)
+    say(f"done: {done.memories} memories ({done.skipped_memories} were there already), "
+        f"{done.history} history rows, {done.messages} messages, {done.jobs} jobs copied")
+    say("now set memory.store: postgresql and memory.dsn in the config of every server")
+    return 0
 
 
 # -- entry point --------------------------------------------------------------------------
@@ -513,6 +535,10 @@ def build_parser() -> argparse.ArgumentParser:
     x.add_argument("--output", "-o")
     x = msub2.add_parser("import", help="import a JSONL export (idempotent)")
     x.add_argument("file")
+    x = msub2.add_parser("migrate", help="copy the SQLite store to PostgreSQL (idempotent)")
+    x.add_argument("--to", required=True, metavar="postgresql://user:pw@host/db")
+    x.add_argument("--from", dest="source", type=Path, default=None,
+                   help="SQLite file (default: data_dir/memory.sqlite3)")
     x = msub2.add_parser("jobs", help="the memory worker's queue (pending and parked jobs)")
     x.add_argument("--retry", action="store_true", help="run parked jobs again")
     mem.set_defaults(func=cmd_memory)
@@ -562,6 +588,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     except KeyboardInterrupt:
         return 130
+    except Exception as exc:
+        # PostgreSQL (memory.store: postgresql / memory migrate): say what the server said.
+        if type(exc).__module__.split(".")[0] != "asyncpg" and not isinstance(
+                exc, ConnectionRefusedError):
+            raise
+        say(f"xiaozhi-memd: PostgreSQL: {type(exc).__name__}: {exc}")
+        return 2
 
 
 if __name__ == "__main__":  # pragma: no cover
