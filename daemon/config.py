@@ -38,6 +38,10 @@ class AuthConfig(_Section):
     allowed_devices: list[str] = Field(default_factory=list)
     # Fixed tokens per Device-Id, accepted besides the OTA-issued ones.
     tokens: dict[str, str] = Field(default_factory=dict)
+    # The secret device tokens are made with; "" = a random one kept in <data_dir>/device_secret.
+    # Several servers behind one load balancer need the same secret (a device may reconnect
+    # to any of them): set it here, the same on all (see docs/deploy-postgresql.md).
+    secret: str = ""
 
 
 class ServerConfig(_Section):

@@ -48,8 +48,17 @@ def _rules() -> dict:
     return {"rules": rules}
 
 
-async def _turn(server: ServerProcess, device: str, text: str) -> str:
-    async with websockets.connect(server.ws_url, additional_headers=device_headers(device)) as ws:
+def _ota_token(server: ServerProcess, device: str) -> str:
+    """The token a device gets from this server's OTA check."""
+    r = httpx.post(f"{server.http_url}/xiaozhi/ota/", headers=device_headers(device),
+                   json={"application": {"version": "1.0.0"}}, timeout=30)
+    assert r.status_code == 200, r.text
+    return r.json()["websocket"]["token"]
+
+
+async def _turn(server: ServerProcess, device: str, text: str, token: str) -> str:
+    headers = {**device_headers(device), "Authorization": f"Bearer {token}"}
+    async with websockets.connect(server.ws_url, additional_headers=headers) as ws:
         await ws.send(json.dumps(HELLO))
         await ws.recv()
         await ws.send(json.dumps({"type": "listen", "state": "detect", "text": text}))
@@ -66,9 +75,11 @@ def test_facts_told_to_one_server_are_recalled_through_the_other(pg, tmp_path: P
     for i in range(2):
         cfg = write_config(tmp_path / f"config{i}.yaml", {
             "data_dir": str(tmp_path / f"data{i}"),
-            "server": {"host": "127.0.0.1", "websocket_port": free_port(),
-                       "http_port": free_port()},
             "api": {"key": KEY}, "audio": {"enabled": False},
+            # Device tokens from either server's OTA are valid on both: one shared secret.
+            "server": {"host": "127.0.0.1", "websocket_port": free_port(),
+                       "http_port": free_port(),
+                       "auth": {"enabled": True, "secret": "one-secret-for-all-servers"}},
             "llm": {"provider": "scripted", "scripted": {"replies_file": str(rules)}},
             # Ten devices at once per server on a shared 2-core box: the lookup may
             # take longer than a device's budget; this test is about sharing, not speed.
@@ -82,10 +93,13 @@ def test_facts_told_to_one_server_are_recalled_through_the_other(pg, tmp_path: P
         for s in servers:
             s.wait_ready(timeout=120)
         devices = [f"dev-{i:02d}" for i in range(20)]
+        # Each device did its OTA check on the server it first talks to.
+        tokens = [_ota_token(servers[i % 2], d) for i, d in enumerate(devices)]
+        assert all(tokens)
 
         async def tell_all() -> None:
             await asyncio.gather(*(
-                _turn(servers[i % 2], d, f"My secret word is {WORDS[i]}.")
+                _turn(servers[i % 2], d, f"My secret word is {WORDS[i]}.", tokens[i])
                 for i, d in enumerate(devices)))
         asyncio.run(tell_all())
 
@@ -100,7 +114,7 @@ def test_facts_told_to_one_server_are_recalled_through_the_other(pg, tmp_path: P
 
         async def ask_all() -> list[str]:
             return await asyncio.gather(*(
-                _turn(servers[(i + 1) % 2], d, "What is my secret word?")
+                _turn(servers[(i + 1) % 2], d, "What is my secret word?", tokens[i])
                 for i, d in enumerate(devices)))
         answers = asyncio.run(ask_all())
         for i, answer in enumerate(answers):
