@@ -54,8 +54,12 @@ class PgStore(PgWrites, PgJobs):
                 await ensure_vector_index(conn, self.dim, self.hnsw[0], self.hnsw[1])
         finally:
             await conn.close()
+        # The HNSW search settings for every pooled connection, so a vector query is one round
+        # trip (iterative scan: a small user in a big table still gets k hits).
         self._pool = await asyncpg.create_pool(
-            self.dsn, min_size=1, max_size=self.pool_size, init=register_vector)
+            self.dsn, min_size=1, max_size=self.pool_size, init=register_vector,
+            server_settings={"hnsw.ef_search": str(self.hnsw[2]),
+                             "hnsw.iterative_scan": "relaxed_order"})
         self._start_lease_keeper()
 
     async def close(self) -> None:
@@ -172,11 +176,12 @@ class PgStore(PgWrites, PgJobs):
         order = dist if plain else f"{dist} + 0"
         sql = (f"SELECT num, 1 - {dist} AS score FROM memories WHERE {where} "
                f"ORDER BY {order} LIMIT {p.add(k)}")
-        async with self.tx() as conn:
-            if plain:
-                await conn.execute(f"SET LOCAL hnsw.ef_search = {max(int(self.hnsw[2]), k)}")
-                await conn.execute("SET LOCAL hnsw.iterative_scan = relaxed_order")
-            rows = await conn.fetch(sql, *p)
+        if plain and k > self.hnsw[2]:  # more hits than the graph search keeps by default
+            async with self.tx() as conn:
+                await conn.execute(f"SET LOCAL hnsw.ef_search = {int(k)}")
+                rows = await conn.fetch(sql, *p)
+        else:
+            rows = await self.pool.fetch(sql, *p)
         hits = [(int(r[0]), float(r[1])) for r in rows]
         hits.sort(key=lambda h: -h[1])  # relaxed order: re-sort what the graph returned
         return hits
