@@ -3,6 +3,8 @@
 ``start()`` returns a running ``PgServer`` or the reason it could not start (the package is
 missing, the binaries cannot run here...); callers skip with that reason, printed, and only
 then. One server per test session; each test gets a database of its own (``new_dsn``).
+As root, pgserver runs PostgreSQL as a system user ``pgserver`` it creates with useradd, and
+makes the folders above its data dir traversable: hence a fresh folder directly under /tmp.
 """
 
 from __future__ import annotations
