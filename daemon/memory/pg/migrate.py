@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from daemon.memory.pg.keywords import keyword_doc
+from daemon.memory.pg.keywords import keyword_doc, tsv_sql
 from daemon.memory.pg.schema import ensure_vector_index
 from daemon.memory.pg.sql import no_nul
 from daemon.memory.pg.store import PgStore
@@ -65,6 +65,8 @@ async def migrate_sqlite(source: Path, dsn: str, progress: Progress = print) -> 
         await _memories(db, store, out, progress)
         await _history(db, store, out, progress)
         await _watermarked(db, store, out, key, progress)
+        # Fresh planner statistics: without them the first lookups plan as for an empty table.
+        await store.pool.execute("ANALYZE memories, history, messages, jobs")
     finally:
         await store.close()
         db.close()
@@ -85,14 +87,14 @@ async def _memories(db: sqlite3.Connection, store: PgStore, out: Copied,
             meta = no_nul(json.loads(r[8] or "{}"))
             values.append((r[0], r[1], r[2], r[3], no_nul(r[4]), r[5], emb, r[7],
                            json.dumps(meta, ensure_ascii=False), r[9], r[10], r[11], r[12],
-                           r[13], keyword_doc(r[4])))
+                           r[13], *keyword_doc(r[4])))
         async with store.tx() as conn:
             before = await conn.fetchval("SELECT count(*) FROM memories")
             await conn.executemany(
                 "INSERT INTO memories(id, user_id, agent_id, run_id, text, hash, embedding, "
                 "embedder, metadata, created_at, updated_at, valid_from, valid_to, kind, tsv) "
                 "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9::jsonb, $10, $11, $12, $13, $14, "
-                "array_to_tsvector($15::text[])) ON CONFLICT (id) DO NOTHING", values)
+                f"{tsv_sql('$15', '$16')}) ON CONFLICT (id) DO NOTHING", values)
             added = await conn.fetchval("SELECT count(*) FROM memories") - before
         out.memories += added
         out.skipped_memories += len(rows) - added

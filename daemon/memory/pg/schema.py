@@ -42,7 +42,7 @@ MIGRATIONS: list[str] = [
         valid_from  TEXT NOT NULL,
         valid_to    TEXT,
         kind        TEXT NOT NULL DEFAULT 'fact' CHECK (kind IN ('fact', 'episode')),
-        -- Keyword document: words + CJK bigrams/trigrams, built in Python (pg/keywords.py).
+        -- Keyword document: stemmed words + CJK bigrams (pg/keywords.py).
         tsv         TSVECTOR NOT NULL DEFAULT ''::tsvector
     );
     CREATE INDEX memories_user ON memories(user_id, kind, valid_to);

@@ -18,13 +18,15 @@ from pgvector.asyncpg import register_vector
 
 from daemon.memory.filters import Filters
 from daemon.memory.pg.jobs import PgJobs
-from daemon.memory.pg.keywords import keyword_tsquery
+from daemon.memory.pg.keywords import keyword_tsquery, tsquery_sql
 from daemon.memory.pg.schema import ensure_vector_index, migrate
 from daemon.memory.pg.sql import COLS, Params, as_array, filters_sql, scope_sql, to_row
 from daemon.memory.pg.writes import PgWrites
 from daemon.memory.store import MemoryRow, Scope, partition_of, split_partition
 
 log = logging.getLogger(__name__)
+
+KEYWORD_POOL = 2000  # keyword matches ranked per query, newest first (see keyword_search)
 
 
 class PgStore(PgWrites, PgJobs):
@@ -145,14 +147,17 @@ class PgStore(PgWrites, PgJobs):
         self, match: str, like_terms: Sequence[str], scope: Scope, limit: int
     ) -> list[int]:
         """Full-text search over the keyword documents (see pg/keywords.py), best first."""
-        query = keyword_tsquery(match, like_terms)
-        if not query:
+        latin, cjk = keyword_tsquery(match, like_terms)
+        if not (latin or cjk):
             return []
         p = Params()
-        q = p.add(query)
-        sql = (f"SELECT num FROM memories WHERE tsv @@ to_tsquery('simple', {q}) "
-               f"AND valid_to IS NULL AND {scope_sql(scope, p)} "
-               f"ORDER BY ts_rank(tsv, to_tsquery('simple', {q})) DESC, num DESC "
+        q = tsquery_sql(latin, cjk, p)
+        # Ranking reads each match's keyword document: among matches of words many memories
+        # share, only the newest KEYWORD_POOL are ranked, so a lookup's cost stays bounded
+        # (the planner then walks the primary key backwards; the vector side sees them all).
+        sql = (f"SELECT num FROM (SELECT num, tsv FROM memories WHERE tsv @@ {q} AND "
+               f"valid_to IS NULL AND {scope_sql(scope, p)} ORDER BY num DESC "
+               f"LIMIT {KEYWORD_POOL}) m ORDER BY ts_rank(m.tsv, {q}) DESC, num DESC "
                f"LIMIT {p.add(limit)}")
         return [r[0] for r in await self.pool.fetch(sql, *p)]
 

@@ -13,7 +13,7 @@ import asyncpg
 import numpy as np
 
 from daemon.memory.pg import forget
-from daemon.memory.pg.keywords import keyword_doc
+from daemon.memory.pg.keywords import keyword_doc, tsv_sql
 from daemon.memory.pg.sql import dumps, no_nul
 from daemon.memory.store import (
     FACT,
@@ -107,10 +107,10 @@ class PgWrites:
                 "INSERT INTO memories(id, user_id, agent_id, run_id, text, hash, embedding, "
                 "embedder, metadata, created_at, updated_at, valid_from, kind, tsv) VALUES "
                 "($1, $2, $3, $4, $5, $6, $7, $8, $9::jsonb, $10, $10, $10, $11, "
-                "array_to_tsvector($12::text[])) RETURNING num",
+                f"{tsv_sql('$12', '$13')}) RETURNING num",
                 mid, ch.scope.user_id, ch.scope.agent_id, ch.scope.run_id, ch.text,
                 text_hash(ch.text), emb, ch.embedder, dumps(ch.metadata),
-                ts, kind, keyword_doc(ch.text))
+                ts, kind, *keyword_doc(ch.text))
             await self._history(conn, mid, ch.scope.user_id, None, ch.text, "ADD", ts, ch.actor)
             return Applied("ADD", mid, ch.text, None, int(num),
                            partition_of(ch.scope.user_id, kind), emb)
@@ -125,13 +125,14 @@ class PgWrites:
             if valid_to is not None:
                 return None
             emb = None if ch.embedding is None else np.asarray(ch.embedding, np.float32)
+            latin, grams = keyword_doc(ch.text)
             await conn.execute(
                 "UPDATE memories SET text = $1, hash = $2, updated_at = $3, "
-                "tsv = array_to_tsvector($4::text[]), embedding = coalesce($5, embedding), "
+                f"tsv = {tsv_sql('$4', '$9')}, embedding = coalesce($5, embedding), "
                 "embedder = CASE WHEN $5::vector IS NULL THEN embedder ELSE $6 END, "
                 "metadata = metadata || $7::jsonb WHERE num = $8",
-                ch.text, text_hash(ch.text), ts, keyword_doc(ch.text), emb, ch.embedder,
-                dumps(ch.metadata or {}), num)
+                ch.text, text_hash(ch.text), ts, latin, emb, ch.embedder,
+                dumps(ch.metadata or {}), num, grams)
             await self._history(conn, ch.memory_id, user_id, old_text, ch.text, "UPDATE", ts,
                                 ch.actor)
             return Applied("UPDATE", ch.memory_id, ch.text, old_text, num, part, emb)
@@ -184,13 +185,13 @@ class PgWrites:
                 "INSERT INTO memories(id, user_id, agent_id, run_id, text, hash, embedding, "
                 "embedder, metadata, created_at, updated_at, valid_from, valid_to, kind, tsv) "
                 "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9::jsonb, $10, $11, $12, $13, $14, "
-                "array_to_tsvector($15::text[]))",
+                f"{tsv_sql('$15', '$16')})",
                 item["id"], item.get("user_id"), item.get("agent_id"), item.get("run_id"),
                 item["memory"], text_hash(item["memory"]), emb, embedder,
                 dumps(item.get("metadata") or {}),
                 item["created_at"], item["updated_at"],
                 item.get("valid_from") or item["created_at"], item.get("valid_to"), kind,
-                keyword_doc(item["memory"]))
+                *keyword_doc(item["memory"]))
             await conn.execute("DELETE FROM history WHERE memory_id = $1", item["id"])
             for h in item.get("history", []):
                 await conn.execute(
