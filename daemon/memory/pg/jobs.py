@@ -65,12 +65,20 @@ class PgJobs:
             await asyncio.sleep(self.lease_s / 3)
             if not self._tokens:
                 continue
+            held = dict(self._tokens)
             try:
-                await self.pool.execute(
+                rows = await self.pool.fetch(
                     f"UPDATE jobs SET lease_until = {NOW_S} + $1 WHERE state = 'running' "
-                    "AND lease_token = ANY($2::text[])", self.lease_s, list(self._tokens.values()))
+                    "AND lease_token = ANY($2::text[]) RETURNING id",
+                    self.lease_s, list(held.values()))
             except Exception:  # the database is away: the next round tries again
                 log.warning("could not renew job leases", exc_info=True)
+                continue
+            # A held job that is gone (forgotten), retaken or finished: stop holding it.
+            renewed = {r[0] for r in rows}
+            for job_id, token in held.items():
+                if job_id not in renewed and self._tokens.get(job_id) == token:
+                    self._release(job_id)
 
     async def enqueue(self, kind: str, user_id: str | None, payload: dict[str, Any]) -> int:
         ts = now_iso()

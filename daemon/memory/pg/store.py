@@ -27,6 +27,7 @@ from daemon.memory.store import MemoryRow, Scope, partition_of, split_partition
 log = logging.getLogger(__name__)
 
 KEYWORD_POOL = 2000  # keyword matches ranked per query, newest first (see keyword_search)
+EXACT_BELOW = 2000  # a user's partition this small is searched exactly (see vector_search)
 
 
 class PgStore(PgWrites, PgJobs):
@@ -165,15 +166,23 @@ class PgStore(PgWrites, PgJobs):
         self, scope: Scope, qvec: np.ndarray, k: int, filters: Filters = None
     ) -> list[tuple[int, float]]:
         """(num, cosine similarity) of the ``k`` nearest live memories in scope, best first.
-        A plain user scope walks the HNSW index (iterative scan, so a small user inside a
-        big table still gets ``k`` hits); with filters or agent/run scopes the search is
-        exact, as on SQLite."""
+        A plain user scope of more than EXACT_BELOW memories walks the HNSW index (iterative
+        scan: it keeps walking until ``k`` of the user's own are found); smaller ones, and
+        filters or agent/run scopes, are searched exactly, as on SQLite."""
         q = np.asarray(qvec, dtype=np.float32)
         dim = int(q.shape[0])
         p = Params()
         qm = p.add(q)
         plain = (scope.user_id is not None and scope.agent_id is None and scope.run_id is None
                  and scope.kind is not None and not filters)
+        if plain:
+            # A small (or empty) partition is searched exactly: cheap, and the shared graph's
+            # filtered walk would visit many other users' vectors to find its few (measured:
+            # 72 ms for an empty partition in a 10k table, against 1 ms exact).
+            small = await self.pool.fetchval(
+                "SELECT count(*) FROM (SELECT 1 FROM memories WHERE user_id = $1 AND kind = $2 "
+                f"AND valid_to IS NULL LIMIT {EXACT_BELOW + 1}) s", scope.user_id, scope.kind)
+            plain = small > EXACT_BELOW
         dist = f"(embedding::vector({dim}) <=> {qm}::vector({dim}))"
         where = (f"vector_dims(embedding) = {dim} AND valid_to IS NULL AND "
                  f"{scope_sql(scope, p)} AND {filters_sql(filters, p)}")

@@ -103,8 +103,11 @@ async def test_a_killed_workers_job_is_retaken_after_its_lease_and_applied_once(
         async def b_ready() -> bool:
             return any(x["what"] == "ready" for x in _lines(log_b))
         await _until(b_ready, what="worker b ready")
-        # The job is a's: b must not take it (nor the user's later job) while a's lease lives.
+        # The job is a's: b must not take it (nor the user's later job) while a's lease lives,
+        # even past the lease's first 2 s (a renews it while the job runs).
+        await asyncio.sleep(3.0)
         assert (await memory.store.get_job(job)).state == "running"
+        assert [x for x in _lines(log_b) if x["what"] == "extract"] == []
         a.send_signal(signal.SIGKILL)
         a.wait(timeout=10)
 

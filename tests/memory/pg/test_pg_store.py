@@ -47,9 +47,12 @@ def _unit(rng: np.random.Generator, n: int, dim: int) -> np.ndarray:
     return v / np.linalg.norm(v, axis=1, keepdims=True)
 
 
-async def test_hnsw_finds_a_small_users_memories_inside_a_big_table(pg_server):
-    """3000 vectors of one user, 12 of another: the small user's search walks the shared
-    HNSW graph (iterative scan) and still gets its own nearest memories, like exact search."""
+async def test_hnsw_finds_a_small_users_memories_inside_a_big_table(pg_server, monkeypatch):
+    """3000 vectors of one user, 12 of another. The big user's search walks the HNSW graph and
+    agrees with exact search; the small one is searched exactly (EXACT_BELOW), and even when
+    made to walk the shared graph (iterative scan) it gets its own 10 nearest."""
+    from daemon.memory.pg import store as pg_store
+
     dim, rng = 32, np.random.default_rng(3)
     store = PgStore(pg_server.new_dsn(), dim=dim)
     await store.open()
@@ -71,15 +74,23 @@ async def test_hnsw_finds_a_small_users_memories_inside_a_big_table(pg_server):
         assert "memories_hnsw_32" in plan
         q = small[3] + 0.1 * _unit(rng, 1, dim)[0]
         q /= np.linalg.norm(q)
-        hnsw = await store.vector_search(Scope("small", kind=FACT), q, 10)
         exact = await store.vector_search(Scope("small", kind=FACT), q, 10,
                                           filters={"user_id": "small"})
-        assert len(hnsw) == 10 and [n for n, _ in hnsw] == [n for n, _ in exact]
-        rows = await store.get_by_nums([hnsw[0][0]])
-        assert rows[hnsw[0][0]].text == "small 3"
-        assert hnsw[0][1] == pytest.approx(float(small[3] @ q), abs=1e-5)
-        big_hits = await store.vector_search(Scope("big", kind=FACT), big[42], 5)
-        assert big_hits[0][0] == (await store.list(Scope("big"), limit=1, offset=42))[0].num
+        for below in (pg_store.EXACT_BELOW, 5):  # exact, then the graph walk
+            monkeypatch.setattr(pg_store, "EXACT_BELOW", below)
+            hits = await store.vector_search(Scope("small", kind=FACT), q, 10)
+            assert [n for n, _ in hits] == [n for n, _ in exact]
+        rows = await store.get_by_nums([exact[0][0]])
+        assert rows[exact[0][0]].text == "small 3"
+        assert exact[0][1] == pytest.approx(float(small[3] @ q), abs=1e-5)
+        monkeypatch.setattr(pg_store, "EXACT_BELOW", 2000)
+        qb = big[42] + 0.1 * _unit(rng, 1, dim)[0]
+        qb /= np.linalg.norm(qb)
+        graph = await store.vector_search(Scope("big", kind=FACT), qb, 10)
+        truth = await store.vector_search(Scope("big", kind=FACT), qb, 10,
+                                          filters={"user_id": "big"})
+        assert graph[0] == pytest.approx(truth[0])  # the nearest one, and its score
+        assert len({n for n, _ in graph} & {n for n, _ in truth}) >= 8
     finally:
         await store.close()
 
