@@ -12,7 +12,7 @@ import asyncio
 import logging
 import time
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -108,16 +108,20 @@ def episode_texts(conversation: Sequence[ChatMessage]) -> list[str]:
     return out
 
 
-class Memory:
-    """Long-term memory for many users in one SQLite file and per-user HNSW indexes."""
+class AsyncMemory:
+    """Long-term memory for many users in one SQLite file and per-user HNSW indexes.
+
+    ``AsyncMemory()``: the embedded defaults (installed local models, data in the user's data
+    folder); ``AsyncMemory.from_config(dict)``: mem0's configuration shape; or give the parts
+    (store, embedder, model, index folder). The first call opens it (or ``start()``)."""
 
     def __init__(
         self,
-        store: MemoryStore,
-        embedder: Embedder,
-        llm: ChatLLM | None,
+        store: MemoryStore | None = None,
+        embedder: Embedder | None = None,
+        llm: ChatLLM | None = None,
         *,
-        index_dir: Path,
+        index_dir: Path | None = None,
         index_params: IndexParams | None = None,
         neighbours: int = 5,
         search_threshold: float | None = None,
@@ -129,6 +133,15 @@ class Memory:
         llm_retries: int = 2,
         progress: Progress | None = None,
     ) -> None:
+        if store is None and embedder is None and llm is None and index_dir is None:
+            from daemon.memory.embedded import embedded_options
+
+            AsyncMemory.__init__(self, **embedded_options())
+            self._owns_llm = True
+            return
+        if store is None or embedder is None or index_dir is None:
+            raise TypeError("give a store, an embedder and index_dir (and a model), or nothing "
+                            "for the embedded defaults (or use AsyncMemory.from_config)")
         self.store = store
         self.embedder = embedder
         self.llm = llm
@@ -163,10 +176,29 @@ class Memory:
         self._commit_lock = asyncio.Lock()
         self._saver: asyncio.Task[None] | None = None
         self._started = False
+        self._start_lock = asyncio.Lock()
+        self._owns_llm = False  # built here (the embedded defaults): closed with this memory
         # Told of each forget once it is committed (the worker stops that user's running jobs).
         self.on_forget: list[Callable[[Scope], None]] = []
 
+    @classmethod
+    def from_config(cls, config_dict: Mapping[str, Any]) -> AsyncMemory:
+        """mem0's ``from_config``: its configuration dict mapped onto ours
+        (``daemon.memory.mem0_config``); an unsupported provider is a clear error."""
+        from daemon.memory.embedded import embedded_options
+
+        memory = cls(**embedded_options(config_dict))
+        memory._owns_llm = True
+        return memory
+
     # -- lifecycle -------------------------------------------------------------------------
+
+    async def _ready(self) -> None:
+        """Open on first use: mem0 code never calls ``start()``."""
+        if not self._started:
+            async with self._start_lock:
+                if not self._started:
+                    await self.start()
 
     async def start(self, *, save_interval_s: float = 2.0) -> None:
         """Open the store, re-embed vectors of another model, load or rebuild every index."""
@@ -190,9 +222,12 @@ class Memory:
                 pass
         await self.save_indexes()
         await self.store.close()
+        self._started = False
+        if self._owns_llm and self.llm is not None:
+            await self.llm.close()
 
-    async def __aenter__(self) -> Memory:
-        await self.start()
+    async def __aenter__(self) -> AsyncMemory:
+        await self._ready()
         return self
 
     async def __aexit__(self, *exc: object) -> None:
@@ -319,6 +354,7 @@ class Memory:
         in them are extracted and reconciled with the memories; without it each message is
         stored as a memory as is. ``timestamp``: when it was said (relative dates such as
         "yesterday" resolve against it; default now)."""
+        await self._ready()
         scope = _scope(user_id, agent_id, run_id)
         conversation = normalise_messages(messages)
         check_add(conversation, infer)
@@ -467,6 +503,7 @@ class Memory:
 
     async def update(self, memory_id: str, data: str | None = None, *, text: str | None = None,
                      metadata: dict[str, Any] | None = None) -> dict[str, Any]:
+        await self._ready()
         new_text = (text if text is not None else data or "").strip()
         if not new_text:
             raise ValueError("the new memory text is empty")
@@ -483,7 +520,9 @@ class Memory:
         return {"message": "Memory updated successfully!"}
 
     async def delete(self, memory_id: str) -> dict[str, Any]:
-        """Remove one memory; its history rows keep the id, events and times, no text."""
+        """Remove one memory (mem0's delete): it leaves search; its history keeps its events
+        and ends with a DELETE event holding the text. ``delete_all`` / a forget erase texts."""
+        await self._ready()
         if await self.store.get(memory_id) is None:
             raise KeyError(memory_id)
         # Shielded: a client that goes away does not leave the delete half done.
@@ -496,12 +535,12 @@ class Memory:
     ) -> dict[str, Any]:
         """Forget a scope for good: its facts, episodes, history, dialogue lines and jobs,
         in one transaction; writes begun before it are dropped (``daemon.memory.store.sqlite.forget``)."""
+        await self._ready()
         gone = await asyncio.shield(self.forget(_scope(user_id, agent_id, run_id, kind=None)))
         return {"message": f"Memories deleted successfully! ({gone.facts})"}
 
     async def _delete(self, memory_id: str) -> None:
         await self._commit([Change("DELETE", memory_id=memory_id, actor="user")])
-        await self.store.purge()
 
     async def forget(self, scope: Scope) -> Forgotten:
         async with self._commit_lock:
@@ -520,6 +559,7 @@ class Memory:
     async def import_items(self, items: Sequence[dict[str, Any]]) -> tuple[int, int]:
         """Import exported memories (ids, times, history kept); (imported, skipped). Running it
         twice imports nothing the second time."""
+        await self._ready()
         imported = skipped = 0
         touched: set[str] = set()
         for start in range(0, len(items), 64):
@@ -544,6 +584,7 @@ class Memory:
         run_id: str | None = None,
     ) -> list[dict[str, Any]]:
         """Every memory (closed ones too) with its history, as JSON-ready dicts."""
+        await self._ready()
         out = []
         for row, history in await self.store.export_rows(Scope(user_id, agent_id, run_id, None)):
             item = row.public()
@@ -554,6 +595,7 @@ class Memory:
         return out
 
     async def entities(self) -> list[dict[str, Any]]:
+        await self._ready()
         return await self.store.entities()
 
     # -- what other layers need of the store (they never reach into it) ------------------
@@ -579,6 +621,7 @@ class Memory:
         await self.store.record_exchanges(exchanges)
 
     async def reset(self) -> None:
+        await self._ready()
         async with self._commit_lock:
             await self.store.reset()
             self.indexes.clear()
@@ -586,6 +629,7 @@ class Memory:
     # -- reads -----------------------------------------------------------------------------
 
     async def get(self, memory_id: str) -> dict[str, Any] | None:
+        await self._ready()
         row = await self.store.get(memory_id)
         return row.public() if row else None
 
@@ -596,6 +640,7 @@ class Memory:
     ) -> dict[str, Any]:
         """mem0's get_all: the facts of a scope (``kind="episode"``: what the user said).
         ``filters``: mem0's filter language (docs/filters.md), scope ids may be inside it."""
+        await self._ready()
         if kind not in (FACT, EPISODE):
             raise ValueError(f"kind must be {FACT!r} or {EPISODE!r}, not {kind!r}")
         found = resolve(filters, user_id=user_id, agent_id=agent_id, run_id=run_id)
@@ -605,6 +650,7 @@ class Memory:
         return {"results": [r.public() for r in rows]}
 
     async def history(self, memory_id: str) -> list[dict[str, Any]]:
+        await self._ready()
         return await self.store.history(memory_id)
 
     async def _vector_hits(
@@ -638,6 +684,7 @@ class Memory:
 
         ``kind``: "fact" (mem0's memories, the default), "episode" (what the user said, dated)
         or "all" (both lists fused by rank; each episode result carries ``"kind": "episode"``)."""
+        await self._ready()
         if kind not in SEARCH_KINDS:
             raise ValueError(f"kind must be one of {', '.join(SEARCH_KINDS)}, not {kind!r}")
         kinds = [FACT, EPISODE] if kind == "all" else [kind]

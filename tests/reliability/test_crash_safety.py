@@ -27,7 +27,7 @@ import numpy as np
 import pytest
 
 from daemon.memory.index import IndexParams, IndexSet
-from daemon.memory.memory import Memory
+from daemon.memory.memory import AsyncMemory
 from daemon.memory.store import Scope, partition_of
 from daemon.memory.worker import MemoryWorker
 from tests.reliability import crashkit
@@ -134,7 +134,7 @@ def hnsw_live(index) -> dict[int, np.ndarray]:
     return out
 
 
-async def check_index_matches_store(mem: Memory, where: str) -> int:
+async def check_index_matches_store(mem: AsyncMemory, where: str) -> int:
     """Per user: the graph's live labels and vectors == SQLite's live rows with embeddings;
     an exhaustive search (plain user scope, so through the HNSW graph) == exact brute force
     over the stored vectors, ids and scores. Returns the number of queries."""
