@@ -588,7 +588,7 @@ class Bench:
                     for t, v in zip(texts, matrix)
                 ]
                 gen_s += time.perf_counter() - tg
-                await memory._commit(changes)
+                await memory.keeper.commit(changes)
                 self.inserted += n
                 if time.perf_counter() - last > 5 or self.inserted == upto:
                     last = time.perf_counter()

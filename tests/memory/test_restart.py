@@ -219,7 +219,7 @@ async def test_stale_index_is_caught_up_not_rebuilt(saved, open_memory, data_dir
     assert not any("building" in p for p in progress), progress
     assert any("brought up to date: 1 added, 1 removed, 1 updated" in r.getMessage()
                for r in caplog.records)
-    index = await mem._index("alice")
+    index = await mem.keeper.index("alice")
     nums, vecs = await mem.store.partition_vectors("alice")
     assert index.labels == set(nums)
     stored = np.asarray(index._index.get_items(nums))

@@ -4,7 +4,7 @@ applied twice WOULD leave two memories, so "exactly once" is actually observable
 Two things normally hide a second application of the same extraction job:
 * the near-duplicate check (cosine >= ``duplicate_threshold``): disabled with 2.0 (cosine
   never reaches it);
-* the exact-text check in ``AsyncMemory._decide`` (``near[0].hash == text_hash(fact)``): disabled
+* the exact-text check in ``DecidePipeline.decide`` (``near[0].hash == text_hash(fact)``): disabled
   by ``disable_exact_text_shortcut``, which replaces the name ``text_hash`` *inside
   daemon.memory.memory only* (the store keeps hashing for real).
 ``tests/reliability/test_crash_safety.py::test_double_application_is_detectable`` proves the
@@ -19,7 +19,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-import daemon.memory.memory as memory_module
+import daemon.memory.decide as decide_module
 from daemon.llm.scripted import ScriptedLLM
 from daemon.memory.memory import AsyncMemory
 from daemon.memory.store import SqliteStore
@@ -34,7 +34,7 @@ def _never_equal(text: str) -> str:
 
 
 def disable_exact_text_shortcut() -> None:
-    memory_module.text_hash = _never_equal  # type: ignore[assignment]
+    decide_module.text_hash = _never_equal  # type: ignore[assignment]
 
 
 def fact_of(text: str) -> str | None:
