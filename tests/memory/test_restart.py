@@ -187,8 +187,9 @@ async def test_periodic_saver_writes_the_index(data_dir):
         await asyncio.sleep(0.02)
     manifest = json.loads((index_dir(data_dir) / f"{stem}.json").read_text(encoding="utf-8"))
     assert manifest["count"] == 1 and manifest["embedder"] == "fake:1"
+    saver = mem.keeper._saver
     await mem.close()
-    assert mem._saver.done()
+    assert saver is not None and saver.done()
 
 
 async def test_stale_index_is_caught_up_not_rebuilt(saved, open_memory, data_dir, caplog):
