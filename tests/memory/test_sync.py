@@ -11,7 +11,7 @@ from pathlib import Path
 from daemon.memory import Memory, SyncMemory
 from daemon.memory.memory import AsyncMemory
 from daemon.memory.store import SqliteStore
-from tests.memory.conftest import HashEmbedder, db_path, index_dir, scripted
+from tests.support.memory_fakes import HashEmbedder, db_path, index_dir, scripted
 
 
 def _sync(data_dir, llm=None) -> Memory:
