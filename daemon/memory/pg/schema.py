@@ -55,7 +55,11 @@ MIGRATIONS: list[str] = [
         seq         BIGSERIAL PRIMARY KEY,
         id          TEXT NOT NULL UNIQUE,
         memory_id   TEXT NOT NULL,
+        -- The memory's scope ids: a forget of a user, agent or run finds its history rows
+        -- even after the memory itself was deleted.
         user_id     TEXT,
+        agent_id    TEXT,
+        run_id      TEXT,
         old_memory  TEXT,
         new_memory  TEXT,
         event       TEXT NOT NULL CHECK (event IN ('ADD', 'UPDATE', 'DELETE', 'CLOSE')),
@@ -65,6 +69,8 @@ MIGRATIONS: list[str] = [
     );
     CREATE INDEX history_memory ON history(memory_id, seq);
     CREATE INDEX history_user ON history(user_id);
+    CREATE INDEX history_agent ON history(agent_id);
+    CREATE INDEX history_run ON history(run_id);
 
     CREATE TABLE messages (
         seq         BIGSERIAL PRIMARY KEY,

@@ -254,7 +254,8 @@ class PgStore(PgWrites, PgJobs):
             {"id": r[0], "memory_id": r[1], "old_memory": r[2], "new_memory": r[3],
              "event": "DELETE" if r[4] == "CLOSE" else r[4], "closed": r[4] == "CLOSE",
              "created_at": r[5], "updated_at": None, "actor_id": r[6],
-             "is_deleted": bool(r[7]), "user_id": r[8]}
+             "is_deleted": bool(r[7]), "user_id": r[8],
+             "role": None}  # mem0's field: who spoke (the actor is recorded instead)
             for r in rows
         ]
 

@@ -86,12 +86,14 @@ class PgWrites:
                 self._release(complete_job)
         return applied
 
-    async def _history(self, conn: asyncpg.Connection, memory_id: str, user_id: str | None,
+    async def _history(self, conn: asyncpg.Connection, memory_id: str, owner: Scope,
                        old: str | None, new: str | None, event: str, ts: str, actor: str) -> None:
         await conn.execute(
-            "INSERT INTO history(id, memory_id, user_id, old_memory, new_memory, event, "
-            "created_at, actor, is_deleted) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
-            str(uuid.uuid4()), memory_id, user_id, old, new, event, ts, actor, event == "DELETE")
+            "INSERT INTO history(id, memory_id, user_id, agent_id, run_id, old_memory, "
+            "new_memory, event, created_at, actor, is_deleted) "
+            "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+            str(uuid.uuid4()), memory_id, owner.user_id, owner.agent_id, owner.run_id, old, new,
+            event, ts, actor, event == "DELETE")
 
     async def _apply_one(self, conn: asyncpg.Connection, ch: Change, ts: str) -> Applied | None:
         if ch.text:
@@ -111,15 +113,16 @@ class PgWrites:
                 mid, ch.scope.user_id, ch.scope.agent_id, ch.scope.run_id, ch.text,
                 text_hash(ch.text), emb, ch.embedder, dumps(ch.metadata),
                 ts, kind, *keyword_doc(ch.text))
-            await self._history(conn, mid, ch.scope.user_id, None, ch.text, "ADD", ts, ch.actor)
+            await self._history(conn, mid, ch.scope, None, ch.text, "ADD", ts, ch.actor)
             return Applied("ADD", mid, ch.text, None, int(num),
                            partition_of(ch.scope.user_id, kind), emb)
         assert ch.memory_id is not None
-        row = await conn.fetchrow("SELECT num, text, user_id, valid_to, kind FROM memories "
-                                  "WHERE id = $1 FOR UPDATE", ch.memory_id)
+        row = await conn.fetchrow("SELECT num, text, user_id, agent_id, run_id, valid_to, kind "
+                                  "FROM memories WHERE id = $1 FOR UPDATE", ch.memory_id)
         if row is None:
             return None
-        num, old_text, user_id, valid_to, kind = row
+        num, old_text, user_id, agent_id, run_id, valid_to, kind = row
+        owner = Scope(user_id, agent_id, run_id, kind)
         part = partition_of(user_id, kind)
         if ch.event == "UPDATE":
             if valid_to is not None:
@@ -133,7 +136,7 @@ class PgWrites:
                 "metadata = metadata || $7::jsonb WHERE num = $8",
                 ch.text, text_hash(ch.text), ts, latin, emb, ch.embedder,
                 dumps(ch.metadata or {}), num, grams)
-            await self._history(conn, ch.memory_id, user_id, old_text, ch.text, "UPDATE", ts,
+            await self._history(conn, ch.memory_id, owner, old_text, ch.text, "UPDATE", ts,
                                 ch.actor)
             return Applied("UPDATE", ch.memory_id, ch.text, old_text, num, part, emb)
         if ch.event == "CLOSE":
@@ -141,13 +144,15 @@ class PgWrites:
                 return None
             await conn.execute("UPDATE memories SET valid_to = $1, updated_at = $1 WHERE num = $2",
                                ts, num)
-            await self._history(conn, ch.memory_id, user_id, old_text, None, "CLOSE", ts, ch.actor)
+            await self._history(conn, ch.memory_id, owner, old_text, None, "CLOSE", ts, ch.actor)
             return Applied("DELETE", ch.memory_id, old_text, old_text, num, part, None)
         if ch.event == "DELETE":
+            # The user's "forget this": the row and every text of it in history go; the
+            # DELETE event stays, as in mem0, without the text (as the SQLite store).
             await conn.execute("DELETE FROM memories WHERE num = $1", num)
             await conn.execute("UPDATE history SET old_memory = NULL, new_memory = NULL, "
                                "is_deleted = TRUE WHERE memory_id = $1", ch.memory_id)
-            await self._history(conn, ch.memory_id, user_id, None, None, "DELETE", ts, ch.actor)
+            await self._history(conn, ch.memory_id, owner, None, None, "DELETE", ts, ch.actor)
             return Applied("DELETE", ch.memory_id, old_text, old_text, num, part, None)
         raise ValueError(f"unknown change event {ch.event!r}")
 
@@ -195,10 +200,12 @@ class PgWrites:
             await conn.execute("DELETE FROM history WHERE memory_id = $1", item["id"])
             for h in item.get("history", []):
                 await conn.execute(
-                    "INSERT INTO history(id, memory_id, user_id, old_memory, new_memory, event, "
-                    "created_at, actor, is_deleted) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) "
+                    "INSERT INTO history(id, memory_id, user_id, agent_id, run_id, old_memory, "
+                    "new_memory, event, created_at, actor, is_deleted) "
+                    "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) "
                     "ON CONFLICT (id) DO NOTHING",
-                    h["id"], item["id"], item.get("user_id"), h.get("old_memory"),
+                    h["id"], item["id"], item.get("user_id"), item.get("agent_id"),
+                    item.get("run_id"), h.get("old_memory"),
                     h.get("new_memory"), "CLOSE" if h.get("closed") else h["event"],
                     h["created_at"], h.get("actor_id") or "import", bool(h.get("is_deleted")))
             if item.get("valid_to") is None:
@@ -222,9 +229,6 @@ class PgWrites:
                 keys = [f"index_gen:{partition_of(scope.user_id, k)}" for k in KINDS]
                 await conn.execute("DELETE FROM meta WHERE key = ANY($1::text[])", keys)
         return gone
-
-    async def purge(self) -> None:
-        """Deleted row versions are reclaimed by (auto)vacuum; nothing to merge here."""
 
     async def add_message(self, session_id: str, role: str, content: str, *,
                           user_id: str | None, agent_id: str | None = None,

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from daemon.memory.memory import Memory
+from daemon.memory.memory import AsyncMemory
 from daemon.memory.pg import PgStore
 from daemon.memory.worker import MemoryWorker
 from tests.support import postgres
@@ -51,7 +51,7 @@ async def _until(predicate, timeout: float = 60.0, what: str = "condition") -> N
 async def pg_memory(pg_server, tmp_path):
     """A Memory on a fresh database (no worker of its own), for queueing and checking."""
     dsn = pg_server.new_dsn()
-    memory = Memory(PgStore(dsn, dim=DIM), WordEmbedder(), None, index_dir=tmp_path / "i")
+    memory = AsyncMemory(PgStore(dsn, dim=DIM), WordEmbedder(), None, index_dir=tmp_path / "i")
     await memory.start(save_interval_s=0)
     yield memory, dsn
     await memory.close()
@@ -131,7 +131,7 @@ async def test_a_killed_workers_job_is_retaken_after_its_lease_and_applied_once(
 async def test_a_stalled_worker_whose_job_was_retaken_applies_nothing(pg_server, tmp_path):
     dsn = pg_server.new_dsn()
     stores = [PgStore(dsn, dim=DIM, lease_s=30), PgStore(dsn, dim=DIM, lease_s=30)]
-    mems = [Memory(s, WordEmbedder(), SlowLLM(None, tmp_path / f"{i}.log"),
+    mems = [AsyncMemory(s, WordEmbedder(), SlowLLM(None, tmp_path / f"{i}.log"),
                    index_dir=tmp_path / f"i{i}") for i, s in enumerate(stores)]
     for m in mems:
         await m.start(save_interval_s=0)

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from daemon.memory.memory import Memory
+from daemon.memory.memory import AsyncMemory
 from daemon.memory.pg import PgStore
 from daemon.memory.store import Change, Exchange, SqliteStore
 from daemon.memory.worker import MemoryWorker
@@ -27,7 +27,7 @@ def _cli(cfg: Path, *args: str) -> subprocess.CompletedProcess[str]:
 
 
 async def _sqlite_memory(data: Path) -> tuple[dict[str, str], int]:
-    mem = Memory(SqliteStore(data / "memory.sqlite3"), WordEmbedder(), None,
+    mem = AsyncMemory(SqliteStore(data / "memory.sqlite3"), WordEmbedder(), None,
                  index_dir=data / "index")
     await mem.start(save_interval_s=0)
     try:
@@ -37,7 +37,7 @@ async def _sqlite_memory(data: Path) -> tuple[dict[str, str], int]:
                                        infer=False))["results"][0]["id"]
         await mem.add("Plays chess", user_id="bob", agent_id="coach", infer=False)
         await mem.update(ids["Lives in Berlin"], "Lives in Munich")
-        await mem._commit([Change("CLOSE", memory_id=ids["Has a cat"])])
+        await mem.keeper.commit([Change("CLOSE", memory_id=ids["Has a cat"])])
         await mem.delete(ids["Likes green tea"])
         await mem.record_exchanges([Exchange(
             "s1", "anna", None, "I moved to Munich", "Noted.", False,
@@ -63,9 +63,9 @@ async def test_migrate_copies_everything_once_with_progress(pg_server, tmp_path:
     assert "done: 4 memories (0 were there already)" in first.stderr
     assert "2 messages, 2 jobs copied" in first.stderr
 
-    pg = Memory(PgStore(dsn, dim=WordEmbedder.dim), WordEmbedder(), None,
+    pg = AsyncMemory(PgStore(dsn, dim=WordEmbedder.dim), WordEmbedder(), None,
                 index_dir=tmp_path / "pgindex")
-    sq = Memory(SqliteStore(data / "memory.sqlite3"), WordEmbedder(), None,
+    sq = AsyncMemory(SqliteStore(data / "memory.sqlite3"), WordEmbedder(), None,
                 index_dir=data / "index")
     await pg.start(save_interval_s=0)
     await sq.start(save_interval_s=0)

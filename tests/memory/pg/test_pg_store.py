@@ -8,7 +8,7 @@ import asyncpg
 import numpy as np
 import pytest
 
-from daemon.memory.memory import Memory
+from daemon.memory.memory import AsyncMemory
 from daemon.memory.pg import PgStore
 from daemon.memory.pg.schema import SCHEMA_VERSION
 from daemon.memory.store import FACT, Change, Scope
@@ -98,8 +98,8 @@ async def test_hnsw_finds_a_small_users_memories_inside_a_big_table(pg_server, m
 async def test_memories_survive_a_restart_and_a_second_process_sees_writes_at_once(
         pg_server, e5, tmp_path):
     dsn = pg_server.new_dsn()
-    a = Memory(PgStore(dsn, dim=e5.dim), e5, None, index_dir=tmp_path / "a")
-    b = Memory(PgStore(dsn, dim=e5.dim), e5, None, index_dir=tmp_path / "b")
+    a = AsyncMemory(PgStore(dsn, dim=e5.dim), e5, None, index_dir=tmp_path / "a")
+    b = AsyncMemory(PgStore(dsn, dim=e5.dim), e5, None, index_dir=tmp_path / "b")
     await a.start(save_interval_s=0)
     await b.start(save_interval_s=0)
     try:
@@ -112,7 +112,7 @@ async def test_memories_survive_a_restart_and_a_second_process_sees_writes_at_on
     finally:
         await a.close()
         await b.close()
-    c = Memory(PgStore(dsn, dim=e5.dim), e5, None, index_dir=tmp_path / "c")
+    c = AsyncMemory(PgStore(dsn, dim=e5.dim), e5, None, index_dir=tmp_path / "c")
     await c.start(save_interval_s=0)
     try:
         got = (await c.search("What does the user drink?", user_id="家", limit=1))["results"]
