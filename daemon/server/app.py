@@ -22,9 +22,9 @@ from daemon.memory.factory import build_memory
 from daemon.memory.memory import Memory
 from daemon.memory.worker import MemoryWorker
 from daemon.protocol import AudioParams, identity_from_request
-from daemon.server.auth import DeviceAuth
+from daemon.server.auth import DeviceAuth, load_or_create_api_key
 from daemon.server.ota import add_ota_routes
-from daemon.server.rest import add_rest_routes, load_or_create_api_key
+from daemon.server.rest import add_rest_routes
 from daemon.server.session import Session
 from daemon.server.trim import trim_loop
 from daemon.turn import TurnRunner
