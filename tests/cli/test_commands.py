@@ -82,7 +82,7 @@ def test_doctor_reports_problems_with_fixes(tmp_path: Path) -> None:
 
 
 def test_doctor_says_how_memories_are_decided(tmp_path: Path) -> None:
-    models = str(Path(__file__).resolve().parents[1] / "models")
+    models = str(Path(__file__).resolve().parents[2] / "models")
     cfg = write_config(tmp_path / "c.yaml", {"data_dir": str(tmp_path / "data"),
                                              "models_dir": models})
     out = run_cli("--config", str(cfg), "doctor")
@@ -138,7 +138,7 @@ def _hello_roundtrip(url: str) -> dict:
 
 def test_serve_on_the_embedded_defaults_answers_hello_within_30s(make_server) -> None:
     """The README's command 1 path: default models (real GGUF + real embedder)."""
-    server = make_server(models_dir=str(Path(__file__).resolve().parents[1] / "models"))
+    server = make_server(models_dir=str(Path(__file__).resolve().parents[2] / "models"))
     t0 = time.monotonic()
     server.start()
     hello = None
