@@ -13,7 +13,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.conftest import console_script
+from tests.support.server import run_cli
 
 os.environ.setdefault("MEM0_TELEMETRY", "False")
 KEY = "test-key-123"
@@ -24,7 +24,7 @@ RULES = {"rules": [
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
-    from tests.conftest import ServerProcess, server_config
+    from tests.support.server import ServerProcess, server_config
 
     tmp = tmp_path_factory.mktemp("rest")
     rules = tmp / "rules.json"
@@ -116,14 +116,12 @@ def test_auth_is_required_and_errors_are_clear(server) -> None:
 
 
 def _cli(cfg: Path, *args: str, **kw) -> subprocess.CompletedProcess:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("XIAOZHI_MEMD_")}
-    return subprocess.run([console_script(), "--config", str(cfg), "memory", *args],
-                          capture_output=True, text=True, timeout=120, env=env, **kw)
+    return run_cli("--config", str(cfg), "memory", *args, **kw)
 
 
 def test_export_reset_import_gives_identical_results(tmp_path: Path) -> None:
     """Through the CLI on a real data dir: export, wipe, import (twice: idempotent)."""
-    from tests.conftest import write_config
+    from tests.support.server import write_config
 
     cfg = write_config(tmp_path / "c.yaml", {"data_dir": str(tmp_path / "data")})
     code = """
