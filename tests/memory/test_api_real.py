@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.memory.conftest import decision_calls, extraction_calls, index_dir, scripted
+from tests.support.memory_fakes import decision_calls, extraction_calls, index_dir, scripted
 
 CASES = {
     "zh": {

@@ -9,7 +9,7 @@ import pytest
 
 from daemon.config import Config
 from daemon.memory.factory import build_memory, decision_mode
-from tests.memory.conftest import decision_calls, scripted
+from tests.support.memory_fakes import decision_calls, scripted
 
 ROOT = Path(__file__).resolve().parents[2]
 KNOWN = ["Lives in Berlin", "Likes green tea", "Has a cat named Momo", "Works as a teacher",

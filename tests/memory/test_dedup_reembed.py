@@ -8,7 +8,7 @@ import numpy as np
 
 from daemon.memory.index import partition_file_stem
 from daemon.memory.store import Change
-from tests.memory.conftest import HashEmbedder, decision_calls, index_dir, raw_db, scripted
+from tests.support.memory_fakes import HashEmbedder, decision_calls, index_dir, raw_db, scripted
 
 
 async def test_same_fact_twice_is_none_without_a_decision_call(open_memory):

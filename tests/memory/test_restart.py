@@ -13,7 +13,7 @@ import pytest
 from daemon.memory.index import partition_file_stem
 from daemon.memory.memory import Memory
 from daemon.memory.store import SqliteStore, now_iso, text_hash
-from tests.memory.conftest import HashEmbedder, db_path, index_dir, raw_db
+from tests.support.memory_fakes import HashEmbedder, db_path, index_dir, raw_db
 
 USERS = {
     "alice": ["Alice lives in Paris", "Alice likes green tea", "Alice has a dog named Rex",

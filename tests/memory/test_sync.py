@@ -7,7 +7,7 @@ import threading
 from daemon.memory.memory import Memory
 from daemon.memory.store import SqliteStore
 from daemon.memory.sync import SyncMemory
-from tests.memory.conftest import HashEmbedder, db_path, index_dir, scripted
+from tests.support.memory_fakes import HashEmbedder, db_path, index_dir, scripted
 
 
 def _sync(data_dir, llm=None) -> SyncMemory:

@@ -23,7 +23,7 @@ import daemon.memory.memory as memory_module
 from daemon.llm.scripted import ScriptedLLM
 from daemon.memory.memory import Memory
 from daemon.memory.store import SqliteStore
-from tests.memory.conftest import HashEmbedder, is_extraction, user_lines
+from tests.support.memory_fakes import HashEmbedder, is_extraction, user_lines
 
 USERS = ("alice", "bob", "carol", "用户四")
 FACT = re.compile(r"Fact \d+\.\d+")

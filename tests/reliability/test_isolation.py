@@ -35,7 +35,7 @@ from hypothesis.stateful import (
 from daemon.llm.scripted import ScriptedLLM
 from daemon.memory.memory import Memory
 from daemon.memory.store import SqliteStore
-from tests.memory.conftest import HashEmbedder, decision_input, is_extraction, is_same_check
+from tests.support.memory_fakes import HashEmbedder, decision_input, is_extraction, is_same_check
 
 AGENT = "agent:kitchen"  # memories with no user, only agent_id="kitchen"
 SCOPES = ["alice", "bob", "用户3", "", AGENT]  # "" shares its index partition with AGENT

@@ -25,7 +25,7 @@ from daemon.llm.scripted import ScriptedLLM
 from daemon.memory.llm_json import LLMOutputError
 from daemon.memory.memory import Memory
 from daemon.memory.store import SqliteStore
-from tests.memory.conftest import HashEmbedder, is_extraction
+from tests.support.memory_fakes import HashEmbedder, is_extraction
 
 EXAMPLES = int(os.environ.get("XIAOZHI_LLM_FUZZ_EXAMPLES", "600"))
 ACTOR = "actor"
