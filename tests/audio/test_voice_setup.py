@@ -142,22 +142,6 @@ def test_text_only_server_imports_no_audio_engine() -> None:
     assert out.stdout.strip() == "[]"
 
 
-def test_models_list_says_voice_is_off_when_not_installed(tmp_path: Path) -> None:
-    from tests.support.server import run_cli, write_config
-
-    cfg = write_config(tmp_path / "c.yaml", {"models_dir": str(tmp_path / "models"),
-                                             "llm": {"model": "smollm2-135m-instruct"}})
-    out = run_cli("--config", str(cfg), "models", "list")
-    assert out.returncode == 0
-    assert "whisper-base             asr      not installed (default)" in out.stdout
-    line = next(x for x in out.stdout.splitlines() if "voice: speech recognition" in x)
-    assert "voice is off" in line and "xiaozhi-memd models install whisper-base" in line
-    voice = [x for x in out.stdout.splitlines() if "voice:" in x]
-    assert len(voice) == 3 and not any("MISSING" in x for x in voice)  # optional with auto
-    kokoro = next(x for x in voice if "Kokoro" in x)
-    assert "spoken by espeak-ng" in kokoro and "models install kokoro-82m" in kokoro
-
-
 def test_serve_with_voice_required_but_missing_stops_with_one_line(tmp_path: Path) -> None:
     from tests.support.server import fatal_line, free_port, run_cli, write_config
 

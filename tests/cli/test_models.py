@@ -28,7 +28,9 @@ def test_a_voice_that_cannot_install_does_not_stop_command_1(
     assert models.install_models(args, Config()) == 1
 
 
-def test_models_list_shows_catalogue_and_resolution(tmp_path: Path) -> None:
+def test_models_list_shows_catalogue_resolution_and_voice(tmp_path: Path) -> None:
+    """An empty models dir: the packaged models resolve, voice pieces are optional (with
+    ``audio.enabled: auto``), each missing one says how to install it."""
     cfg = write_config(tmp_path / "c.yaml", {"models_dir": str(tmp_path / "models"),
                                              "llm": {"model": "smollm2-135m-instruct"}})
     out = run_cli("--config", str(cfg), "models", "list")
@@ -37,6 +39,13 @@ def test_models_list_shows_catalogue_and_resolution(tmp_path: Path) -> None:
     assert "multilingual-e5-small" in out.stdout
     assert "llm.model (smollm2-135m-instruct): " in out.stdout
     assert "MISSING" not in out.stdout
+    assert "whisper-base             asr      not installed (default)" in out.stdout
+    line = next(x for x in out.stdout.splitlines() if "voice: speech recognition" in x)
+    assert "voice is off" in line and "xiaozhi-memd models install whisper-base" in line
+    voice = [x for x in out.stdout.splitlines() if "voice:" in x]
+    assert len(voice) == 3
+    kokoro = next(x for x in voice if "Kokoro" in x)
+    assert "spoken by espeak-ng" in kokoro and "models install kokoro-82m" in kokoro
 
 
 def test_models_install_verifies_and_links_installed_packages(tmp_path: Path) -> None:
