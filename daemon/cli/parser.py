@@ -68,6 +68,9 @@ def build_parser() -> argparse.ArgumentParser:
     x.add_argument("file")
     x = msub2.add_parser("jobs", help="the memory worker's queue (pending and parked jobs)")
     x.add_argument("--retry", action="store_true", help="run parked jobs again")
+    # Each subcommand above runs on an opened Memory (memory.ACTIONS); one that does not (say,
+    # a move to another database) gives its own parser ``set_defaults(func=...)``: a
+    # subparser's default wins over this one.
     mem.set_defaults(func=memory.run)
 
     mp = sub.add_parser("models", help="install or list offline models")
