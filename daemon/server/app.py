@@ -18,7 +18,7 @@ from daemon.llm.base import ChatLLM
 from daemon.llm.factory import make_llm
 from daemon.llm.llamacpp import LlamaCppLLM
 from daemon.memory.factory import build_memory
-from daemon.memory.memory import Memory
+from daemon.memory.memory import AsyncMemory
 from daemon.memory.worker import MemoryWorker
 from daemon.progress import Progress, logged
 from daemon.protocol import AudioParams, identity_from_request
@@ -43,7 +43,7 @@ class Daemon:
         self.progress = progress or logged(log)
         self.llm: ChatLLM | None = None
         self.extract_llm: ChatLLM | None = None
-        self.memory: Memory | None = None
+        self.memory: AsyncMemory | None = None
         self.worker: MemoryWorker | None = None
         self.turns: TurnRunner | None = None
         self.audio: AudioServices | None = None

@@ -4,7 +4,7 @@ The real ``mem0ai`` ``MemoryClient(api_key=..., host="http://HOST:8003")`` works
 both the current client (v3 paths) and 1.0.0 (v1/v2 paths, as pinned by xiaozhi-esp32-server).
 Every route needs the API key (``Authorization: Token <key>`` as mem0 sends, or ``Bearer``;
 ``daemon.server.auth``). Errors are JSON ``{"detail": ...}`` with a proper status
-(``daemon.server.errors``). The handlers use ``Memory``'s public methods only.
+(``daemon.server.errors``). The handlers use ``AsyncMemory``'s public methods only.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from aiohttp import web
 
 from daemon.memory.filters import Node, resolve
 from daemon.memory.limits import MAX_ID_CHARS, MAX_QUERY_CHARS, check_add
-from daemon.memory.memory import Memory, normalise_messages
+from daemon.memory.memory import AsyncMemory, normalise_messages
 from daemon.memory.store import Scope
 from daemon.memory.worker import MemoryWorker
 from daemon.server.auth import (
@@ -71,7 +71,7 @@ def _memory_id(request: web.Request) -> str:
 
 @contextmanager
 def _missing_is_not_found(memory_id: str) -> Iterator[None]:
-    """``Memory.update``/``delete`` say "no such memory" as ``KeyError(memory_id)`` (mem0's
+    """``AsyncMemory.update``/``delete`` say "no such memory" as ``KeyError(memory_id)`` (mem0's
     shape); that one, and only that one, is a 404 (it can happen when a delete races us)."""
     try:
         yield
@@ -104,7 +104,7 @@ def split_scope(body: dict[str, Any]) -> tuple[dict[str, str | None], Node | Non
 class MemoryHandlers:
     """The mem0 routes: add, search, list, get, update, delete, history, entities."""
 
-    def __init__(self, memory: Memory, worker: MemoryWorker | None) -> None:
+    def __init__(self, memory: AsyncMemory, worker: MemoryWorker | None) -> None:
         self.memory = memory
         self.worker = worker
 
@@ -275,7 +275,7 @@ class MemoryHandlers:
 class JobHandlers:
     """The admin routes of the memory worker's queue (the web page's jobs panel)."""
 
-    def __init__(self, memory: Memory, worker: MemoryWorker | None) -> None:
+    def __init__(self, memory: AsyncMemory, worker: MemoryWorker | None) -> None:
         self.memory = memory
         self.worker = worker
 
@@ -301,7 +301,7 @@ class JobHandlers:
 
 
 def add_rest_routes(
-    app: web.Application, memory: Memory, worker: MemoryWorker | None, api_key: str,
+    app: web.Application, memory: AsyncMemory, worker: MemoryWorker | None, api_key: str,
     device_auth: DeviceAuth | None = None,
 ) -> None:
     """The REST API, its key check and error mapping, and the web page at ``/``."""

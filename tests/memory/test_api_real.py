@@ -108,9 +108,10 @@ async def test_add_get_search_update_history_delete(open_memory, e5, case):
     assert home_id not in {h["id"] for h in hits}
     hist = await mem.history(home_id)
     assert [h["event"] for h in hist] == ["ADD", "UPDATE", "DELETE"]
-    # An explicit delete really removes the text, from history too.
-    assert all(h["old_memory"] is None and h["new_memory"] is None for h in hist)
-    assert all(h["is_deleted"] for h in hist)
+    # mem0's shape: the DELETE event holds the text that was deleted; earlier events stay.
+    assert [(h["old_memory"], h["new_memory"]) for h in hist] == [
+        (None, case["home"]), (case["home"], case["moved"]), (case["moved"], None)]
+    assert [h["is_deleted"] for h in hist] == [False, False, True]
     with pytest.raises(KeyError):
         await mem.delete(home_id)
     with pytest.raises(KeyError):

@@ -48,7 +48,7 @@ async def test_embedder_switch_reembeds_everything(open_memory, data_dir):
     await mem.add(texts, user_id="u1", infer=False)
     await mem.add("Bob drives a red car", user_id="u2", infer=False)
     closed = (await mem.add("Works at the bakery", user_id="u1", infer=False))["results"][0]
-    await mem._commit([Change("CLOSE", memory_id=closed["id"])])  # as a DELETE decision does
+    await mem.keeper.commit([Change("CLOSE", memory_id=closed["id"])])  # as a DELETE decision does
     before = {r["id"]: r["memory"] for r in
               (await mem.get_all(user_id="u1", include_closed=True))["results"]}
     await mem.close()

@@ -1,11 +1,12 @@
-"""Fakes for the memory engine tests (the fixtures that use them: memory_fixtures.py).
+"""Fakes and helpers for memory engine tests (imported by tests; the fixtures that use them
+are in tests/memory/conftest.py).
 
 * ``HashEmbedder``: a deterministic, fast fake (word + character-trigram hashing, L2-normalised)
   for logic tests; its scores are never negative, so with search_threshold 0.0 every memory in
   scope comes back from a search, which makes scope leaks visible.
-* ``Brain``: a responder for ScriptedLLM that plays both LLM steps (fact extraction and the
-  ADD/UPDATE/DELETE/NONE decision) from plain Python rules; ``scripted`` wraps it.
-* Where a data dir keeps its database and index (``db_path``, ``index_dir``, ``raw_db``).
+* ``Brain`` / ``scripted``: a responder for ScriptedLLM that plays both LLM steps (fact
+  extraction and the ADD/UPDATE/DELETE/NONE decision) from plain Python rules.
+* ``db_path`` / ``index_dir`` / ``raw_db``: where a test's memory keeps its files.
 """
 
 from __future__ import annotations
@@ -151,8 +152,6 @@ def decision_calls(llm: ScriptedLLM) -> int:
 def extraction_calls(llm: ScriptedLLM) -> int:
     return sum(1 for _, schema in llm.calls if is_extraction(schema))
 
-
-# -- data dir layout ------------------------------------------------------------------------
 
 def db_path(data_dir: Path) -> Path:
     return data_dir / "memory.sqlite3"

