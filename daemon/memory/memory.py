@@ -277,8 +277,8 @@ class AsyncMemory:
         return {"message": "Memory updated successfully!"}
 
     async def delete(self, memory_id: str) -> dict[str, Any]:
-        """Remove one memory (mem0's delete): it leaves search; its history keeps its events
-        and ends with a DELETE event holding the text. ``delete_all`` / a forget erase texts."""
+        """Remove one memory for good (mem0's delete): its history keeps its events, ends with
+        a DELETE event, and loses every text (the user asked to forget it)."""
         await self._ready()
         if await self.store.get(memory_id) is None:
             raise KeyError(memory_id)

@@ -47,7 +47,8 @@ print("CHECK " + json.dumps({
     "all": [r["memory"] for r in all_memories["results"]],
     "got": specific_memory["memory"],
     "update": result,
-    "history": [[h["event"], h["old_memory"], h["new_memory"]] for h in after_delete],
+    "history": [[h["event"], h["old_memory"], h["new_memory"]] for h in history],
+    "after_delete": [[h["event"], h["old_memory"], h["new_memory"]] for h in after_delete],
     "left": m.get_all(user_id="alex")["results"],
 }))
 '''
@@ -77,6 +78,8 @@ def test_mem0_quick_start_runs_unchanged_and_exits_by_itself(tmp_path: Path) -> 
     assert out["got"] in out["all"]
     assert out["update"] == {"message": "Memory updated successfully!"}
     assert out["history"] == [["ADD", None, out["got"]],
-                              ["UPDATE", out["got"], "I love India, it is my favorite country."],
-                              ["DELETE", "I love India, it is my favorite country.", None]]
+                              ["UPDATE", out["got"], "I love India, it is my favorite country."]]
+    # A delete is a forget: the events stay, their texts go.
+    assert out["after_delete"] == [["ADD", None, None], ["UPDATE", None, None],
+                                   ["DELETE", None, None]]
     assert out["left"] == []

@@ -1,5 +1,6 @@
 """History like mem0's: ADD / UPDATE / DELETE events with old and new text, on real SQLite;
-a forget of the scope still erases every text, also a deleted memory's DELETE event."""
+an explicit delete erases the memory's texts (the events stay), a forget of the scope erases
+every row of it."""
 
 from __future__ import annotations
 
@@ -13,26 +14,33 @@ HISTORY_KEYS = {"id", "memory_id", "old_memory", "new_memory", "event", "created
                 "updated_at", "is_deleted", "actor_id", "role"}
 
 
-async def test_add_update_delete_events_hold_the_texts(open_memory) -> None:
+async def test_add_update_delete_events_and_a_delete_erases_the_texts(open_memory) -> None:
     mem = await open_memory()
     (added,) = (await mem.add("Lives in Berlin", user_id="alice", infer=False))["results"]
     mid = added["id"]
     await mem.update(mid, "Lives in Munich")
-    await mem.delete(mid)
     hist = await mem.history(mid)
     assert all(HISTORY_KEYS <= set(h) for h in hist)
     assert [(h["event"], h["old_memory"], h["new_memory"], h["is_deleted"]) for h in hist] == [
         ("ADD", None, "Lives in Berlin", False),
         ("UPDATE", "Lives in Berlin", "Lives in Munich", False),
-        ("DELETE", "Lives in Munich", None, True),
+    ]
+    await mem.delete(mid)
+    hist = await mem.history(mid)
+    assert [(h["event"], h["old_memory"], h["new_memory"], h["is_deleted"]) for h in hist] == [
+        ("ADD", None, None, True),
+        ("UPDATE", None, None, True),
+        ("DELETE", None, None, True),
     ]
     assert [h["actor_id"] for h in hist] == ["api", "user", "user"]
     assert hist[0]["created_at"] <= hist[1]["created_at"] <= hist[2]["created_at"]
     assert await mem.get(mid) is None
     assert (await mem.search("Munich", user_id="alice"))["results"] == []
+    assert rows_mentioning(mem.store.path, "Munich") == {}
+    assert rows_mentioning(mem.store.path, "Berlin") == {}
 
 
-async def test_a_forget_erases_deleted_memories_history(open_memory) -> None:
+async def test_a_forget_erases_the_scopes_history(open_memory) -> None:
     mem = await open_memory()
     ids = {}
     for text, scope in (("PIN4321 for the bike lock", {"user_id": "bob"}),
@@ -40,20 +48,23 @@ async def test_a_forget_erases_deleted_memories_history(open_memory) -> None:
                         ("Bob's other note", {"user_id": "bob"})):
         (r,) = (await mem.add(text, infer=False, **scope))["results"]
         ids[text] = r["id"]
-    await mem.delete(ids["Kitchen code KX77Q"])
-    await mem.delete(ids["PIN4321 for the bike lock"])
+    await mem.update(ids["Kitchen code KX77Q"], "Kitchen code KX88Q")
+    await mem.delete(ids["Bob's other note"])
     db = mem.store.path
-    assert rows_mentioning(db, "KX77Q") == {"history": 2}  # ADD and DELETE events
+    assert rows_mentioning(db, "KX77Q") == {"history": 2}  # ADD and UPDATE events
+    assert rows_mentioning(db, "other note") == {}  # deleted: texts gone at once
 
-    # A forget of the agent scope finds the deleted memory's history by its agent id.
+    # A forget of the agent scope finds that scope's history by its agent id.
     await mem.delete_all(user_id="bob", agent_id="kitchen")
     assert rows_mentioning(db, "KX77Q") == {}
-    assert rows_mentioning(db, "PIN4321") == {"history": 2}  # another scope: kept
+    assert rows_mentioning(db, "KX88Q") == {}
+    assert rows_mentioning(db, "PIN4321") != {}  # another scope: kept
 
     await mem.delete_all(user_id="bob")
     assert rows_mentioning(db, "PIN4321") == {}
-    assert rows_mentioning(db, "bob") == {}
+    assert rows_mentioning(db, "bob") == {}  # the deleted memory's event rows too
     assert await mem.history(ids["PIN4321 for the bike lock"]) == []
+    assert await mem.history(ids["Bob's other note"]) == []
 
 
 def test_migration_gives_old_history_rows_their_agent_and_run(tmp_path: Path) -> None:

@@ -137,10 +137,14 @@ class MemoryWrites(MemoryReads):
             await self._history(ch.memory_id, owner, old_text, None, "CLOSE", ts, ch.actor)
             return Applied("DELETE", ch.memory_id, old_text, old_text, num, part, None)
         if ch.event == "DELETE":
-            # mem0's shape: the row goes (search, keywords, vector); its history stays and ends
-            # with a DELETE event holding the text it had. A forget erases history too.
+            # An explicit delete is the user's "forget this": the row goes and so does every
+            # text of it in history (DESIGN: forget means forget); the DELETE event stays, as
+            # in mem0, without the text. A memory the engine retires is CLOSEd instead, and its
+            # history keeps the old text like mem0's.
             await w.execute("DELETE FROM memories WHERE num = ?", (num,))
-            await self._history(ch.memory_id, owner, old_text, None, "DELETE", ts, ch.actor)
+            await w.execute("UPDATE history SET old_memory = NULL, new_memory = NULL, "
+                            "is_deleted = 1 WHERE memory_id = ?", (ch.memory_id,))
+            await self._history(ch.memory_id, owner, None, None, "DELETE", ts, ch.actor)
             return Applied("DELETE", ch.memory_id, old_text, old_text, num, part, None)
         raise ValueError(f"unknown change event {ch.event!r}")
 
