@@ -8,5 +8,7 @@ from tests.support.memory_fixtures import (  # noqa: F401
     open_memory,
     pg_server,
     pytest_generate_tests,
+    real_embedder,
     store_backend,
+    use_embedder,
 )
