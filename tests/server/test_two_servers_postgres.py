@@ -18,9 +18,9 @@ import httpx
 import pytest
 import websockets
 
-from tests.conftest import ServerProcess, free_port, write_config
 from tests.support import postgres
 from tests.support.devices import HELLO, device_headers, turn_messages
+from tests.support.server import ServerProcess, free_port, write_config
 
 pytestmark = pytest.mark.timeout(600)
 KEY = "shared-secret-key"

@@ -14,8 +14,8 @@ from daemon.memory.memory import AsyncMemory
 from daemon.memory.pg import PgStore
 from daemon.memory.store import Change, Exchange, SqliteStore
 from daemon.memory.worker import MemoryWorker
-from tests.conftest import console_script, write_config
 from tests.support.pg_worker import WordEmbedder
+from tests.support.server import console_script, write_config
 
 pytestmark = pytest.mark.timeout(300)
 
