@@ -38,6 +38,10 @@ class AuthConfig(_Section):
     allowed_devices: list[str] = Field(default_factory=list)
     # Fixed tokens per Device-Id, accepted besides the OTA-issued ones.
     tokens: dict[str, str] = Field(default_factory=dict)
+    # The secret device tokens are made with; "" = a random one kept in <data_dir>/device_secret.
+    # Several servers behind one load balancer need the same secret (a device may reconnect
+    # to any of them): set it here, the same on all (see docs/deploy-postgresql.md).
+    secret: str = ""
 
 
 class ServerConfig(_Section):
@@ -130,6 +134,20 @@ class MemoryConfig(_Section):
     # GGUF smaller than small_model_mb (such models close memories at random), llm otherwise.
     decisions: Literal["auto", "llm", "add_only"] = "auto"
     small_model_mb: int = Field(300, ge=0)
+    # Where memories live: "sqlite" (one file in data_dir, one server) or "postgresql" (one
+    # database with pgvector shared by several servers and workers; see
+    # docs/deploy-postgresql.md). dsn: postgresql://user:password@host:5432/dbname
+    store: Literal["sqlite", "postgresql"] = "sqlite"
+    dsn: str = ""
+    pool_size: int = Field(8, ge=1, le=200)
+    # How long a worker holds a job without renewing it; a dead worker's job is retaken after.
+    job_lease_s: float = Field(60.0, ge=1.0)
+
+    @model_validator(mode="after")
+    def _dsn_for_postgresql(self) -> MemoryConfig:
+        if self.store == "postgresql" and not self.dsn.startswith(("postgresql://", "postgres://")):
+            raise ValueError("memory.store: postgresql needs memory.dsn: postgresql://user:pass@host/db")
+        return self
 
 
 class PromptsConfig(_Section):

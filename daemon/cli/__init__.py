@@ -42,6 +42,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     except KeyboardInterrupt:
         return 130
+    except Exception as exc:
+        # PostgreSQL (memory.store: postgresql / memory migrate): say what the server said.
+        if type(exc).__module__.split(".")[0] != "asyncpg" and not isinstance(
+                exc, ConnectionRefusedError):
+            raise
+        say(f"xiaozhi-memd: PostgreSQL: {type(exc).__name__}: {exc}")
+        return 2
 
 
 if __name__ == "__main__":  # pragma: no cover

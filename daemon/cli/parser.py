@@ -7,7 +7,7 @@ import os
 from pathlib import Path
 
 from daemon import __version__
-from daemon.cli import chat, doctor, memory, models, serve
+from daemon.cli import chat, doctor, memory, migrate, models, serve
 from daemon.modelfiles import CATALOG
 
 
@@ -68,6 +68,11 @@ def build_parser() -> argparse.ArgumentParser:
     x.add_argument("file")
     x = msub2.add_parser("jobs", help="the memory worker's queue (pending and parked jobs)")
     x.add_argument("--retry", action="store_true", help="run parked jobs again")
+    x = msub2.add_parser("migrate", help="copy the SQLite store to PostgreSQL (idempotent)")
+    x.add_argument("--to", required=True, metavar="postgresql://user:pw@host/db")
+    x.add_argument("--from", dest="source", type=Path, default=None,
+                   help="SQLite file (default: data_dir/memory.sqlite3)")
+    x.set_defaults(func=migrate.run)
     # Each subcommand above runs on an opened Memory (memory.ACTIONS); one that does not (say,
     # a move to another database) gives its own parser ``set_defaults(func=...)``: a
     # subparser's default wins over this one.

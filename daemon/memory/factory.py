@@ -10,7 +10,7 @@ from daemon.llm.base import ChatLLM
 from daemon.memory.embedder import Embedder
 from daemon.memory.index import IndexParams
 from daemon.memory.memory import AsyncMemory
-from daemon.memory.store import SqliteStore
+from daemon.memory.store import MemoryStore, SqliteStore
 from daemon.modelfiles import resolve_embedder_folder
 from daemon.progress import Progress
 
@@ -30,6 +30,29 @@ def make_embedder(cfg: EmbedderConfig, models_dir) -> Embedder:  # type: ignore[
 
     folder = resolve_embedder_folder(cfg.model, models_dir)
     return SentenceTransformerEmbedder(folder, n_threads=cfg.n_threads)
+
+
+def redact_dsn(dsn: str) -> str:
+    """A DSN fit for a log line: the password replaced by ***."""
+    from urllib.parse import urlsplit, urlunsplit
+
+    parts = urlsplit(dsn)
+    if parts.password is None:
+        return dsn
+    netloc = parts.netloc.replace(f":{parts.password}@", ":***@", 1)
+    return urlunsplit(parts._replace(netloc=netloc))
+
+
+def make_store(cfg: Config, dim: int) -> MemoryStore:
+    """The configured store: SQLite in data_dir, or PostgreSQL (memory.store / memory.dsn)."""
+    m = cfg.memory
+    if m.store == "postgresql":
+        from daemon.memory.pg import PgStore
+
+        return PgStore(m.dsn, dim=dim, pool_size=m.pool_size, lease_s=m.job_lease_s,  # type: ignore[return-value]
+                       hnsw_m=m.index_m, hnsw_ef_construction=m.index_ef_construction,
+                       hnsw_ef_search=m.index_ef_search)
+    return SqliteStore(cfg.data_dir / "memory.sqlite3")
 
 
 def decision_mode(cfg: Config) -> tuple[str, str]:
@@ -67,7 +90,7 @@ def memory_options(
                                     else "add only (the model never changes or closes a memory)")
             + f" - {why}")
     return dict(
-        store=SqliteStore(cfg.data_dir / "memory.sqlite3"),
+        store=make_store(cfg, embedder.dim),
         embedder=embedder,
         llm=llm,
         index_dir=cfg.data_dir / "index",

@@ -34,17 +34,14 @@ class HybridSearch:
     async def vector_hits(
         self, qvec: np.ndarray, scope: Scope, filters: Filters, n: int
     ) -> list[tuple[int, float]]:
-        """Approximate (HNSW) for a plain user scope; exact brute force otherwise."""
-        if scope.user_id is not None and scope.agent_id is None and scope.run_id is None \
-                and scope.kind is not None and not filters:
+        """Approximate (HNSW) for a plain user scope; exact brute force otherwise (a store
+        with its own vector index decides for itself: ``store.vector_search``)."""
+        if not self.keeper.store_vectors and scope.user_id is not None \
+                and scope.agent_id is None and scope.run_id is None and scope.kind is not None \
+                and not filters:
             index = await self.keeper.current(partition_of(scope.user_id, scope.kind))
             return index.search(qvec, n)
-        nums, vecs = await self.store.embeddings(scope, filters)
-        if not nums:
-            return []
-        sims = vecs @ qvec
-        top = np.argsort(-sims)[:n]
-        return [(nums[i], float(sims[i])) for i in top]
+        return await self.store.vector_search(scope, qvec, n, filters)
 
     async def search_kinds(
         self, query: str, scopes: Sequence[Scope], filters: Filters,

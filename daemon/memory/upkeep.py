@@ -43,6 +43,9 @@ class IndexKeeper:
         self.progress = progress
         self.commit_lock = asyncio.Lock()
         self._saver: asyncio.Task[None] | None = None
+        # A store with its own vector index (PostgreSQL + pgvector) answers vector queries
+        # itself (``store.vector_search``): no hnswlib index is kept for it.
+        self.store_vectors = store.has_vector_index
 
     async def embed_docs(self, texts: Sequence[str]) -> np.ndarray:
         """One text per call on the document pool: a cancelled request (a client gone) stops
@@ -57,7 +60,7 @@ class IndexKeeper:
     async def start(self, save_interval_s: float) -> None:
         """Re-embed vectors of another model, load or rebuild every index, start saving."""
         await self.reembed_stale()
-        partitions = await self.store.partitions()
+        partitions = [] if self.store_vectors else await self.store.partitions()
         for i, partition in enumerate(partitions, 1):
             await self.index(partition)
             if len(partitions) > 1:
@@ -163,7 +166,7 @@ class IndexKeeper:
         async with self.commit_lock:
             applied = await self.store.apply(changes, complete_job=complete_job, at=at,
                                              guard=guard)
-            for partition in {a.partition for a in applied}:
+            for partition in {a.partition for a in applied} if not self.store_vectors else ():
                 index = await self.index(partition)
                 for a in (x for x in applied if x.partition == partition):
                     if a.event in ("ADD", "UPDATE") and a.embedding is not None:
@@ -181,7 +184,8 @@ class IndexKeeper:
                 # graph); rebuilt now from what is left in SQLite, if anything.
                 partition = partition_of(user, kind)
                 self.indexes.drop(partition)
-                if scope.agent_id is not None or scope.run_id is not None:
+                if (scope.agent_id is not None or scope.run_id is not None) \
+                        and not self.store_vectors:
                     await self.index(partition)
         return gone
 
@@ -201,7 +205,7 @@ class IndexKeeper:
         async with self.commit_lock:
             for partition in touched:
                 self.indexes.forget(partition)
-        for partition in touched:
+        for partition in touched if not self.store_vectors else ():
             await self.index(partition)
         return imported, skipped
 

@@ -17,7 +17,7 @@ from daemon.config import Config
 from daemon.llm.base import ChatLLM
 from daemon.llm.factory import make_llm
 from daemon.llm.llamacpp import LlamaCppLLM
-from daemon.memory.factory import build_memory
+from daemon.memory.factory import build_memory, redact_dsn
 from daemon.memory.memory import AsyncMemory
 from daemon.memory.worker import MemoryWorker
 from daemon.progress import Progress, logged
@@ -77,7 +77,9 @@ class Daemon:
         memory = await asyncio.to_thread(
             build_memory, cfg, llm=self.extract_llm, progress=self.progress
         )
-        self.progress(f"opening memory store in {cfg.data_dir}")
+        where = (f"PostgreSQL {redact_dsn(cfg.memory.dsn)}" if cfg.memory.store == "postgresql"
+                 else str(cfg.data_dir))
+        self.progress(f"opening memory store in {where}")
         await memory.start()
         self.memory = memory
         self.worker = MemoryWorker(

@@ -40,7 +40,9 @@ class DeviceAuth:
         self.enabled = cfg.enabled
         self.allowed = {d.strip().lower() for d in cfg.allowed_devices if d.strip()}
         self.fixed = {k.strip().lower(): v for k, v in cfg.tokens.items()}
-        self._secret = _secret(data_dir) if cfg.enabled else b""
+        # A configured secret is shared by every server given it; else one per data dir.
+        self._secret = (cfg.secret.encode() if cfg.secret else _secret(data_dir)) \
+            if cfg.enabled else b""
 
     def is_allowed(self, device_id: str | None) -> bool:
         if not self.allowed:

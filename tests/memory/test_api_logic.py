@@ -7,6 +7,8 @@ import pytest
 from daemon.memory.memory import normalise_messages
 from daemon.memory.store import Change
 
+pytestmark = pytest.mark.both_backends
+
 
 def test_normalise_messages_accepts_mem0_shapes():
     assert normalise_messages("hi") == [{"role": "user", "content": "hi"}]

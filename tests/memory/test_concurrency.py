@@ -6,8 +6,12 @@ from __future__ import annotations
 import asyncio
 import logging
 
+import pytest
+
 from daemon.memory.worker import MemoryWorker
 from tests.support.memory_fakes import scripted
+
+pytestmark = pytest.mark.both_backends
 
 
 async def test_concurrent_adds_searches_and_worker(open_memory, caplog):

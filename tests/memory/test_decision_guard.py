@@ -11,6 +11,8 @@ from tests.support.memory_fakes import scripted
 
 KNOWN = ["Lives in Berlin", "Likes green tea", "Has a cat named Momo"]
 
+pytestmark = pytest.mark.both_backends
+
 
 def target(text: str, event: str, new_text: str = ""):
     """A decide() that names the memory shown with ``text``, whatever else is shown."""
@@ -65,7 +67,7 @@ async def test_the_nearest_memory_can_still_be_changed(open_memory, e5, said, fa
     assert old not in live
 
 
-async def test_a_zero_margin_allows_only_the_nearest(open_memory, e5) -> None:
+async def test_a_zero_margin_allows_only_the_nearest(open_memory, e5, data_dir) -> None:
     # "Likes black coffee now": nearest is "Likes green tea"; "Has a cat" is further away.
     llm = scripted({"I like black coffee now.": ["Likes black coffee now"]},
                    target("Has a cat named Momo", "UPDATE"))
@@ -75,7 +77,7 @@ async def test_a_zero_margin_allows_only_the_nearest(open_memory, e5) -> None:
     assert [r["event"] for r in out["results"]] == ["ADD"]
     llm2 = scripted({"I like black coffee now.": ["Likes black coffee now"]},
                     target("Has a cat named Momo", "UPDATE"))
-    mem2 = await open_memory(e5, llm2, decision_margin=2.0, folder=mem.store.path.parent / "b")
+    mem2 = await open_memory(e5, llm2, decision_margin=2.0, folder=data_dir.parent / "b")
     await known_memories(mem2)
     out = await mem2.add("I like black coffee now.", user_id="u1")
     assert [r["event"] for r in out["results"]] == ["UPDATE"]  # no guard: the model is obeyed

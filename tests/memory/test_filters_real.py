@@ -14,6 +14,8 @@ from daemon.memory.store import SqliteStore
 from daemon.memory.sync import SyncMemory
 from tests.support.filter_cases import FORMS, SEED, keys_of, with_ids
 
+pytestmark = pytest.mark.both_backends
+
 
 async def _seed(add) -> dict[str, str]:
     ids = {}

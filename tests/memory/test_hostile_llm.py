@@ -19,6 +19,8 @@ OLD = "Lives in Berlin"
 NEW = "Lives in Berlin no more, lives in Munich now"
 VICTIM = "Victim lives in Berlin too"
 
+pytestmark = pytest.mark.both_backends
+
 
 class World:
     def __init__(self, mem, llm, brain, mine: str, victim: str) -> None:

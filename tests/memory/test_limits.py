@@ -26,6 +26,8 @@ MODELS = Path(__file__).resolve().parents[2] / "models"
 EN = "My sister lives in Beijing and likes green tea; we walk in the park on Sundays. "
 ZH = "我的妹妹住在北京，她喜欢喝绿茶。我们周末常常一起去公园散步，然后吃火锅。"
 
+pytestmark = pytest.mark.both_backends
+
 
 def test_a_long_text_is_embedded_in_bounded_pieces(e5) -> None:
     for text in (EN * 2000, ZH * 3000):

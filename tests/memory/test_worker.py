@@ -8,9 +8,10 @@ import pytest
 
 from daemon.llm.scripted import ScriptedLLM
 from daemon.memory.worker import MemoryWorker
+from tests.support import postgres
 from tests.support.memory_fakes import extraction_calls, raw_db, scripted
 
-pytestmark = pytest.mark.timeout(60)
+pytestmark = [pytest.mark.timeout(60), pytest.mark.both_backends]
 
 
 def _msgs(text: str) -> list[dict[str, str]]:
@@ -165,16 +166,23 @@ async def test_jobs_survive_a_restart(open_memory, make_worker, data_dir):
     assert got == ["Lives in Oslo", "Likes skiing"]
 
 
-async def test_running_job_is_requeued_at_start(open_memory, make_worker, data_dir):
+async def test_running_job_is_requeued_at_start(open_memory, make_worker, data_dir,
+                                                store_backend):
     mem = await open_memory(llm=scripted())
     job = await make_worker(mem).enqueue(_msgs("Plays chess"), user_id="u1")
     await mem.close()
-    with raw_db(data_dir) as db:  # a crash while the job ran
-        db.execute("UPDATE jobs SET state = 'running', attempts = 1 WHERE id = ?", (job,))
+    if store_backend == "sqlite":
+        with raw_db(data_dir) as db:  # a crash while the job ran
+            db.execute("UPDATE jobs SET state = 'running', attempts = 1 WHERE id = ?", (job,))
+    else:  # a crashed worker's job: running, its lease run out
+        await postgres.execute(mem.store.dsn, "UPDATE jobs SET state = 'running', attempts = 1, "
+                               "lease_until = 0, lease_token = 'dead' WHERE id = $1", job)
 
     mem2 = await open_memory(llm=scripted())
-    # A running job blocks its user: without the requeue it would never run.
-    assert await mem2.store.claim_job() is None
+    if store_backend == "sqlite":
+        # A running job blocks its user: without the requeue it would never run.
+        assert await mem2.store.claim_job() is None
+    # (PostgreSQL: a job whose lease ran out is taken again by any worker; tests/memory/pg.)
     worker = make_worker(mem2, max_attempts=3)
     await worker.start()
     assert await worker.wait_idle(timeout=30)

@@ -78,6 +78,17 @@ class MemoryStore(Protocol):
     ) -> tuple[list[int], np.ndarray]:
         """Live memories' nums and vectors in a scope (exact search)."""
 
+    # True: ``vector_search`` walks a vector index kept in the store itself (PostgreSQL +
+    # pgvector), so Memory keeps no hnswlib index; False: Memory searches plain user scopes in
+    # its own hnswlib indexes of ``partition_vectors`` and asks ``vector_search`` only for
+    # filtered or agent/run scopes.
+    has_vector_index: bool
+
+    async def vector_search(
+        self, scope: Scope, qvec: np.ndarray, k: int, filters: Filters = None
+    ) -> list[tuple[int, float]]:
+        """(num, cosine similarity) of the ``k`` nearest live memories in scope, best first."""
+
     async def partition_vectors(self, partition: str) -> tuple[list[int], np.ndarray]:
         """Nums and vectors of one partition's live memories (what its index must hold)."""
 
