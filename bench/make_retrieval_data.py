@@ -89,7 +89,7 @@ def conversation(bank: dict[str, Any], number: int) -> dict[str, Any]:
         taken.update(spots)
         placed.append((fact, spots))
     text_at: dict[tuple[int, int], str] = {}
-    for (fact, spots), (_, steps) in zip(placed, plan):
+    for (_fact, spots), (_, steps) in zip(placed, plan):
         for spot, step in zip(spots, steps):
             text_at[spot] = step
     turns, ids = [], {}

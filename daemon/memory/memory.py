@@ -687,8 +687,8 @@ class Memory:
                 for sc, n, kw in zip(scopes, limits, keywords)]
 
     async def _keyword_hits(self, query: str, scope: Scope, n: int) -> list[int]:
-        match, like = keyword_query(query)
-        return await self.store.keyword_search(match, like, scope, n) if (match or like) else []
+        match = keyword_query(query)
+        return await self.store.keyword_search(match, scope, n) if match else []
 
     async def search_vector(
         self, query: str, qvec: np.ndarray, scope: Scope, filters: dict[str, Any] | None,

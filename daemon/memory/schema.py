@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import sqlite3
 
+from daemon.memory.keywords import register
+
 MIGRATIONS: list[str] = [
     # 1: memories, history, messages, jobs, meta.
     """
@@ -123,6 +125,31 @@ MIGRATIONS: list[str] = [
         WHERE key LIKE 'index_gen:%';
     CREATE INDEX jobs_user ON jobs(user_id);
     """,
+    # 4: keywords by words (issue 15). The trigram table ranked English by letter soup and gave
+    # Chinese no word boundaries; memories_words holds each text as words (Latin as written,
+    # stemmed by porter; CJK segmented by jieba, see daemon.memory.keywords) and is filled by
+    # triggers calling memd_words(), a function every writing connection registers
+    # (keywords.register). It stores its own copy of the words so a delete needs only the rowid.
+    """
+    DROP TRIGGER memories_ai;
+    DROP TRIGGER memories_ad;
+    DROP TRIGGER memories_au;
+    DROP TABLE memories_fts;
+    CREATE VIRTUAL TABLE memories_words USING fts5(
+        words, tokenize='porter unicode61 remove_diacritics 2'
+    );
+    CREATE TRIGGER memories_words_ai AFTER INSERT ON memories BEGIN
+        INSERT INTO memories_words(rowid, words) VALUES (new.num, memd_words(new.text));
+    END;
+    CREATE TRIGGER memories_words_ad AFTER DELETE ON memories BEGIN
+        DELETE FROM memories_words WHERE rowid = old.num;
+    END;
+    CREATE TRIGGER memories_words_au AFTER UPDATE OF text ON memories BEGIN
+        DELETE FROM memories_words WHERE rowid = old.num;
+        INSERT INTO memories_words(rowid, words) VALUES (new.num, memd_words(new.text));
+    END;
+    INSERT INTO memories_words(rowid, words) SELECT num, memd_words(text) FROM memories;
+    """,
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)
@@ -136,6 +163,7 @@ def migrate(conn: sqlite3.Connection) -> int:
             f"database schema version {current} is newer than this program ({SCHEMA_VERSION}):"
             " upgrade xiaozhi-memd"
         )
+    register(conn)  # the keyword triggers call memd_words()
     for version in range(current + 1, SCHEMA_VERSION + 1):
         conn.executescript(f"BEGIN;\n{MIGRATIONS[version - 1]}\nPRAGMA user_version = {version};\nCOMMIT;")
     return int(current)

@@ -27,6 +27,7 @@ import numpy as np
 from daemon.memory import forget
 from daemon.memory.filters import compile_filters
 from daemon.memory.forget import Forgotten, WriteGuard
+from daemon.memory.keywords import register_async
 from daemon.memory.schema import migrate
 
 log = logging.getLogger(__name__)
@@ -228,6 +229,7 @@ class MemoryStore:
         self._w = await aiosqlite.connect(self.path, isolation_level=None)
         self._r = await aiosqlite.connect(self.path, isolation_level=None)
         for conn in (self._w, self._r):
+            await register_async(conn)  # the keyword index's triggers call memd_words()
             await conn.execute("PRAGMA busy_timeout=10000")
             await conn.execute("PRAGMA foreign_keys=ON")
         await self._w.execute("PRAGMA synchronous=FULL")
@@ -368,38 +370,22 @@ class MemoryStore:
         async with self.r.execute(f"SELECT {_COLS} FROM memories WHERE {where}", params) as cur:
             return {r[0]: _row(r) for r in await cur.fetchall()}
 
-    async def keyword_search(
-        self, match: str, like_terms: Sequence[str], scope: Scope, limit: int
-    ) -> list[int]:
-        """Nums of live memories in scope matching an FTS5 query and/or LIKE terms, best first."""
-        out: list[int] = []
-        if match:
-            params: list[Any] = [match]
-            sql = (
-                "SELECT m.num FROM memories_fts f JOIN memories m ON m.num = f.rowid "
-                f"WHERE memories_fts MATCH ? AND m.valid_to IS NULL AND {scope.sql(params, 'm.')} "
-                "ORDER BY bm25(memories_fts) LIMIT ?"
-            )
-            params.append(limit)
-            try:
-                async with self.r.execute(sql, params) as cur:
-                    out = [r[0] for r in await cur.fetchall()]
-            except sqlite3.OperationalError:
-                out = []
-        if like_terms and len(out) < limit:
-            params = []
-            conds = " OR ".join("text LIKE ? ESCAPE '\\'" for _ in like_terms)
-            params += [f"%{_escape_like(t)}%" for t in like_terms]
-            sql = (
-                f"SELECT num FROM memories WHERE ({conds}) AND valid_to IS NULL "
-                f"AND {scope.sql(params)} ORDER BY num DESC LIMIT ?"
-            )
-            params.append(limit)
+    async def keyword_search(self, match: str, scope: Scope, limit: int) -> list[int]:
+        """Nums of live memories in scope matching an FTS5 query over words, best BM25 first."""
+        if not match:
+            return []
+        params: list[Any] = [match]
+        sql = (
+            "SELECT m.num FROM memories_words f JOIN memories m ON m.num = f.rowid "
+            f"WHERE memories_words MATCH ? AND m.valid_to IS NULL AND {scope.sql(params, 'm.')} "
+            "ORDER BY bm25(memories_words) LIMIT ?"
+        )
+        params.append(limit)
+        try:
             async with self.r.execute(sql, params) as cur:
-                for (num,) in await cur.fetchall():
-                    if num not in out:
-                        out.append(num)
-        return out[:limit]
+                return [r[0] for r in await cur.fetchall()]
+        except sqlite3.OperationalError:  # a query FTS5 cannot parse finds nothing
+            return []
 
     async def embeddings(
         self, scope: Scope, filters: dict[str, Any] | None = None
@@ -889,6 +875,3 @@ class MemoryStore:
             cur = await w.execute(sql, params)
         return cur.rowcount
 
-
-def _escape_like(term: str) -> str:
-    return term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
