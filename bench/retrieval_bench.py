@@ -132,6 +132,7 @@ async def quality(args: argparse.Namespace, split: str, embedder: Any,
     variants = getattr(args, "variants", False)
     convs = load(split, args.quick)
     n_convs, n_questions = len(convs), sum(len(c["questions"]) for c in convs)
+    cands: list[dict[str, Any]] = []
     for conv in convs:
         workdir = workroot / f"{split}-{conv['id']}"
         memory = await open_memory(workdir, embedder)
@@ -162,12 +163,29 @@ async def quality(args: argparse.Namespace, split: str, embedder: Any,
                     for name, nums in (await run_variants(memory, text, qvec, scope)).items():
                         tally.add(name, conv["lang"], q["type"],
                                   await nums_to_turns(memory, nums, ids), gold)
+                    cands.append(await candidates(memory, text, qvec, scope, ids, q, conv))
         finally:
             await memory.close()
+    if cands and args.out:
+        path = args.out.with_suffix(".cands.json")
+        path.write_text(json.dumps(cands, ensure_ascii=False))
+        log(f"candidates for offline tuning (bench/retrieval_tune.py): {path}")
     return {"hits": tally.table(), "questions": n_questions, "conversations": n_convs,
             "ingest_per_s": ingest_n / ingest_s if ingest_s else 0.0,
             "ingest_n": ingest_n, "search_p50_ms": 1000 * pct(lat, 50),
             "search_p95_ms": 1000 * pct(lat, 95)}
+
+
+async def candidates(memory: Any, text: str, qvec: np.ndarray, scope: Any, ids: dict[str, str],
+                     q: dict[str, Any], conv: dict[str, Any]) -> dict[str, Any]:
+    """Both sides' top 40 for one question, as turn ids with dates (offline fusion tuning)."""
+    vec = [n for n, _ in await memory._vector_hits(qvec, scope, None, 40)]
+    kws = await memory._keyword_hits(text, scope, 40)
+    rows = await memory.store.get_by_nums(vec + kws)
+    return {"lang": conv["lang"], "type": q["type"], "q": text, "gold": q["evidence"],
+            "vec": [ids[rows[n].id] for n in vec if n in rows],
+            "kw": [ids[rows[n].id] for n in kws if n in rows],
+            "created": {ids[r.id]: r.created_at for r in rows.values() if r.id in ids}}
 
 
 def derived(real: np.ndarray, n: int, rng: np.random.Generator) -> np.ndarray:
