@@ -29,6 +29,7 @@ from daemon.memory.index import IndexParams, IndexSet
 from daemon.memory.keywords import keyword_query, reciprocal_rank_fusion
 from daemon.memory.limits import MAX_QUERY_CHARS, check_add, check_memory_text
 from daemon.memory.moment import moment
+from daemon.memory.ranking import Fusion, fuse
 from daemon.memory.store import (
     EPISODE,
     FACT,
@@ -126,8 +127,10 @@ class Memory:
         llm_timeout_s: float = 120.0,
         llm_retries: int = 2,
         progress: Progress | None = None,
+        fusion: Fusion | None = None,
     ) -> None:
         self.store = store
+        self.fusion = fusion or Fusion()
         self.embedder = embedder
         self.llm = llm
         self.neighbours = neighbours
@@ -630,7 +633,8 @@ class Memory:
         threshold: float | None = None,
         kind: str = FACT,
     ) -> dict[str, Any]:
-        """Hybrid search: HNSW vectors + FTS5 trigram keywords, fused by reciprocal rank.
+        """Hybrid search: HNSW vectors + FTS5 word keywords, fused by weighted reciprocal rank
+        (``daemon.memory.ranking``).
 
         ``kind``: "fact" (mem0's memories, the default), "episode" (what the user said, dated)
         or "all" (both lists fused by rank; each episode result carries ``"kind": "episode"``)."""
@@ -701,13 +705,11 @@ class Memory:
         rows = await self.store.filter_nums(candidates, scope, filters)
         sims = {num: float(row.embedding @ qvec) if row.embedding is not None else 0.0
                 for num, row in rows.items()}
-        fused = reciprocal_rank_fusion(
-            [[num for num, _ in vec_hits if num in rows], [num for num in kw if num in rows]]
-        )
+        order = fuse([num for num, _ in vec_hits if num in rows], [num for num in kw if num in rows],
+                     query, {num: row.created_at for num, row in rows.items()}, self.fusion)
         thr = self.search_threshold if threshold is None else threshold
         kw_set = set(kw)
-        keep = [num for num in rows if sims[num] >= thr or num in kw_set]
-        keep.sort(key=lambda num: (-fused.get(num, 0.0), -sims[num]))
+        keep = [num for num in order if sims[num] >= thr or num in kw_set]
         out = []
         for num in keep[:limit]:
             item = rows[num].public()
