@@ -20,7 +20,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from daemon.memory.ranking import Fusion, fuse  # noqa: E402
+from daemon.memory.ranking import Fusion, fuse
 
 
 def score(cands: list[dict], params: Fusion, k: int = 10) -> dict[str, float]:
@@ -50,7 +50,7 @@ def main() -> int:
     print(f"{len(cands)} dev questions; hit@10 (%)")
     print(f"{'k':>3} {'w_lat':>6} {'w_cjk':>6} {'rec':>5} " + " ".join(f"{x:>11}" for x in keys))
     default = (score(cands, Fusion()), Fusion())
-    for s, p in results[: args.top] + [default]:
+    for s, p in [*results[:args.top], default]:
         print(f"{p.k:>3} {p.keyword_weight:>6} {p.keyword_weight_cjk:>6} {p.recency:>5} "
               + " ".join(f"{s.get(x, 0):>11.1f}" for x in keys))
     return 0
