@@ -7,12 +7,15 @@ question still meets "小狗" in a memory), which ranks by BM25 over real words.
 table is gone: trigrams rank English by letter soup ("dog" matches "dogma") and gave Chinese no
 word boundaries.
 
-``index_words`` is registered as the SQLite function ``memd_words`` on every connection that
-writes memories (the triggers call it), so one segmenter serves the index and the queries.
+Triggers on ``memories`` only queue changed rows in ``words_pending`` (no Python function
+in SQL, so any SQLite client can still write); the store indexes the queue at the end of each
+of its write transactions (``index_pending``) and at start-up, so one segmenter serves the
+index and the queries.
 """
 
 from __future__ import annotations
 
+import asyncio
 import re
 import sqlite3
 import threading
@@ -119,14 +122,43 @@ def keyword_query(text: str) -> str:
     return " OR ".join('"' + t.replace('"', '""') + '"' for t in query_terms(text))
 
 
-def register(conn: sqlite3.Connection) -> None:
-    """Make ``memd_words`` available to the triggers of ``memories_words`` on ``conn``."""
-    conn.create_function("memd_words", 1, index_words, deterministic=True)
+_PENDING = "SELECT p.num, m.text FROM words_pending p JOIN memories m ON m.num = p.num"
 
 
-async def register_async(conn: Any) -> None:
-    """The same for an aiosqlite connection."""
-    await conn.create_function("memd_words", 1, index_words, deterministic=True)
+def _reindex_statements(rows: Sequence[tuple[int, str]]) -> list[tuple[str, Sequence[Any]]]:
+    nums = [(num,) for num, _ in rows]
+    return [("DELETE FROM memories_words WHERE rowid = ?", n) for n in nums] + [
+        ("INSERT INTO memories_words(rowid, words) VALUES (?, ?)", (num, index_words(text)))
+        for num, text in rows
+    ]
+
+
+def index_pending_sync(conn: sqlite3.Connection) -> int:
+    """Index the memories the triggers queued in ``words_pending`` (inside the caller's
+    transaction); how many. Used by the migration and at start-up (raw SQLite writes)."""
+    rows = conn.execute(_PENDING).fetchall()
+    for sql, params in _reindex_statements(rows):
+        conn.execute(sql, params)
+    conn.execute("DELETE FROM words_pending")
+    return len(rows)
+
+
+async def index_pending(conn: Any) -> int:
+    """The same on an aiosqlite connection, at the end of each of the store's write
+    transactions, so a memory's words commit with it. Segmenting a large batch runs off the
+    event loop (jieba: ~0.2 ms a text, 1.5 s to load)."""
+    async with conn.execute(_PENDING) as cur:
+        rows = await cur.fetchall()
+    if not rows:
+        return 0
+    if len(rows) > 8 or _jieba is None:
+        statements = await asyncio.to_thread(_reindex_statements, rows)
+    else:
+        statements = _reindex_statements(rows)
+    for sql, params in statements:
+        await conn.execute(sql, params)
+    await conn.execute("DELETE FROM words_pending")
+    return len(rows)
 
 
 def reciprocal_rank_fusion(rankings: Sequence[Sequence[int]], k: int = 60,

@@ -22,6 +22,7 @@ import numpy as np
 
 from daemon.executors import run
 from daemon.llm.base import ChatLLM, ChatMessage
+from daemon.memory import keywords
 from daemon.memory.embedder import Embedder
 from daemon.memory.extractor import FactExtractor
 from daemon.memory.filters import Filters, resolve
@@ -173,6 +174,7 @@ class Memory:
     async def start(self, *, save_interval_s: float = 2.0) -> None:
         """Open the store, re-embed vectors of another model, load or rebuild every index."""
         await self.store.open()
+        await asyncio.to_thread(keywords.warm)  # load jieba now, not on a device's first query
         await self._reembed_stale()
         partitions = await self.store.partitions()
         for i, partition in enumerate(partitions, 1):

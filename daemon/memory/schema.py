@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import sqlite3
 
-from daemon.memory.keywords import register
+from daemon.memory.keywords import index_pending_sync
 
 MIGRATIONS: list[str] = [
     # 1: memories, history, messages, jobs, meta.
@@ -127,9 +127,9 @@ MIGRATIONS: list[str] = [
     """,
     # 4: keywords by words (issue 15). The trigram table ranked English by letter soup and gave
     # Chinese no word boundaries; memories_words holds each text as words (Latin as written,
-    # stemmed by porter; CJK segmented by jieba, see daemon.memory.keywords) and is filled by
-    # triggers calling memd_words(), a function every writing connection registers
-    # (keywords.register). It stores its own copy of the words so a delete needs only the rowid.
+    # stemmed by porter; CJK segmented by jieba, see daemon.memory.keywords). Triggers only
+    # queue changed rows in words_pending; the store indexes them in the same transaction
+    # (keywords.index_pending), migrate() and start-up index whatever is queued.
     """
     DROP TRIGGER memories_ai;
     DROP TRIGGER memories_ad;
@@ -138,17 +138,18 @@ MIGRATIONS: list[str] = [
     CREATE VIRTUAL TABLE memories_words USING fts5(
         words, tokenize='porter unicode61 remove_diacritics 2'
     );
+    CREATE TABLE words_pending (num INTEGER PRIMARY KEY);
     CREATE TRIGGER memories_words_ai AFTER INSERT ON memories BEGIN
-        INSERT INTO memories_words(rowid, words) VALUES (new.num, memd_words(new.text));
+        INSERT OR IGNORE INTO words_pending(num) VALUES (new.num);
     END;
     CREATE TRIGGER memories_words_ad AFTER DELETE ON memories BEGIN
         DELETE FROM memories_words WHERE rowid = old.num;
+        DELETE FROM words_pending WHERE num = old.num;
     END;
     CREATE TRIGGER memories_words_au AFTER UPDATE OF text ON memories BEGIN
-        DELETE FROM memories_words WHERE rowid = old.num;
-        INSERT INTO memories_words(rowid, words) VALUES (new.num, memd_words(new.text));
+        INSERT OR IGNORE INTO words_pending(num) VALUES (new.num);
     END;
-    INSERT INTO memories_words(rowid, words) SELECT num, memd_words(text) FROM memories;
+    INSERT INTO words_pending(num) SELECT num FROM memories;
     """,
 ]
 
@@ -163,7 +164,9 @@ def migrate(conn: sqlite3.Connection) -> int:
             f"database schema version {current} is newer than this program ({SCHEMA_VERSION}):"
             " upgrade xiaozhi-memd"
         )
-    register(conn)  # the keyword triggers call memd_words()
     for version in range(current + 1, SCHEMA_VERSION + 1):
         conn.executescript(f"BEGIN;\n{MIGRATIONS[version - 1]}\nPRAGMA user_version = {version};\nCOMMIT;")
+    # Rows queued by migration 4 or written by another SQLite client get their words.
+    with conn:
+        index_pending_sync(conn)
     return int(current)

@@ -27,7 +27,7 @@ import numpy as np
 from daemon.memory import forget
 from daemon.memory.filters import compile_filters
 from daemon.memory.forget import Forgotten, WriteGuard
-from daemon.memory.keywords import register_async
+from daemon.memory.keywords import index_pending
 from daemon.memory.schema import migrate
 
 log = logging.getLogger(__name__)
@@ -229,7 +229,6 @@ class MemoryStore:
         self._w = await aiosqlite.connect(self.path, isolation_level=None)
         self._r = await aiosqlite.connect(self.path, isolation_level=None)
         for conn in (self._w, self._r):
-            await register_async(conn)  # the keyword index's triggers call memd_words()
             await conn.execute("PRAGMA busy_timeout=10000")
             await conn.execute("PRAGMA foreign_keys=ON")
         await self._w.execute("PRAGMA synchronous=FULL")
@@ -267,6 +266,7 @@ class MemoryStore:
             try:
                 await self.w.execute("BEGIN IMMEDIATE")
                 yield self.w
+                await index_pending(self.w)  # the words of rows written, in the same commit
             except BaseException:
                 await asyncio.shield(self._rollback())
                 raise

@@ -5,8 +5,6 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
-import pytest
-
 from daemon.memory.keywords import (
     MAX_TERMS,
     index_words,
@@ -151,14 +149,20 @@ async def test_migration_4_builds_the_word_index_from_existing_rows(tmp_path, op
                                              "Our dog loves the beach"}
 
 
-def test_a_connection_without_the_function_fails_loudly_and_loses_nothing(tmp_path):
-    path = tmp_path / "m.sqlite3"
-    with sqlite3.connect(path) as conn:
-        migrate(conn)
-    plain = sqlite3.connect(path)  # memd_words not registered
-    with pytest.raises(sqlite3.OperationalError, match="memd_words"):
-        plain.execute("INSERT INTO memories(id, text, hash, created_at, updated_at, valid_from)"
-                      " VALUES ('x', 'hello', 'h', 't', 't', 't')")
-    plain.rollback()
-    assert plain.execute("SELECT count(*) FROM memories").fetchone() == (0,)
-    plain.close()
+async def test_a_raw_sqlite_write_is_indexed_by_the_next_store_write_or_start(
+        tmp_path, open_memory, fake):
+    data = tmp_path / "raw"
+    memory = await open_memory(fake, folder=data)
+    await memory.add("first memory", user_id="u1", infer=False)
+    with sqlite3.connect(db_path(data)) as conn:  # another SQLite client: no Python function
+        conn.execute("INSERT INTO memories(id, user_id, text, hash, created_at, updated_at, "
+                     "valid_from) VALUES ('raw', 'u1', 'Written by hand: the wifi password', "
+                     "'h', 't', 't', 't')")
+    assert await _kw(memory, "wifi password") == []  # queued, not yet indexed
+    await memory.add("second memory", user_id="u1", infer=False)
+    assert await _kw(memory, "wifi password") == ["Written by hand: the wifi password"]
+    with sqlite3.connect(db_path(data)) as conn:
+        conn.execute("UPDATE memories SET text = 'the garage code' WHERE id = 'raw'")
+        migrate(conn)  # what a start does
+    assert await _kw(memory, "wifi password") == []
+    assert await _kw(memory, "garage code") == ["the garage code"]
