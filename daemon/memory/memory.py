@@ -22,13 +22,11 @@ import numpy as np
 
 from daemon.executors import run
 from daemon.llm.base import ChatLLM, ChatMessage
-from daemon.memory import keywords
 from daemon.memory.embedder import Embedder
 from daemon.memory.extractor import FactExtractor
 from daemon.memory.filters import Filters, resolve
-from daemon.memory.forget import Forgotten, WriteGuard
 from daemon.memory.index import IndexParams, IndexSet
-from daemon.memory.keywords import keyword_query, reciprocal_rank_fusion
+from daemon.memory.keywords import keyword_query, reciprocal_rank_fusion, warm
 from daemon.memory.limits import MAX_QUERY_CHARS, check_add, check_memory_text
 from daemon.memory.moment import moment
 from daemon.memory.ranking import Fusion, fuse
@@ -38,10 +36,12 @@ from daemon.memory.store import (
     Applied,
     Change,
     Exchange,
+    Forgotten,
     Job,
     MemoryRow,
     MemoryStore,
     Scope,
+    WriteGuard,
     partition_of,
     text_hash,
 )
@@ -174,7 +174,7 @@ class Memory:
     async def start(self, *, save_interval_s: float = 2.0) -> None:
         """Open the store, re-embed vectors of another model, load or rebuild every index."""
         await self.store.open()
-        await asyncio.to_thread(keywords.warm)  # load jieba now, not on a device's first query
+        await asyncio.to_thread(warm)  # load jieba now, not on a device's first query
         await self._reembed_stale()
         partitions = await self.store.partitions()
         for i, partition in enumerate(partitions, 1):
@@ -499,7 +499,7 @@ class Memory:
         run_id: str | None = None,
     ) -> dict[str, Any]:
         """Forget a scope for good: its facts, episodes, history, dialogue lines and jobs,
-        in one transaction; writes begun before it are dropped (``daemon.memory.forget``)."""
+        in one transaction; writes begun before it are dropped (``daemon.memory.store.sqlite.forget``)."""
         gone = await asyncio.shield(self.forget(_scope(user_id, agent_id, run_id, kind=None)))
         return {"message": f"Memories deleted successfully! ({gone.facts})"}
 
@@ -604,7 +604,7 @@ class Memory:
             raise ValueError(f"kind must be {FACT!r} or {EPISODE!r}, not {kind!r}")
         found = resolve(filters, user_id=user_id, agent_id=agent_id, run_id=run_id)
         scope = Scope(found.user_id, found.agent_id, found.run_id, kind)
-        rows = await self.store.list(scope, found.where, limit=limit, offset=offset,  # type: ignore[arg-type]
+        rows = await self.store.list(scope, found.where, limit=limit, offset=offset,
                                      include_closed=include_closed)
         return {"results": [r.public() for r in rows]}
 
@@ -650,7 +650,7 @@ class Memory:
         scopes = [Scope(where.user_id, where.agent_id, where.run_id, k) for k in kinds]
         if not query.strip() or limit <= 0:
             return {"results": []}
-        found = await self.search_kinds(query, scopes, where.where, [limit] * len(scopes),  # type: ignore[arg-type]
+        found = await self.search_kinds(query, scopes, where.where, [limit] * len(scopes),
                                         threshold)
         if len(found) == 1:
             return {"results": found[0]}

@@ -12,8 +12,8 @@ from daemon.memory.keywords import (
     query_terms,
     script_share,
 )
-from daemon.memory.schema import MIGRATIONS, SCHEMA_VERSION, migrate
 from daemon.memory.store import Scope
+from daemon.memory.store.sqlite.schema import MIGRATIONS, SCHEMA_VERSION, migrate
 
 from .conftest import db_path
 
