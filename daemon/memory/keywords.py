@@ -112,7 +112,8 @@ def query_terms(text: str) -> list[str]:
                     terms.append(word)
         else:
             w = token.lower()
-            if len(w) >= 2 and w not in STOPWORDS and w not in terms:
+            # Numbers count at any length ("room 7"); one letter alone says nothing.
+            if (len(w) >= 2 or w.isdigit()) and w not in STOPWORDS and w not in terms:
                 terms.append(w)
     return terms[:MAX_TERMS]
 

@@ -31,6 +31,7 @@ def test_english_words_are_stemmed_stopwords_dropped():
     assert query_terms("Where does Tom live with the dog? It's OK") == ["tom", "live", "dog", "ok"]
     assert query_terms("what is it") == []
     assert keyword_query("Tom TOM tom") == '"tom"'
+    assert query_terms("a flight at gate 7") == ["flight", "gate", "7"]
 
 
 def test_chinese_is_segmented_into_words_and_their_characters():

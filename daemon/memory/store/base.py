@@ -112,6 +112,12 @@ class MemoryStore(Protocol):
     ) -> bool:
         """Insert one exported memory with its history; False if its id exists already."""
 
+    async def import_rows(
+        self, items: Sequence[dict[str, Any]], embeddings: Sequence[np.ndarray | None],
+        embedder: str | None,
+    ) -> list[bool]:
+        """``import_row`` for a batch, in one transaction (imports run at batch speed)."""
+
     async def reset(self) -> None:
         """Remove everything."""
 
