@@ -67,6 +67,11 @@ def warm() -> None:
     _segmenter()
 
 
+def has_cjk(text: str) -> bool:
+    """Whether segmenting ``text`` needs jieba (English-only use never loads it)."""
+    return _CJK.search(text) is not None
+
+
 def cjk_words(run: str) -> list[str]:
     """A CJK run as jieba's search-mode words, each followed by its characters when longer
     than one (unigrams let a one-character question word meet a longer memory word)."""

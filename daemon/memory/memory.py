@@ -26,7 +26,7 @@ from daemon.memory.embedder import Embedder
 from daemon.memory.extractor import FactExtractor
 from daemon.memory.filters import Filters, resolve
 from daemon.memory.index import IndexParams, IndexSet
-from daemon.memory.keywords import keyword_query, reciprocal_rank_fusion, warm
+from daemon.memory.keywords import has_cjk, keyword_query, reciprocal_rank_fusion, warm
 from daemon.memory.limits import MAX_QUERY_CHARS, check_add, check_memory_text
 from daemon.memory.moment import moment
 from daemon.memory.ranking import Fusion, fuse
@@ -165,6 +165,7 @@ class Memory:
         self._user_locks: dict[str, asyncio.Lock] = {}
         self._commit_lock = asyncio.Lock()
         self._saver: asyncio.Task[None] | None = None
+        self._warming: asyncio.Future[None] | None = None  # jieba loading (start)
         self._started = False
         # Told of each forget once it is committed (the worker stops that user's running jobs).
         self.on_forget: list[Callable[[Scope], None]] = []
@@ -174,7 +175,9 @@ class Memory:
     async def start(self, *, save_interval_s: float = 2.0) -> None:
         """Open the store, re-embed vectors of another model, load or rebuild every index."""
         await self.store.open()
-        await asyncio.to_thread(warm)  # load jieba now, not on a device's first query
+        # jieba loads in the background (1.5 s): a Chinese query meanwhile waits for it in a
+        # thread (``_keyword_hits``), English never needs it.
+        self._warming = asyncio.get_running_loop().run_in_executor(None, warm)
         await self._reembed_stale()
         partitions = await self.store.partitions()
         for i, partition in enumerate(partitions, 1):
@@ -705,7 +708,9 @@ class Memory:
                 for sc, n, kw in zip(scopes, limits, keywords)]
 
     async def _keyword_hits(self, query: str, scope: Scope, n: int) -> list[int]:
-        match = keyword_query(query)
+        # Segmenting Chinese runs off the event loop (and waits there for jieba to load).
+        match = await asyncio.to_thread(keyword_query, query) if has_cjk(query) \
+            else keyword_query(query)
         return await self.store.keyword_search(match, scope, n) if match else []
 
     async def search_vector(
