@@ -1,7 +1,7 @@
 """Keyword side of hybrid search: text -> indexed words, query -> FTS5 MATCH, rank fusion.
 
-Memories are indexed twice over in SQLite (``schema`` migration 4): ``memories_words`` holds
-each text as words (Latin script as written, stemmed by FTS5's ``porter unicode61``; Chinese
+Memories are indexed in SQLite's FTS5 table ``memories_words`` (schema migration 4), which
+holds each text as words (Latin script as written, stemmed by FTS5's ``porter unicode61``; Chinese
 and Japanese runs segmented by jieba, each word followed by its characters so that "狗" in a
 question still meets "小狗" in a memory), which ranks by BM25 over real words. The older trigram
 table is gone: trigrams rank English by letter soup ("dog" matches "dogma") and gave Chinese no
