@@ -57,6 +57,23 @@ KS = (5, 10)
 TYPES = ("single-hop", "multi-hop", "temporal", "open-domain")
 
 
+async def vector_hits(memory: Any, qvec: np.ndarray, scope: Any, filters: Any,
+                      n: int) -> list[tuple[int, float]]:
+    """The vector side alone (``memory.searcher`` now, ``memory._vector_hits`` before)."""
+    searcher = getattr(memory, "searcher", None)
+    if searcher is not None:
+        return list(await searcher.vector_hits(qvec, scope, filters, n))
+    return list(await memory._vector_hits(qvec, scope, filters, n))
+
+
+async def keyword_hits(memory: Any, text: str, scope: Any, n: int) -> list[int]:
+    """The keyword side alone, in either code layout."""
+    searcher = getattr(memory, "searcher", None)
+    if searcher is not None:
+        return list(await searcher.keyword_hits(text, scope, n))
+    return list(await memory._keyword_hits(text, scope, n))
+
+
 def log(msg: str) -> None:
     print(msg, file=sys.stderr, flush=True)
 
@@ -154,10 +171,10 @@ async def quality(args: argparse.Namespace, split: str, embedder: Any,
                 shipped = [ids[r["id"]] for r in res["results"] if r["id"] in ids]
                 tally.add("shipped", conv["lang"], q["type"], shipped, gold)
                 qvec = embedder.embed_queries([text])[0]
-                vec = [n for n, _ in await memory._vector_hits(qvec, scope, None, 10)]
+                vec = [n for n, _ in await vector_hits(memory, qvec, scope, None, 10)]
                 tally.add("vectors", conv["lang"], q["type"],
                           await nums_to_turns(memory, vec, ids), gold)
-                kw = await memory._keyword_hits(text, scope, 10)
+                kw = await keyword_hits(memory, text, scope, 10)
                 tally.add("keywords", conv["lang"], q["type"],
                           await nums_to_turns(memory, kw, ids), gold)
                 if variants:
@@ -182,8 +199,8 @@ async def quality(args: argparse.Namespace, split: str, embedder: Any,
 async def candidates(memory: Any, text: str, qvec: np.ndarray, scope: Any, ids: dict[str, str],
                      q: dict[str, Any], conv: dict[str, Any]) -> dict[str, Any]:
     """Both sides' top 40 for one question, as turn ids with dates (offline fusion tuning)."""
-    vec = [n for n, _ in await memory._vector_hits(qvec, scope, None, 40)]
-    kws = await memory._keyword_hits(text, scope, 40)
+    vec = [n for n, _ in await vector_hits(memory, qvec, scope, None, 40)]
+    kws = await keyword_hits(memory, text, scope, 40)
     rows = await memory.store.get_by_nums(vec + kws)
     return {"lang": conv["lang"], "type": q["type"], "q": text, "gold": q["evidence"],
             "vec": [ids[rows[n].id] for n in vec if n in rows],

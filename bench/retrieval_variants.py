@@ -12,6 +12,7 @@ from collections.abc import Callable
 from typing import Any
 
 import numpy as np
+from retrieval_bench import keyword_hits, vector_hits  # type: ignore[import-not-found]
 
 from daemon.memory import keywords as kw
 
@@ -93,8 +94,8 @@ def fuse(vec: list[int], kws: list[int], k: int, wk: float) -> list[int]:
 async def run_variants(memory: Any, text: str, qvec: np.ndarray, scope: Any) -> dict[str, list[int]]:
     user = scope.user_id
     out: dict[str, list[int]] = {}
-    vec40 = [n for n, _ in await memory._vector_hits(qvec, scope, None, 40)]
-    kw40 = await memory._keyword_hits(text, scope, 40)
+    vec40 = [n for n, _ in await vector_hits(memory, qvec, scope, None, 40)]
+    kw40 = await keyword_hits(memory, text, scope, 40)
     for name, seg in SEGMENTERS.items():
         table = await _table(memory, name, "porter unicode61", seg)
         out[f"kw-{name}"] = await _kw(memory, table, _query(seg, text), user, 10)

@@ -19,7 +19,7 @@ from daemon.llm.base import ChatLLM
 from daemon.llm.factory import make_llm
 from daemon.llm.llamacpp import LlamaCppLLM
 from daemon.memory.factory import build_memory
-from daemon.memory.memory import Memory
+from daemon.memory.memory import AsyncMemory
 from daemon.memory.worker import MemoryWorker
 from daemon.protocol import AudioParams, identity_from_request
 from daemon.server.auth import DeviceAuth
@@ -45,7 +45,7 @@ class Daemon:
         self.progress = progress or (lambda msg: log.info("%s", msg))
         self.llm: ChatLLM | None = None
         self.extract_llm: ChatLLM | None = None
-        self.memory: Memory | None = None
+        self.memory: AsyncMemory | None = None
         self.worker: MemoryWorker | None = None
         self.turns: TurnRunner | None = None
         self.voice: Voice | None = None

@@ -20,7 +20,7 @@ from aiohttp import web
 from daemon.memory.filters import FilterError, Node, resolve
 from daemon.memory.limits import MAX_ID_CHARS, MAX_QUERY_CHARS, check_add
 from daemon.memory.llm_json import LLMOutputError
-from daemon.memory.memory import Memory, normalise_messages
+from daemon.memory.memory import AsyncMemory, normalise_messages
 from daemon.memory.store import Scope
 from daemon.memory.worker import MemoryWorker
 from daemon.server.auth import DeviceAuth
@@ -148,7 +148,7 @@ def split_scope(body: dict[str, Any]) -> tuple[dict[str, str | None], Node | Non
 
 
 def add_rest_routes(
-    app: web.Application, memory: Memory, worker: MemoryWorker | None, api_key: str,
+    app: web.Application, memory: AsyncMemory, worker: MemoryWorker | None, api_key: str,
     device_auth: DeviceAuth | None = None,
 ) -> None:
     app[AUTH_KEY] = device_auth

@@ -18,7 +18,7 @@ from typing import Any, Protocol
 
 from daemon.config import Config
 from daemon.llm.base import ChatLLM, LLMError
-from daemon.memory.memory import Memory
+from daemon.memory.memory import AsyncMemory
 from daemon.memory.store import Exchange  # the record a turn leaves
 from daemon.memory.worker import MemoryWorker
 from daemon.protocol import Llm, ServerMessage, Stt, Tts
@@ -68,7 +68,7 @@ class TurnResult:
 
 class TurnRunner:
     def __init__(
-        self, cfg: Config, llm: ChatLLM, memory: Memory | None,
+        self, cfg: Config, llm: ChatLLM, memory: AsyncMemory | None,
         worker: MemoryWorker | None = None,
     ) -> None:
         self.cfg = cfg

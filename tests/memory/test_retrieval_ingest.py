@@ -10,8 +10,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from daemon.memory.embedder import QueryFirstGate, _GatedEmbedder
-
-from .conftest import raw_db
+from tests.support.memory_fakes import raw_db
 
 
 class TwoModels(_GatedEmbedder):

@@ -14,8 +14,7 @@ from daemon.memory.keywords import (
 )
 from daemon.memory.store import Scope
 from daemon.memory.store.sqlite.schema import MIGRATIONS, SCHEMA_VERSION, migrate
-
-from .conftest import db_path
+from tests.support.memory_fakes import db_path
 
 # Memories whose letters contain the query's words without containing the words: what a
 # trigram index matched ("dog" in "dogma", "vet" in "velvet"), repeated so they dominate.
@@ -63,7 +62,7 @@ def test_terms_are_bounded():
 
 
 async def _kw(memory, text: str, user: str = "u1", n: int = 10) -> list[str]:
-    nums = await memory._keyword_hits(text, Scope(user_id=user), n)
+    nums = await memory.searcher.keyword_hits(text, Scope(user_id=user), n)
     rows = await memory.store.get_by_nums(nums)
     return [rows[n].text for n in nums]
 
@@ -120,7 +119,7 @@ async def test_index_follows_updates_deletes_scopes_and_closing(open_memory, fak
 
 
 def _version3_db(path: Path) -> None:
-    """A database as the previous release left it (trigram FTS, migrations 1-3), with rows."""
+    """A database as an older release left it (trigram FTS, migrations 1-3), with rows."""
     conn = sqlite3.connect(path)
     for version in range(1, 4):
         conn.executescript(f"BEGIN;\n{MIGRATIONS[version - 1]}\n"
@@ -133,7 +132,7 @@ def _version3_db(path: Path) -> None:
     conn.close()
 
 
-async def test_migration_4_builds_the_word_index_from_existing_rows(tmp_path, open_memory, fake):
+async def test_migration_5_builds_the_word_index_from_existing_rows(tmp_path, open_memory, fake):
     data = tmp_path / "old"
     data.mkdir()
     _version3_db(db_path(data))

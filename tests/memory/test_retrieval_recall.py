@@ -34,7 +34,7 @@ async def test_hnsw_recall_at_10_vs_exact_search(open_memory, e5):
     recalls = []
     for qvec in e5.embed_queries(questions[::3]):
         exact = {nums[i] for i in np.argsort(-(vecs @ qvec))[:10]}
-        got = {n for n, _ in await memory._vector_hits(qvec, scope, None, 10)}
+        got = {n for n, _ in await memory.searcher.vector_hits(qvec, scope, None, 10)}
         recalls.append(len(exact & got) / 10)
     assert len(recalls) >= 40
     assert float(np.mean(recalls)) >= 0.98
@@ -57,8 +57,8 @@ async def test_fused_search_beats_each_side_alone_on_a_long_dialogue(open_memory
             asked += 1
             found = (await memory.search(q["question"], user_id=user, limit=10))["results"]
             qvec = e5.embed_queries([q["question"]])[0]
-            vec = [n for n, _ in await memory._vector_hits(qvec, scope, None, 10)]
-            kws = await memory._keyword_hits(q["question"], scope, 10)
+            vec = [n for n, _ in await memory.searcher.vector_hits(qvec, scope, None, 10)]
+            kws = await memory.searcher.keyword_hits(q["question"], scope, 10)
             rows = await memory.store.get_by_nums(vec + kws)
             for name, got in (("fused", [r["id"] for r in found]),
                               ("vectors", [rows[n].id for n in vec]),

