@@ -278,9 +278,10 @@ async def scale(args: argparse.Namespace, embedder: Any, workroot: Path) -> dict
                     vecs = derived(real, n, rng)
                     texts = [f"{turns[int(i)]} ({inserted + j})"
                              for j, i in enumerate(rng.integers(real_n, size=n))]
-                await memory._commit([Change("ADD", text=t, embedding=v, scope=scope,
-                                             embedder=embedder.identity)
-                                      for t, v in zip(texts, vecs)])
+                # keeper.commit now, Memory._commit in the previous release.
+                commit = memory.keeper.commit if hasattr(memory, "keeper") else memory._commit
+                await commit([Change("ADD", text=t, embedding=v, scope=scope,
+                                     embedder=embedder.identity) for t, v in zip(texts, vecs)])
                 inserted += n
             # Distinct queries (each one once: no query-cache hits), after one warm-up.
             order = rng.permutation(len(questions))[: args.queries]

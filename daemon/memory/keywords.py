@@ -1,6 +1,6 @@
 """Keyword side of hybrid search: text -> indexed words, query -> FTS5 MATCH, rank fusion.
 
-Memories are indexed in SQLite's FTS5 table ``memories_words`` (schema migration 4), which
+Memories are indexed in SQLite's FTS5 table ``memories_words`` (schema migration 5), which
 holds each text as words (Latin script as written, stemmed by FTS5's ``porter unicode61``; Chinese
 and Japanese runs segmented by jieba, each word followed by its characters so that "狗" in a
 question still meets "小狗" in a memory), which ranks by BM25 over real words. The older trigram

@@ -177,7 +177,7 @@ def migrate(conn: sqlite3.Connection) -> int:
         )
     for version in range(current + 1, SCHEMA_VERSION + 1):
         conn.executescript(f"BEGIN;\n{MIGRATIONS[version - 1]}\nPRAGMA user_version = {version};\nCOMMIT;")
-    # Rows queued by migration 4 or written by another SQLite client get their words.
+    # Rows queued by migration 5 or written by another SQLite client get their words.
     with conn:
         index_pending_sync(conn)
     return int(current)
