@@ -9,9 +9,10 @@ from daemon.config import Config, EmbedderConfig
 from daemon.llm.base import ChatLLM
 from daemon.memory.embedder import Embedder
 from daemon.memory.index import IndexParams
-from daemon.memory.memory import AsyncMemory, Progress
+from daemon.memory.memory import AsyncMemory
 from daemon.memory.store import SqliteStore
 from daemon.modelfiles import resolve_embedder_folder
+from daemon.progress import Progress
 
 log = logging.getLogger(__name__)
 

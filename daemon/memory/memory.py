@@ -49,10 +49,9 @@ from daemon.memory.store import (
 )
 from daemon.memory.updater import UpdateDecider
 from daemon.memory.upkeep import IndexKeeper
+from daemon.progress import Progress
 
 log = logging.getLogger(__name__)
-
-Progress = Callable[[str], None]
 
 
 class AsyncMemory:

