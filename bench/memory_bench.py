@@ -674,9 +674,8 @@ class Bench:
             t = time.perf_counter()
             hits = index.search(qv, 40)
             t1 = time.perf_counter()
-            match, like = keyword_query(q)
-            kw = await memory.store.keyword_search(match, like, SCOPE, 40) if (match or like) \
-                else []
+            match = keyword_query(q)
+            kw = await memory.store.keyword_search(match, SCOPE, 40) if match else []
             t2 = time.perf_counter()
             cand = list(dict.fromkeys([n for n, _ in hits] + kw))
             await memory.store.filter_nums(cand, SCOPE, None)
@@ -684,7 +683,7 @@ class Bench:
             st_hnsw.append(t1 - t)
             st_kw.append(t2 - t1)
             st_fetch.append(t3 - t2)
-            per_q.append((sv_s[-1], t2 - t1, q, match, like))
+            per_q.append((sv_s[-1], t2 - t1, q, match))
         v["sv_p50"], v["sv_p95"] = ms(sv_s, 50), ms(sv_s, 95)
         v["sv_cpu_p50"] = ms(sv_cpu, 50)
         v["st_hnsw"], v["st_kw"], v["st_fetch"] = ms(st_hnsw, 50), ms(st_kw, 50), ms(st_fetch, 50)
@@ -988,10 +987,9 @@ def report(b: Bench) -> str:
     p("")
     last = rows[-1]
     p(f"slowest search_vector queries at {last.size:,} memories (total ms, keyword stage ms, "
-      "FTS5 MATCH / LIKE terms):")
-    for total, kw, q, match, like in last.values["slowest"]:
-        p(f"    {total * 1000:6.1f} {kw * 1000:6.1f}  {q!r}  MATCH {match!r}"
-          + (f" LIKE {like}" if like else ""))
+      "FTS5 MATCH over words):")
+    for total, kw, q, match in last.values["slowest"]:
+        p(f"    {total * 1000:6.1f} {kw * 1000:6.1f}  {q!r}  MATCH {match!r}")
     p("")
     p(f"embed_queries alone (outside search), {a.queries} queries: "
       f"p50 {ms(b.embed_alone_s, 50):.1f} ms, p95 {ms(b.embed_alone_s, 95):.1f} ms")

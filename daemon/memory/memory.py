@@ -28,9 +28,10 @@ from daemon.memory.extractor import FactExtractor
 from daemon.memory.filters import Filters, resolve
 from daemon.memory.index import IndexParams, IndexSet
 from daemon.memory.inputs import SEARCH_KINDS, episode_texts, normalise_messages, require_scope
-from daemon.memory.keywords import reciprocal_rank_fusion
+from daemon.memory.keywords import reciprocal_rank_fusion, warm
 from daemon.memory.limits import check_add, check_memory_text
 from daemon.memory.moment import moment
+from daemon.memory.ranking import Fusion
 from daemon.memory.search import HybridSearch
 from daemon.memory.store import (
     EPISODE,
@@ -77,6 +78,7 @@ class AsyncMemory:
         llm_timeout_s: float = 120.0,
         llm_retries: int = 2,
         progress: Progress | None = None,
+        fusion: Fusion | None = None,
     ) -> None:
         if store is None and embedder is None and llm is None and index_dir is None:
             from daemon.memory.embedded import embedded_options
@@ -101,7 +103,8 @@ class AsyncMemory:
             index_dir, embedder.dim, embedder.identity, index_params or IndexParams()),
             self.progress)
         self.indexes = self.keeper.indexes
-        self.searcher = HybridSearch(store, embedder, self.keeper, self.search_threshold)
+        self.searcher = HybridSearch(store, embedder, self.keeper, self.search_threshold, fusion)
+        self._warming: asyncio.Future[None] | None = None  # jieba loading (start)
         self.extractor = (
             FactExtractor(llm, max_tokens=extraction_max_tokens, timeout_s=llm_timeout_s,
                           retries=llm_retries) if llm else None
@@ -149,6 +152,9 @@ class AsyncMemory:
     async def start(self, *, save_interval_s: float = 2.0) -> None:
         """Open the store, re-embed vectors of another model, load or rebuild every index."""
         await self.store.open()
+        # jieba loads in the background (1.5 s): a Chinese query meanwhile waits for it in a
+        # thread (``HybridSearch.keyword_hits``), English never needs it.
+        self._warming = asyncio.get_running_loop().run_in_executor(None, warm)
         await self.keeper.start(save_interval_s)
         self._started = True
 
@@ -394,7 +400,8 @@ class AsyncMemory:
         threshold: float | None = None,
         kind: str = FACT,
     ) -> dict[str, Any]:
-        """Hybrid search: HNSW vectors + FTS5 trigram keywords, fused by reciprocal rank.
+        """Hybrid search: HNSW vectors + FTS5 word keywords, fused by weighted reciprocal rank
+        (``daemon.memory.ranking``).
 
         ``kind``: "fact" (mem0's memories, the default), "episode" (what the user said, dated)
         or "all" (both lists fused by rank; each episode result carries ``"kind": "episode"``)."""

@@ -1,5 +1,5 @@
-"""Hybrid search: HNSW vectors + keywords (FTS5 trigrams / LIKE), fused by reciprocal rank,
-filtered in the store by scope, validity and mem0 filters."""
+"""Hybrid search: HNSW vectors + FTS5 keywords by words, fused by weighted reciprocal rank
+(``ranking``), filtered in the store by scope, validity and mem0 filters."""
 
 from __future__ import annotations
 
@@ -12,8 +12,9 @@ import numpy as np
 from daemon.executors import run
 from daemon.memory.embedder import Embedder
 from daemon.memory.filters import Filters
-from daemon.memory.keywords import keyword_query, reciprocal_rank_fusion
+from daemon.memory.keywords import has_cjk, keyword_query
 from daemon.memory.limits import MAX_QUERY_CHARS
+from daemon.memory.ranking import Fusion, fuse
 from daemon.memory.store import MemoryStore, Scope, partition_of
 from daemon.memory.upkeep import IndexKeeper
 
@@ -25,7 +26,8 @@ def _candidates(limit: int) -> int:
 
 class HybridSearch:
     def __init__(self, store: MemoryStore, embedder: Embedder, keeper: IndexKeeper,
-                 search_threshold: float) -> None:
+                 search_threshold: float, fusion: Fusion | None = None) -> None:
+        self.fusion = fusion or Fusion()
         self.store = store
         self.embedder = embedder
         self.keeper = keeper
@@ -68,8 +70,10 @@ class HybridSearch:
                 for sc, n, kw in zip(scopes, limits, keywords)]
 
     async def keyword_hits(self, query: str, scope: Scope, n: int) -> list[int]:
-        match, like = keyword_query(query)
-        return await self.store.keyword_search(match, like, scope, n) if (match or like) else []
+        # Segmenting Chinese runs off the event loop (and waits there for jieba to load).
+        match = await asyncio.to_thread(keyword_query, query) if has_cjk(query) \
+            else keyword_query(query)
+        return await self.store.keyword_search(match, scope, n) if match else []
 
     async def search_vector(
         self, query: str, qvec: np.ndarray, scope: Scope, filters: Filters,
@@ -82,13 +86,11 @@ class HybridSearch:
         rows = await self.store.filter_nums(candidates, scope, filters)
         sims = {num: float(row.embedding @ qvec) if row.embedding is not None else 0.0
                 for num, row in rows.items()}
-        fused = reciprocal_rank_fusion(
-            [[num for num, _ in vec_hits if num in rows], [num for num in kw if num in rows]]
-        )
+        order = fuse([num for num, _ in vec_hits if num in rows], [num for num in kw if num in rows],
+                     query, {num: row.created_at for num, row in rows.items()}, self.fusion)
         thr = self.search_threshold if threshold is None else threshold
         kw_set = set(kw)
-        keep = [num for num in rows if sims[num] >= thr or num in kw_set]
-        keep.sort(key=lambda num: (-fused.get(num, 0.0), -sims[num]))
+        keep = [num for num in order if sims[num] >= thr or num in kw_set]
         out = []
         for num in keep[:limit]:
             item = rows[num].public()

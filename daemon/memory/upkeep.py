@@ -47,12 +47,18 @@ class IndexKeeper:
         # itself (``store.vector_search``): no hnswlib index is kept for it.
         self.store_vectors = store.has_vector_index
 
+    # Texts per call on the document pool: a batch runs on both cores (the embedder's document
+    # models), and a cancelled request (a client gone) stops after at most this many.
+    EMBED_BATCH = 16
+
     async def embed_docs(self, texts: Sequence[str]) -> np.ndarray:
-        """One text per call on the document pool: a cancelled request (a client gone) stops
-        after the text being embedded, and each text is bounded (``limits``)."""
+        """Embed documents a few at a time on the document pool (each text is bounded,
+        ``limits``)."""
         if not texts:
             return np.zeros((0, self.embedder.dim), dtype=np.float32)
-        vecs = [await run("embed-document", self.embedder.embed_documents, [t]) for t in texts]
+        step = self.EMBED_BATCH
+        vecs = [await run("embed-document", self.embedder.embed_documents, list(texts[i:i + step]))
+                for i in range(0, len(texts), step)]
         return np.concatenate(vecs)
 
     # -- start and stop --------------------------------------------------------------------
@@ -195,13 +201,14 @@ class IndexKeeper:
         for start in range(0, len(items), 64):
             batch = items[start : start + 64]
             vecs = await self.embed_docs([it["memory"] for it in batch])
-            async with self.commit_lock:
-                for item, vec in zip(batch, vecs):
-                    if await self.store.import_row(item, vec, self.embedder.identity):
-                        imported += 1
-                        touched.add(partition_of(item.get("user_id"), item.get("kind") or FACT))
-                    else:
-                        skipped += 1
+            async with self.commit_lock:  # one transaction per batch
+                done = await self.store.import_rows(batch, list(vecs), self.embedder.identity)
+            for item, ok in zip(batch, done):
+                if ok:
+                    imported += 1
+                    touched.add(partition_of(item.get("user_id"), item.get("kind") or FACT))
+                else:
+                    skipped += 1
         async with self.commit_lock:
             for partition in touched:
                 self.indexes.forget(partition)

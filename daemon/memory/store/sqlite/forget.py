@@ -117,7 +117,7 @@ async def forget_scope(
 
 async def purge_fts(conn: aiosqlite.Connection) -> None:
     """Merge the FTS index so deleted rows' terms leave its old segments (in a transaction)."""
-    await conn.execute("INSERT INTO memories_fts(memories_fts) VALUES ('optimize')")
+    await conn.execute("INSERT INTO memories_words(memories_words) VALUES ('optimize')")
 
 
 async def truncate_wal(conn: aiosqlite.Connection, attempts: int = 50) -> bool:

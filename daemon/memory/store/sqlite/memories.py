@@ -40,10 +40,6 @@ def _row(r: Sequence[Any]) -> MemoryRow:
     )
 
 
-def _escape_like(term: str) -> str:
-    return term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-
-
 class MemoryReads(SqliteBase):
     """Reads of the memories table (and the re-embedding of stale vectors)."""
 
@@ -102,38 +98,22 @@ class MemoryReads(SqliteBase):
         async with self.r.execute(f"SELECT {_COLS} FROM memories WHERE {where}", params) as cur:
             return {r[0]: _row(r) for r in await cur.fetchall()}
 
-    async def keyword_search(
-        self, match: str, like_terms: Sequence[str], scope: Scope, limit: int
-    ) -> list[int]:
-        """Nums of live memories in scope matching an FTS5 query and/or LIKE terms, best first."""
-        out: list[int] = []
-        if match:
-            params: list[Any] = [match]
-            sql = (
-                "SELECT m.num FROM memories_fts f JOIN memories m ON m.num = f.rowid "
-                f"WHERE memories_fts MATCH ? AND m.valid_to IS NULL AND {scope_sql(scope, params, 'm.')} "
-                "ORDER BY bm25(memories_fts) LIMIT ?"
-            )
-            params.append(limit)
-            try:
-                async with self.r.execute(sql, params) as cur:
-                    out = [r[0] for r in await cur.fetchall()]
-            except sqlite3.OperationalError:
-                out = []
-        if like_terms and len(out) < limit:
-            params = []
-            conds = " OR ".join("text LIKE ? ESCAPE '\\'" for _ in like_terms)
-            params += [f"%{_escape_like(t)}%" for t in like_terms]
-            sql = (
-                f"SELECT num FROM memories WHERE ({conds}) AND valid_to IS NULL "
-                f"AND {scope_sql(scope, params)} ORDER BY num DESC LIMIT ?"
-            )
-            params.append(limit)
+    async def keyword_search(self, match: str, scope: Scope, limit: int) -> list[int]:
+        """Nums of live memories in scope matching an FTS5 query over words, best BM25 first."""
+        if not match:
+            return []
+        params: list[Any] = [match]
+        sql = (
+            "SELECT m.num FROM memories_words f JOIN memories m ON m.num = f.rowid WHERE "
+            f"memories_words MATCH ? AND m.valid_to IS NULL AND {scope_sql(scope, params, 'm.')} "
+            "ORDER BY bm25(memories_words) LIMIT ?"
+        )
+        params.append(limit)
+        try:
             async with self.r.execute(sql, params) as cur:
-                for (num,) in await cur.fetchall():
-                    if num not in out:
-                        out.append(num)
-        return out[:limit]
+                return [r[0] for r in await cur.fetchall()]
+        except sqlite3.OperationalError:  # a query FTS5 cannot parse finds nothing
+            return []
 
     async def embeddings(
         self, scope: Scope, filters: Filters = None

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import sqlite3
 
+from daemon.memory.keywords import index_pending_sync
+
 MIGRATIONS: list[str] = [
     # 1: memories, history, messages, jobs, meta.
     """
@@ -134,6 +136,32 @@ MIGRATIONS: list[str] = [
     CREATE INDEX history_agent ON history(agent_id);
     CREATE INDEX history_run ON history(run_id);
     """,
+    # 5: keywords by words (issue 15). The trigram table ranked English by letter soup and gave
+    # Chinese no word boundaries; memories_words holds each text as words (Latin as written,
+    # stemmed by porter; CJK segmented by jieba, see daemon.memory.keywords). Triggers only
+    # queue changed rows in words_pending; the store indexes them in the same transaction
+    # (keywords.index_pending), migrate() and start-up index whatever is queued.
+    """
+    DROP TRIGGER memories_ai;
+    DROP TRIGGER memories_ad;
+    DROP TRIGGER memories_au;
+    DROP TABLE memories_fts;
+    CREATE VIRTUAL TABLE memories_words USING fts5(
+        words, tokenize='porter unicode61 remove_diacritics 2'
+    );
+    CREATE TABLE words_pending (num INTEGER PRIMARY KEY);
+    CREATE TRIGGER memories_words_ai AFTER INSERT ON memories BEGIN
+        INSERT OR IGNORE INTO words_pending(num) VALUES (new.num);
+    END;
+    CREATE TRIGGER memories_words_ad AFTER DELETE ON memories BEGIN
+        DELETE FROM memories_words WHERE rowid = old.num;
+        DELETE FROM words_pending WHERE num = old.num;
+    END;
+    CREATE TRIGGER memories_words_au AFTER UPDATE OF text ON memories BEGIN
+        INSERT OR IGNORE INTO words_pending(num) VALUES (new.num);
+    END;
+    INSERT INTO words_pending(num) SELECT num FROM memories;
+    """,
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)
@@ -149,4 +177,7 @@ def migrate(conn: sqlite3.Connection) -> int:
         )
     for version in range(current + 1, SCHEMA_VERSION + 1):
         conn.executescript(f"BEGIN;\n{MIGRATIONS[version - 1]}\nPRAGMA user_version = {version};\nCOMMIT;")
+    # Rows queued by migration 5 or written by another SQLite client get their words.
+    with conn:
+        index_pending_sync(conn)
     return int(current)
