@@ -16,13 +16,14 @@ for common ones (see ``PgStore.keyword_search``).
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
 
-from daemon.memory.keywords import _CJK_STOP
+from daemon.memory.keywords import CJK_STOP
 
 _LATIN = re.compile(r"[0-9A-Za-z\u00c0-\u024f]+")
 _CJK = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af]+")
 _QUOTED = re.compile(r'"((?:[^"]|"")*)"')
+# Function characters: a bigram or character of only these carries no meaning on its own.
+_CJK_STOP = frozenset(w for w in CJK_STOP if len(w) == 1)
 MAX_DOC_LEXEMES = 4000  # a bounded tsvector (memories are bounded too, see limits.py)
 
 
@@ -36,21 +37,25 @@ def tsv_sql(a: str, b: str) -> str:
 
 
 def keyword_doc(text: str) -> tuple[str, list[str]]:
-    """(Latin words, CJK bigrams) of a memory: the two parameters of ``tsv_sql``."""
+    """(Latin words, CJK bigrams and characters) of a memory: the two parameters of ``tsv_sql``."""
     latin = " ".join(_LATIN.findall(text))[:20000]
     grams: dict[str, None] = {}
     for run in _CJK.findall(text):
-        if len(run) == 1:
-            grams[run] = None
+        # Characters too (as the SQLite index has them): the query side sends a jieba word's
+        # characters, so a one-character question word still meets a longer memory word.
+        for c in run:
+            if c not in _CJK_STOP:
+                grams[c] = None
         for i in range(len(run) - 1):
             grams[run[i : i + 2]] = None
     return latin, list(grams)[:MAX_DOC_LEXEMES]
 
 
-def keyword_tsquery(match: str, like_terms: Sequence[str]) -> tuple[str, str]:
+def keyword_tsquery(match: str) -> tuple[str, str]:
     """(to_tsquery('english', ...) text for the Latin terms, to_tsquery('simple', ...) text
-    for the CJK bigrams) of an FTS5 ``match`` and LIKE terms; "" for a part with no terms."""
-    terms = [m.replace('""', '"') for m in _QUOTED.findall(match)] + list(like_terms)
+    for the CJK bigrams and characters) of ``keywords.keyword_query``'s OR of quoted terms;
+    "" for a part with no terms."""
+    terms = [m.replace('""', '"') for m in _QUOTED.findall(match)]
     latin: list[str] = []
     cjk: list[str] = []
     for term in dict.fromkeys(t.strip().lower() for t in terms if t.strip()):

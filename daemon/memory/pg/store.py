@@ -144,11 +144,9 @@ class PgStore(PgWrites, PgJobs):
         rows = await self.pool.fetch(f"SELECT {COLS} FROM memories WHERE {where}", *p)
         return {r[0]: to_row(r) for r in rows}
 
-    async def keyword_search(
-        self, match: str, like_terms: Sequence[str], scope: Scope, limit: int
-    ) -> list[int]:
+    async def keyword_search(self, match: str, scope: Scope, limit: int) -> list[int]:
         """Full-text search over the keyword documents (see pg/keywords.py), best first."""
-        latin, cjk = keyword_tsquery(match, like_terms)
+        latin, cjk = keyword_tsquery(match)
         if not (latin or cjk):
             return []
         p = Params()

@@ -180,36 +180,48 @@ class PgWrites:
     ) -> bool:
         """Insert one exported memory with its history, keeping ids and times; False if a
         memory with that id exists already (importing twice changes nothing)."""
-        item = no_nul(item)
+        return (await self.import_rows([item], [embedding], embedder))[0]
+
+    async def import_rows(
+        self, items: Sequence[dict[str, Any]], embeddings: Sequence[np.ndarray | None],
+        embedder: str | None,
+    ) -> list[bool]:
+        """``import_row`` for a batch, in one transaction."""
         async with self.tx() as conn:
-            if await conn.fetchval("SELECT 1 FROM memories WHERE id = $1", item["id"]):
-                return False
-            emb = None if embedding is None else np.asarray(embedding, np.float32)
-            kind = item.get("kind") if item.get("kind") in KINDS else FACT
+            return [await self._import_one(conn, item, emb, embedder)
+                    for item, emb in zip(items, embeddings, strict=True)]
+
+    async def _import_one(self, conn: Any, item: dict[str, Any], embedding: np.ndarray | None,
+                          embedder: str | None) -> bool:
+        item = no_nul(item)
+        if await conn.fetchval("SELECT 1 FROM memories WHERE id = $1", item["id"]):
+            return False
+        emb = None if embedding is None else np.asarray(embedding, np.float32)
+        kind = item.get("kind") if item.get("kind") in KINDS else FACT
+        await conn.execute(
+            "INSERT INTO memories(id, user_id, agent_id, run_id, text, hash, embedding, "
+            "embedder, metadata, created_at, updated_at, valid_from, valid_to, kind, tsv) "
+            "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9::jsonb, $10, $11, $12, $13, $14, "
+            f"{tsv_sql('$15', '$16')})",
+            item["id"], item.get("user_id"), item.get("agent_id"), item.get("run_id"),
+            item["memory"], text_hash(item["memory"]), emb, embedder,
+            dumps(item.get("metadata") or {}),
+            item["created_at"], item["updated_at"],
+            item.get("valid_from") or item["created_at"], item.get("valid_to"), kind,
+            *keyword_doc(item["memory"]))
+        await conn.execute("DELETE FROM history WHERE memory_id = $1", item["id"])
+        for h in item.get("history", []):
             await conn.execute(
-                "INSERT INTO memories(id, user_id, agent_id, run_id, text, hash, embedding, "
-                "embedder, metadata, created_at, updated_at, valid_from, valid_to, kind, tsv) "
-                "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9::jsonb, $10, $11, $12, $13, $14, "
-                f"{tsv_sql('$15', '$16')})",
-                item["id"], item.get("user_id"), item.get("agent_id"), item.get("run_id"),
-                item["memory"], text_hash(item["memory"]), emb, embedder,
-                dumps(item.get("metadata") or {}),
-                item["created_at"], item["updated_at"],
-                item.get("valid_from") or item["created_at"], item.get("valid_to"), kind,
-                *keyword_doc(item["memory"]))
-            await conn.execute("DELETE FROM history WHERE memory_id = $1", item["id"])
-            for h in item.get("history", []):
-                await conn.execute(
-                    "INSERT INTO history(id, memory_id, user_id, agent_id, run_id, old_memory, "
-                    "new_memory, event, created_at, actor, is_deleted) "
-                    "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) "
-                    "ON CONFLICT (id) DO NOTHING",
-                    h["id"], item["id"], item.get("user_id"), item.get("agent_id"),
-                    item.get("run_id"), h.get("old_memory"),
-                    h.get("new_memory"), "CLOSE" if h.get("closed") else h["event"],
-                    h["created_at"], h.get("actor_id") or "import", bool(h.get("is_deleted")))
-            if item.get("valid_to") is None:
-                await self._bump(conn, [partition_of(item.get("user_id"), kind)])
+                "INSERT INTO history(id, memory_id, user_id, agent_id, run_id, old_memory, "
+                "new_memory, event, created_at, actor, is_deleted) "
+                "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) "
+                "ON CONFLICT (id) DO NOTHING",
+                h["id"], item["id"], item.get("user_id"), item.get("agent_id"),
+                item.get("run_id"), h.get("old_memory"),
+                h.get("new_memory"), "CLOSE" if h.get("closed") else h["event"],
+                h["created_at"], h.get("actor_id") or "import", bool(h.get("is_deleted")))
+        if item.get("valid_to") is None:
+            await self._bump(conn, [partition_of(item.get("user_id"), kind)])
         return True
 
     async def reset(self) -> None:
