@@ -56,6 +56,8 @@ class Decision(BaseModel):
 
 class Same(BaseModel):
     same: bool
+    old_topic: str = ""
+    new_topic: str = ""
 
 
 @dataclass(frozen=True)
@@ -91,6 +93,8 @@ class UpdateDecider:
             self.llm, messages, decision_schema(len(table)), Decision, max_tokens=self.max_tokens,
             timeout_s=self.timeout_s, retries=self.retries, what="memory decision",
         )
+        log.debug("decide %r against %s -> %s", fact, [n.text for n in neighbours],
+                  [a.model_dump() for a in decision.actions])
         out: list[Decided] = []
         for d in validate_actions(fact, decision.actions, table):
             if d.event in ("UPDATE", "DELETE") and d.memory_id is not None:
@@ -119,6 +123,8 @@ class UpdateDecider:
             )
         except LLMOutputError:
             return False, self.retries + 1
+        log.debug("same thing? %r (%s) / %r (%s) -> %s", old, answer.old_topic, new,
+                  answer.new_topic, answer.same)
         return answer.same, calls
 
 
