@@ -211,9 +211,21 @@ def absolute_dates(fact: str, day: date, *, past_only: bool = False) -> str:
     # "三天前", "two weeks ago" first: "两年前" must not be read as "前年" + rest.
     fact = _ZH_AGO.sub(lambda m: _zh_ago(m, day), fact)
     fact = _ZH_HALF.sub(lambda m: _zh_half(m, day), fact)
-    fact = _EN_AGO.sub(lambda m: _en_ago(m, day), fact)
+    fact = _EN_AGO.sub(lambda m: _after_preposition(m, _en_ago(m, day)), fact)
     for pattern, make in (*_ZH, *_EN):
         if past_only and not _past(pattern):
             continue
-        fact = pattern.sub(lambda _m, make=make: make(day), fact)  # type: ignore[misc]
+        fact = pattern.sub(lambda m, make=make: _after_preposition(m, make(day)), fact)  # type: ignore[misc]
     return fact
+
+
+_PREPOSITION = re.compile(r"\b(?:of|in|on|since|from|by|until|before|after)\s+$", re.IGNORECASE)
+
+
+def _after_preposition(m: re.Match[str], replacement: str) -> str:
+    """"at the end of last month" -> "at the end of May 2026", not "… of in May 2026"."""
+    if _PREPOSITION.search(m.string, 0, m.start()):
+        for lead in ("in the ", "in ", "on "):
+            if replacement.startswith(lead):
+                return ("the " if lead == "in the " else "") + replacement[len(lead):]
+    return replacement

@@ -10,7 +10,7 @@ from pydantic import BaseModel, field_validator
 
 from daemon.llm.base import ChatLLM, ChatMessage
 from daemon.memory.dates import absolute_dates
-from daemon.memory.grounding import copied_from_assistant, only_questions
+from daemon.memory.grounding import copied_from_assistant, nothing_to_learn
 from daemon.memory.limits import DEFAULT_CONTEXT_TOKENS, EXTRACT_MARGIN_TOKENS, split_tokens
 from daemon.memory.llm_json import ask_json
 from daemon.memory.prompts import (
@@ -99,7 +99,7 @@ class FactExtractor:
         """(facts, LLM calls made); raises LLMOutputError when the model never answers validly.
         Only the user's lines are a source of facts; ``today``: the day they were said."""
         said = " ".join(m["content"] for m in conversation if m["role"] == "user")
-        if not said.strip() or only_questions(said):
+        if not said.strip() or nothing_to_learn(said):
             return [], 0
         day = today or date.today()
         kept: list[str] = []
