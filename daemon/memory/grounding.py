@@ -29,10 +29,31 @@ def words(text: str) -> set[str]:
     return out
 
 
+_FUNCTION_CHARS = frozenset("我你他她它们的了是在有和也都很就还吧呢啊吗")
+
+
+def content_words(text: str) -> set[str]:
+    """``words`` without CJK pairs holding a pronoun or particle ("我在", "的地")."""
+    return {w for w in words(text) if not any(c in _FUNCTION_CHARS for c in w)}
+
+
 def copied_from_assistant(fact: str, user_text: str, assistant_text: str) -> bool:
-    """True when ``fact`` shares words with the assistant's line and none with the user's."""
+    """True when ``fact`` shares words with the assistant's line and none with the user's, or
+    is mostly the assistant's words (half or more, twice the user's share) with nothing said
+    only by the user. Seen with Qwen2.5-1.5B: "上次说我在武汉工作" from the assistant's
+    "你上次说你在武汉工作，对吧？" answered "不是，我在南昌工作…". A correction keeps the user's
+    new word ("…老师是海斯太太" against "…是休斯太太"), so it is not a copy."""
     own = words(fact)
-    return not (own & words(user_text)) and bool(own & words(assistant_text))
+    user, assistant = words(user_text), words(assistant_text)
+    if not (own & user):
+        return bool(own & assistant)
+    own, user, assistant = content_words(fact), content_words(user_text), content_words(
+        assistant_text)
+    if not own or own & (user - assistant):
+        return False
+    from_user = len(own & user) / len(own)
+    from_assistant = len(own & assistant) / len(own)
+    return from_assistant >= 0.5 and from_assistant >= 2 * from_user
 
 
 def sentences(text: str) -> list[str]:

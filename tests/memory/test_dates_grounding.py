@@ -81,6 +81,19 @@ def test_a_fact_copied_from_the_assistant_is_recognised() -> None:
     assert not copied_from_assistant("下个月去大理出差", "我下个月就要去那边出差了。",
                                      "听说大理这个季节特别美。")
     assert not copied_from_assistant("Lives in Lisbon", "I live in Lisbon.", "")
+    # Mostly the assistant's words, nothing only the user said: what the user denied.
+    assert copied_from_assistant("上次说我在武汉工作", "不是，我在南昌工作，武汉是我大学读书的地方。",
+                                 "你上次说你在武汉工作，对吧？")
+    assert copied_from_assistant("Previously said works in Wuhan",
+                                 "No, I work in Nanchang, Wuhan is where I went to university.",
+                                 "You said before that you work in Wuhan, right?")
+    assert not copied_from_assistant("武汉是大学读书的地方", "不是，我在南昌工作，武汉是我大学读书的地方。",
+                                     "你上次说你在武汉工作，对吧？")
+    # A correction repeats the assistant's line with the user's new word: not a copy.
+    assert not copied_from_assistant("女儿的钢琴老师是海斯太太", "不对，是海斯，不是休斯。",
+                                     "好的，记住了，你女儿的钢琴老师是休斯太太。")
+    assert not copied_from_assistant("妈妈的生日是五月八号", "不对不对，是五月八号。",
+                                     "好的，记住了，你妈妈的生日是五月三号。")
 
 
 async def test_the_extractor_applies_both() -> None:
