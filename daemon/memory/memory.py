@@ -24,7 +24,7 @@ from daemon.executors import run
 from daemon.llm.base import ChatLLM, ChatMessage
 from daemon.memory.embedder import Embedder
 from daemon.memory.extractor import FactExtractor
-from daemon.memory.forget import Forgotten, WriteGuard
+from daemon.memory.filters import Filters, resolve
 from daemon.memory.index import IndexParams, IndexSet
 from daemon.memory.keywords import keyword_query, reciprocal_rank_fusion
 from daemon.memory.limits import MAX_QUERY_CHARS, check_add, check_memory_text
@@ -35,10 +35,12 @@ from daemon.memory.store import (
     Applied,
     Change,
     Exchange,
+    Forgotten,
     Job,
     MemoryRow,
     MemoryStore,
     Scope,
+    WriteGuard,
     partition_of,
     text_hash,
 )
@@ -493,7 +495,7 @@ class Memory:
         run_id: str | None = None,
     ) -> dict[str, Any]:
         """Forget a scope for good: its facts, episodes, history, dialogue lines and jobs,
-        in one transaction; writes begun before it are dropped (``daemon.memory.forget``)."""
+        in one transaction; writes begun before it are dropped (``daemon.memory.store.sqlite.forget``)."""
         gone = await asyncio.shield(self.forget(_scope(user_id, agent_id, run_id, kind=None)))
         return {"message": f"Memories deleted successfully! ({gone.facts})"}
 
@@ -589,14 +591,16 @@ class Memory:
 
     async def get_all(
         self, *, user_id: str | None = None, agent_id: str | None = None,
-        run_id: str | None = None, filters: dict[str, Any] | None = None, limit: int = 100,
+        run_id: str | None = None, filters: Filters = None, limit: int = 100,
         offset: int = 0, include_closed: bool = False, kind: str = FACT,
     ) -> dict[str, Any]:
-        """mem0's get_all: the facts of a scope (``kind="episode"``: what the user said)."""
+        """mem0's get_all: the facts of a scope (``kind="episode"``: what the user said).
+        ``filters``: mem0's filter language (docs/filters.md), scope ids may be inside it."""
         if kind not in (FACT, EPISODE):
             raise ValueError(f"kind must be {FACT!r} or {EPISODE!r}, not {kind!r}")
-        scope = _scope(user_id, agent_id, run_id, kind)
-        rows = await self.store.list(scope, filters, limit=limit, offset=offset,
+        found = resolve(filters, user_id=user_id, agent_id=agent_id, run_id=run_id)
+        scope = Scope(found.user_id, found.agent_id, found.run_id, kind)
+        rows = await self.store.list(scope, found.where, limit=limit, offset=offset,
                                      include_closed=include_closed)
         return {"results": [r.public() for r in rows]}
 
@@ -625,7 +629,7 @@ class Memory:
         user_id: str | None = None,
         agent_id: str | None = None,
         run_id: str | None = None,
-        filters: dict[str, Any] | None = None,
+        filters: Filters = None,
         limit: int = 10,
         threshold: float | None = None,
         kind: str = FACT,
@@ -637,10 +641,12 @@ class Memory:
         if kind not in SEARCH_KINDS:
             raise ValueError(f"kind must be one of {', '.join(SEARCH_KINDS)}, not {kind!r}")
         kinds = [FACT, EPISODE] if kind == "all" else [kind]
-        scopes = [_scope(user_id, agent_id, run_id, k) for k in kinds]
+        where = resolve(filters, user_id=user_id, agent_id=agent_id, run_id=run_id)
+        scopes = [Scope(where.user_id, where.agent_id, where.run_id, k) for k in kinds]
         if not query.strip() or limit <= 0:
             return {"results": []}
-        found = await self.search_kinds(query, scopes, filters, [limit] * len(scopes), threshold)
+        found = await self.search_kinds(query, scopes, where.where, [limit] * len(scopes),
+                                        threshold)
         if len(found) == 1:
             return {"results": found[0]}
         by_id = {item["id"]: item for items in found for item in items}

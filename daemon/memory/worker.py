@@ -13,12 +13,9 @@ import logging
 from typing import Any
 
 from daemon.memory.memory import Memory
-from daemon.memory.store import Scope, now_iso
+from daemon.memory.store import JOB_EXTRACT, Scope, now_iso
 
 log = logging.getLogger(__name__)
-
-JOB_EXTRACT = "extract"
-
 
 class MemoryWorker:
     def __init__(

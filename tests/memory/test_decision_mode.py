@@ -57,10 +57,10 @@ async def test_add_only_adds_without_asking_the_model(open_memory, e5) -> None:
 
 def test_an_unknown_mode_is_refused(tmp_path: Path, e5) -> None:
     from daemon.memory.memory import Memory
-    from daemon.memory.store import MemoryStore
+    from daemon.memory.store import SqliteStore
 
     with pytest.raises(ValueError, match="add_only"):
-        Memory(MemoryStore(tmp_path / "m.sqlite3"), e5, None, index_dir=tmp_path / "i",
+        Memory(SqliteStore(tmp_path / "m.sqlite3"), e5, None, index_dir=tmp_path / "i",
                decisions="sometimes")
 
 

@@ -12,7 +12,7 @@ import pytest
 
 from daemon.memory.index import partition_file_stem
 from daemon.memory.memory import Memory
-from daemon.memory.store import MemoryStore, now_iso, text_hash
+from daemon.memory.store import SqliteStore, now_iso, text_hash
 from tests.memory.conftest import HashEmbedder, db_path, index_dir, raw_db
 
 USERS = {
@@ -176,7 +176,7 @@ async def test_unsaved_changes_survive_a_crash(open_memory, data_dir):
 
 
 async def test_periodic_saver_writes_the_index(data_dir):
-    mem = Memory(MemoryStore(db_path(data_dir)), HashEmbedder(), None,
+    mem = Memory(SqliteStore(db_path(data_dir)), HashEmbedder(), None,
                  index_dir=index_dir(data_dir))
     await mem.start(save_interval_s=0.05)
     await mem.add("Carol sings", user_id="carol", infer=False)

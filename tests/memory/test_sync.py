@@ -5,13 +5,13 @@ from __future__ import annotations
 import threading
 
 from daemon.memory.memory import Memory
-from daemon.memory.store import MemoryStore
+from daemon.memory.store import SqliteStore
 from daemon.memory.sync import SyncMemory
 from tests.memory.conftest import HashEmbedder, db_path, index_dir, scripted
 
 
 def _sync(data_dir, llm=None) -> SyncMemory:
-    return SyncMemory(Memory(MemoryStore(db_path(data_dir)), HashEmbedder(), llm,
+    return SyncMemory(Memory(SqliteStore(db_path(data_dir)), HashEmbedder(), llm,
                              index_dir=index_dir(data_dir)))
 
 

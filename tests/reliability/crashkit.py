@@ -22,7 +22,7 @@ from typing import Any
 import daemon.memory.memory as memory_module
 from daemon.llm.scripted import ScriptedLLM
 from daemon.memory.memory import Memory
-from daemon.memory.store import MemoryStore
+from daemon.memory.store import SqliteStore
 from tests.memory.conftest import HashEmbedder, is_extraction, user_lines
 
 USERS = ("alice", "bob", "carol", "用户四")
@@ -53,7 +53,7 @@ def responder(messages: Sequence[dict[str, str]], schema: dict[str, Any] | None)
 
 def build_memory(data_dir: Path) -> Memory:
     return Memory(
-        MemoryStore(data_dir / "memory.sqlite3"), HashEmbedder(), ScriptedLLM(responder),
+        SqliteStore(data_dir / "memory.sqlite3"), HashEmbedder(), ScriptedLLM(responder),
         index_dir=data_dir / "index", duplicate_threshold=2.0,
     )
 

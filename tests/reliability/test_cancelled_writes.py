@@ -5,7 +5,7 @@ it, and search agrees with get_all).
 
 The crash test caught "cannot start a transaction within a transaction" after
 MemoryWorker.stop() cancelled a claim_job() whose BEGIN was still queued; b881cdd made
-MemoryStore.tx() cancellation-safe. This pins it down deterministically.
+SqliteStore.tx() cancellation-safe. This pins it down deterministically.
 """
 
 from __future__ import annotations

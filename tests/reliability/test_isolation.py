@@ -34,7 +34,7 @@ from hypothesis.stateful import (
 
 from daemon.llm.scripted import ScriptedLLM
 from daemon.memory.memory import Memory
-from daemon.memory.store import MemoryStore
+from daemon.memory.store import SqliteStore
 from tests.memory.conftest import HashEmbedder, decision_input, is_extraction, is_same_check
 
 AGENT = "agent:kitchen"  # memories with no user, only agent_id="kitchen"
@@ -116,7 +116,7 @@ class Isolation(RuleBasedStateMachine):
         return self.loop.run_until_complete(coro)
 
     def open(self) -> None:
-        self.mem = Memory(MemoryStore(self.dir / "memory.sqlite3"), HashEmbedder(), self.llm,
+        self.mem = Memory(SqliteStore(self.dir / "memory.sqlite3"), HashEmbedder(), self.llm,
                           index_dir=self.dir / "index")
         self.run(self.mem.start(save_interval_s=0))
 

@@ -19,10 +19,11 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
-from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 
 import aiosqlite
+
+from daemon.memory.store.records import Forgotten, WriteGuard
 
 log = logging.getLogger(__name__)
 
@@ -36,32 +37,6 @@ def scope_key(value: str | None) -> str | None:
     if value is None:
         return None
     return hashlib.sha256(f"xiaozhi-memd:{value}".encode()).hexdigest()[:32]
-
-
-@dataclass
-class WriteGuard:
-    """Commit only if nothing was forgotten under this write since it started.
-
-    ``since``: the newest tombstone when the write started (``mark``); ``job``: the write
-    belongs to this job, which must still exist (a forget deletes its scope's jobs)."""
-
-    user_id: str | None
-    agent_id: str | None = None
-    run_id: str | None = None
-    since: int | None = None
-    job: int | None = None
-
-
-@dataclass
-class Forgotten:
-    """What a forget removed (counts, and the index labels per partition)."""
-
-    facts: int = 0
-    episodes: int = 0
-    history: int = 0
-    messages: int = 0
-    jobs: int = 0
-    removed: dict[tuple[str, str], list[int]] = field(default_factory=dict)  # (user, kind) -> nums
 
 
 async def mark(conn: aiosqlite.Connection) -> int:

@@ -117,7 +117,7 @@ MIGRATIONS: list[str] = [
         at          TEXT NOT NULL
     );
     CREATE INDEX history_user ON history(user_id);
-    -- Index generations now come from one counter (see MemoryStore._bump), above all old ones.
+    -- Index generations now come from one counter (see SqliteBase._bump), above all old ones.
     INSERT INTO meta(key, value) SELECT 'index_gen_seq',
         CAST(coalesce(max(CAST(value AS INTEGER)), 0) AS TEXT) FROM meta
         WHERE key LIKE 'index_gen:%';
