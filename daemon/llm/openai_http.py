@@ -58,7 +58,10 @@ class OpenAIChatLLM:
             ) as resp:
                 if resp.status != 200:
                     text = (await resp.text())[:300]
-                    if resp.status in (400, 422) and "response_format" in body:
+                    # llama-cpp-python's server answers 500 to a response_format it
+                    # does not know, naming the field; others answer 400 or 422.
+                    if "response_format" in body and (
+                            resp.status in (400, 422) or "response_format" in text):
                         raise Rejected(f"HTTP {resp.status}: {text}")
                     raise LLMError(f"{self.base_url} answered HTTP {resp.status}: {text}")
                 async for raw in resp.content:

@@ -91,6 +91,22 @@ async def test_a_server_that_rejects_json_schema_gets_the_schema_its_own_way(ser
     assert llm.json_mode == "json_object_schema"
 
 
+async def test_a_500_naming_response_format_is_a_rejection_too(server: Any) -> None:
+    """What llama-cpp-python's server really answers to json_schema (seen in
+    tests/llm/test_openai_http.py)."""
+    def reply(body: dict[str, Any], n: int) -> tuple[int, str]:
+        if body["response_format"]["type"] == "json_schema":
+            return 500, ('{"error": {"message": "1 validation error: (\'body\', '
+                         '\'response_format\', \'type\') Input should be \'text\' or '
+                         '\'json_object\'"}}')
+        return 200, GOOD
+
+    base, seen = await server(reply)
+    llm, raw = await ask(base)
+    assert raw == GOOD and llm.json_mode == "json_object_schema"
+    assert [b["response_format"]["type"] for b in seen] == ["json_schema", "json_object"]
+
+
 async def test_the_format_that_worked_is_remembered(server: Any) -> None:
     def reply(body: dict[str, Any], n: int) -> tuple[int, str]:
         return (422, "no") if body["response_format"]["type"] == "json_schema" else (200, GOOD)
