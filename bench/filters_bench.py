@@ -2,7 +2,7 @@
 """What each mem0 filter form costs: ``get_all`` and ``search`` latency on a real SQLite store.
 
 N memories over U users (with metadata, categories and spread-out timestamps) are added through
-``Memory.add(infer=False)``. Vectors come from a stand-in embedder (hashed bag of words,
+``AsyncMemory.add(infer=False)``. Vectors come from a stand-in embedder (hashed bag of words,
 normalised): this measures the filter and store paths, not embedding — say so in any figure you
 quote. The baseline, measured in the same run, is a plain ``user_id`` (the per-user HNSW fast
 path); every other form is printed with its ratio to it. Also printed: parse + SQLite render
@@ -33,7 +33,7 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from daemon.memory.filters import compile_filters  # noqa: E402
-from daemon.memory.memory import Memory  # noqa: E402
+from daemon.memory.memory import AsyncMemory  # noqa: E402
 from daemon.memory.store import SqliteStore  # noqa: E402
 
 WORDS = ("tea coffee berlin paris cat dog marathon piano garden music book train rain "
@@ -83,7 +83,7 @@ def forms(ids: list[str]) -> list[tuple[str, dict[str, Any]]]:
     ]
 
 
-async def populate(mem: Memory, n: int, users: int) -> list[str]:
+async def populate(mem: AsyncMemory, n: int, users: int) -> list[str]:
     ids = []
     for i in range(n):
         text = " ".join(WORDS[(i * k) % len(WORDS)] for k in (1, 3, 7)) + f" #{i}"
@@ -102,7 +102,7 @@ def p50(xs: list[float]) -> float:
 
 async def main(args: argparse.Namespace) -> None:
     with tempfile.TemporaryDirectory() as tmp:
-        mem = Memory(SqliteStore(Path(tmp) / "m.sqlite3"), StandInEmbedder(), None,
+        mem = AsyncMemory(SqliteStore(Path(tmp) / "m.sqlite3"), StandInEmbedder(), None,
                      index_dir=Path(tmp) / "index")
         await mem.start(save_interval_s=0)
         try:

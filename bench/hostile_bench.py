@@ -25,7 +25,6 @@ import json
 import os
 import random
 import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -39,9 +38,13 @@ import httpx
 import websockets
 import yaml
 
-HELLO = {"type": "hello", "version": 1, "transport": "websocket",
-         "audio_params": {"format": "opus", "sample_rate": 16000, "channels": 1,
-                          "frame_duration": 60}}
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from tests.support.devices import HELLO, recv_json  # noqa: E402  (the tests' simulated device)
+from tests.support.server import free_port  # noqa: E402
+
 KEY = "bench-key"
 CITIES = ["Lisbon", "Porto", "Madrid", "Berlin", "Oslo", "Vienna", "Prague", "Dublin",
           "Warsaw", "Athens", "Rome", "Paris", "Zurich", "Bergen", "Riga", "Tallinn",
@@ -53,14 +56,8 @@ RULES = {"rules": [
 ]}
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def start_server(tmp: Path, lookup_timeout_ms: int) -> tuple[subprocess.Popen, str, str, Path]:
-    ws_port, http_port = _free_port(), _free_port()
+    ws_port, http_port = free_port(), free_port()
     (tmp / "rules.json").write_text(json.dumps(RULES))
     cfg = {"data_dir": str(tmp / "data"), "logging": {"level": "WARNING"},
            "llm": {"provider": "scripted", "scripted": {"replies_file": str(tmp / "rules.json")}},
@@ -87,15 +84,6 @@ def start_server(tmp: Path, lookup_timeout_ms: int) -> tuple[subprocess.Popen, s
 
 def device_id(n: int) -> str:
     return f"ho:st:00:00:00:{n:02x}"
-
-
-async def recv_json(ws: Any, timeout: float) -> dict[str, Any]:
-    while True:
-        data = await asyncio.wait_for(ws.recv(), timeout)
-        if isinstance(data, str):
-            msg = json.loads(data)
-            if msg.get("type") != "mcp":
-                return msg
 
 
 async def device(url: str, n: int, until: float, out: dict[str, Any]) -> None:

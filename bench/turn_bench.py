@@ -60,7 +60,7 @@ async def populate(daemon: Daemon, n: int, rng: random.Random) -> None:
         v = base[i % real] + noise.normal(0, 0.03, base.shape[1]).astype(np.float32)
         vecs.append(v / np.linalg.norm(v))
     for start in range(0, len(need), 1000):
-        await memory._commit([
+        await memory.keeper.commit([
             Change("ADD", text=t, embedding=v, scope=Scope(user_id=DEVICE),
                    embedder=emb.identity)
             for t, v in zip(need[start : start + 1000], vecs[start : start + 1000])

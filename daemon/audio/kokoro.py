@@ -20,7 +20,7 @@ import numpy as np
 from daemon.audio.g2p import EnglishG2P, MandarinG2P
 from daemon.audio.kokoro_vocab import VOCAB
 from daemon.audio.textsplit import clauses, script_runs
-from daemon.audio.tts import Speech, Tts, TtsError, clean_text
+from daemon.audio.tts import Speech, Synthesizer, TtsError, clean_text
 from daemon.config import TtsConfig
 from daemon.modelfiles import CATALOG, INSTALL_HINT, ModelMissingError, find_model
 
@@ -71,7 +71,7 @@ def trim(audio: np.ndarray, threshold: float = 0.01, pad_s: float = 0.04) -> np.
 class KokoroTts:
     """The Kokoro provider. ``synthesize`` = the whole text; ``stream`` = clause by clause."""
 
-    def __init__(self, folder: Path, cfg: TtsConfig, fallback: Tts | None, *,
+    def __init__(self, folder: Path, cfg: TtsConfig, fallback: Synthesizer | None, *,
                  session: Any = None) -> None:
         self.cfg = cfg
         self.fallback = fallback

@@ -1,10 +1,9 @@
-"""Voice: the audio providers built once at start (ASR model, TTS engine, VAD factory) and
-shared by every device connection. ``load_voice`` decides whether voice is on at all."""
+"""AudioServices: the audio providers built once at start (ASR model, synthesizer, VAD factory)
+and shared by every device connection. ``load_voice`` decides whether voice is on at all."""
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
@@ -13,13 +12,14 @@ from daemon.audio.kokoro import KokoroTts, resolve_kokoro
 from daemon.audio.listener import Listener
 from daemon.audio.opus import OPUS_RATES
 from daemon.audio.speaker import SendBytes, SendJson, Speaker
-from daemon.audio.tts import EspeakTts, PiperTts, Tts, TtsError
+from daemon.audio.tts import EspeakTts, PiperTts, Synthesizer, TtsError
 from daemon.audio.vad import VadFactory, make_vad_factory
 from daemon.config import AudioConfig, Config
 from daemon.modelfiles import INSTALL_HINT, ModelMissingError, resolve_piper_voice, resolve_whisper_folder
+from daemon.progress import Progress
 from daemon.protocol import AudioParams
 
-__all__ = ["Voice", "VoiceUnavailable", "build_voice", "load_voice"]
+__all__ = ["AudioServices", "VoiceUnavailable", "build_voice", "load_voice"]
 
 log = logging.getLogger(__name__)
 
@@ -29,10 +29,10 @@ class VoiceUnavailable(ModelMissingError):
 
 
 @dataclass
-class Voice:
+class AudioServices:
     cfg: AudioConfig
     asr: AsrWorker
-    tts: Tts
+    tts: Synthesizer
     vad_factory: VadFactory
     tts_pool: ThreadPoolExecutor
 
@@ -64,11 +64,11 @@ def _import(module: str, dist: str) -> None:
                                fix=f"pip install {dist}") from None
 
 
-def build_tts(cfg: Config) -> Tts:
+def build_tts(cfg: Config) -> Synthesizer:
     """The configured voice; ``auto`` = Kokoro when installed, else espeak-ng (one log line)."""
     a = cfg.audio.tts
     try:
-        espeak: Tts | None = EspeakTts(a)
+        espeak: Synthesizer | None = EspeakTts(a)
     except TtsError as exc:
         if a.provider == "espeak-ng":
             raise VoiceUnavailable(str(exc), fix="sudo apt-get install espeak-ng") from None
@@ -92,7 +92,7 @@ def build_tts(cfg: Config) -> Tts:
     return espeak
 
 
-def _kokoro(cfg: Config, espeak: Tts | None) -> Tts:
+def _kokoro(cfg: Config, espeak: Synthesizer | None) -> Synthesizer:
     folder = resolve_kokoro(cfg.audio.tts.kokoro_model, cfg.models_dir)
     _import("onnxruntime", "onnxruntime")
     _import("misaki.zh", "misaki[zh]==0.9.4")
@@ -104,7 +104,7 @@ def _kokoro(cfg: Config, espeak: Tts | None) -> Tts:
         raise TtsError(f"Kokoro did not load: {exc}") from None
 
 
-def build_voice(cfg: Config, asr: Asr | None = None) -> Voice:
+def build_voice(cfg: Config, asr: Asr | None = None) -> AudioServices:
     """Blocking (loads models): run it off the event loop. Raises ModelMissingError or
     VoiceUnavailable with the fix."""
     a = cfg.audio
@@ -121,11 +121,11 @@ def build_voice(cfg: Config, asr: Asr | None = None) -> Voice:
         folder = resolve_whisper_folder(a.asr.model, cfg.models_dir)
         asr = FasterWhisperAsr(folder, a.asr)
     vad_factory = make_vad_factory(a.vad)
-    return Voice(a, AsrWorker(asr, timeout_s=a.asr.max_decode_s + 5), tts, vad_factory,
+    return AudioServices(a, AsrWorker(asr, timeout_s=a.asr.max_decode_s + 5), tts, vad_factory,
                  ThreadPoolExecutor(max_workers=2, thread_name_prefix="tts"))
 
 
-def load_voice(cfg: Config, say: Callable[[str], None] | None = None) -> Voice | None:
+def load_voice(cfg: Config, say: Progress | None = None) -> AudioServices | None:
     """The voice pipeline, or None (text only). With ``audio.enabled: auto`` a missing piece
     turns voice off with one clear line; with ``true`` it is an error."""
     say = say or (lambda m: log.info("%s", m))

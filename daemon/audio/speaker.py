@@ -22,9 +22,8 @@ import numpy as np
 from daemon.audio.opus import OpusEncoder
 from daemon.audio.pacer import Pacer
 from daemon.audio.pcm import resample
-from daemon.audio.tts import Speech, Tts, TtsError
-from daemon.protocol import FRAME_OPUS, AudioParams, BinaryFrame, ServerMessage, encode_frame
-from daemon.protocol import Tts as TtsMsg
+from daemon.audio.tts import Speech, Synthesizer, TtsError
+from daemon.protocol import FRAME_OPUS, AudioParams, BinaryFrame, ServerMessage, Tts, encode_frame
 
 __all__ = ["Speaker", "SpeakerStats"]
 
@@ -46,7 +45,7 @@ class SpeakerStats:
 
 class Speaker:
     def __init__(
-        self, tts: Tts, executor: Executor | None, out: AudioParams, protocol_version: int,
+        self, tts: Synthesizer, executor: Executor | None, out: AudioParams, protocol_version: int,
         send_json: SendJson, send_bytes: SendBytes, *, prebuffer: int = 3,
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
@@ -142,7 +141,7 @@ class Speaker:
         while (item := await self._ready.get()) is not None:
             sentence, frames, first = item
             if first:
-                await self.send_json(TtsMsg(state="sentence_start", text=sentence))
+                await self.send_json(Tts(state="sentence_start", text=sentence))
                 self.stats.sentences += 1
             for frame in frames:
                 await self.pacer.send(frame)

@@ -17,7 +17,7 @@ import numpy as np
 from daemon.audio.pcm import parse_wav
 from daemon.config import TtsConfig
 
-__all__ = ["EspeakTts", "PiperTts", "Speech", "Tts", "TtsError", "clean_text", "has_cjk"]
+__all__ = ["EspeakTts", "PiperTts", "Speech", "Synthesizer", "TtsError", "clean_text", "has_cjk"]
 
 _CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
 _MARKUP = re.compile(r"[*_#`~|<>\[\]{}^\\]+")
@@ -38,7 +38,10 @@ class Speech:
         return self.pcm.size / self.rate if self.rate else 0.0
 
 
-class Tts(Protocol):
+class Synthesizer(Protocol):
+    """A text-to-speech engine (espeak-ng, Piper, Kokoro): one sentence in, PCM out. Not to be
+    confused with ``daemon.protocol.Tts``, the ``tts`` message a device receives."""
+
     name: str
 
     def synthesize(self, text: str) -> Speech: ...
@@ -117,7 +120,7 @@ class EspeakTts:
 class PiperTts:
     """piper (onnx voice, English). Chinese sentences fall back to espeak-ng."""
 
-    def __init__(self, model: Path, cfg: TtsConfig, fallback: Tts | None) -> None:
+    def __init__(self, model: Path, cfg: TtsConfig, fallback: Synthesizer | None) -> None:
         from piper import PiperVoice
 
         self.voice = PiperVoice.load(str(model))

@@ -1,16 +1,18 @@
-"""Build a Memory (and its embedder and extraction LLM) from the configuration."""
+"""Build an AsyncMemory (and its embedder and extraction LLM) from the configuration."""
 
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 from daemon.config import Config, EmbedderConfig
 from daemon.llm.base import ChatLLM
 from daemon.memory.embedder import Embedder
 from daemon.memory.index import IndexParams
-from daemon.memory.memory import Memory, Progress
+from daemon.memory.memory import AsyncMemory
 from daemon.memory.store import SqliteStore
 from daemon.modelfiles import resolve_embedder_folder
+from daemon.progress import Progress
 
 log = logging.getLogger(__name__)
 
@@ -47,13 +49,14 @@ def decision_mode(cfg: Config) -> tuple[str, str]:
     return "llm", f"{path.name} ({mb:.0f} MB)"
 
 
-def build_memory(
+def memory_options(
     cfg: Config,
     *,
     llm: ChatLLM | None,
     embedder: Embedder | None = None,
     progress: Progress | None = None,
-) -> Memory:
+) -> dict[str, Any]:
+    """``AsyncMemory``'s arguments for ``cfg`` (store, embedder, model, tuning)."""
     embedder = embedder or make_embedder(cfg.embedder, cfg.models_dir)
     m = cfg.memory
     decisions = "llm"  # without a model nothing is extracted, so nothing is decided
@@ -63,10 +66,10 @@ def build_memory(
             "memory decisions: " + ("the model decides ADD/UPDATE/DELETE/NONE" if decisions == "llm"
                                     else "add only (the model never changes or closes a memory)")
             + f" - {why}")
-    return Memory(
-        SqliteStore(cfg.data_dir / "memory.sqlite3"),
-        embedder,
-        llm,
+    return dict(
+        store=SqliteStore(cfg.data_dir / "memory.sqlite3"),
+        embedder=embedder,
+        llm=llm,
         index_dir=cfg.data_dir / "index",
         index_params=IndexParams(m.index_m, m.index_ef_construction, m.index_ef_search),
         neighbours=m.neighbours,
@@ -81,11 +84,21 @@ def build_memory(
     )
 
 
+def build_memory(
+    cfg: Config,
+    *,
+    llm: ChatLLM | None,
+    embedder: Embedder | None = None,
+    progress: Progress | None = None,
+) -> AsyncMemory:
+    return AsyncMemory(**memory_options(cfg, llm=llm, embedder=embedder, progress=progress))
+
+
 async def open_memory(
     cfg: Config, *, llm: ChatLLM | None = None, embedder: Embedder | None = None,
     progress: Progress | None = None,
-) -> Memory:
-    """A started Memory for ``cfg`` (caller closes it)."""
+) -> AsyncMemory:
+    """A started AsyncMemory for ``cfg`` (caller closes it)."""
     memory = build_memory(cfg, llm=llm, embedder=embedder, progress=progress)
     await memory.start()
     return memory

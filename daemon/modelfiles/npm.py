@@ -14,12 +14,12 @@ import shutil
 import subprocess
 import tarfile
 import tempfile
-from collections.abc import Callable
 from pathlib import Path
+
+from daemon.progress import Progress
 
 __all__ = ["NpmMissingError", "install_npm_files", "missing_npm_files"]
 
-Printer = Callable[[str], None]
 
 
 class NpmMissingError(RuntimeError):
@@ -48,7 +48,7 @@ def _pack(package: str, into: Path, npm: str) -> Path:
 
 
 def install_npm_files(
-    package: str, files: tuple[tuple[str, str], ...], folder: Path, say: Printer, *,
+    package: str, files: tuple[tuple[str, str], ...], folder: Path, say: Progress, *,
     force: bool = False, npm: str | None = None,
 ) -> list[Path]:
     """Extract ``files`` ((path in the tarball, sha256), ...) of the npm ``package`` into

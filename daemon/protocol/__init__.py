@@ -5,6 +5,7 @@ Pure functions and small state machines (no sockets, no asyncio), in the style o
 framing (`framing`) and device MCP helpers (`mcp`), as described in PROTOCOL.md.
 """
 
+from .codec import encode_client_message, encode_server_message, parse_client_message
 from .framing import (
     FRAME_JSON,
     FRAME_OPUS,
@@ -42,9 +43,6 @@ from .messages import (
     Stt,
     System,
     Tts,
-    encode_client_message,
-    encode_server_message,
-    parse_client_message,
 )
 
 __all__ = [

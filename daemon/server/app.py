@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
-from collections.abc import Callable
 from typing import TYPE_CHECKING
 from urllib.parse import parse_qs, urlsplit
 
@@ -19,22 +18,21 @@ from daemon.llm.base import ChatLLM
 from daemon.llm.factory import make_llm
 from daemon.llm.llamacpp import LlamaCppLLM
 from daemon.memory.factory import build_memory
-from daemon.memory.memory import Memory
+from daemon.memory.memory import AsyncMemory
 from daemon.memory.worker import MemoryWorker
+from daemon.progress import Progress, logged
 from daemon.protocol import AudioParams, identity_from_request
-from daemon.server.auth import DeviceAuth
+from daemon.server.auth import DeviceAuth, load_or_create_api_key
 from daemon.server.ota import add_ota_routes
-from daemon.server.rest import add_rest_routes, load_or_create_api_key
+from daemon.server.rest import add_rest_routes
 from daemon.server.session import Session
 from daemon.server.trim import trim_loop
 from daemon.turn import TurnRunner
 
 if TYPE_CHECKING:
-    from daemon.audio.services import Voice
+    from daemon.audio.services import AudioServices
 
 log = logging.getLogger(__name__)
-
-Progress = Callable[[str], None]
 
 
 class Daemon:
@@ -42,13 +40,13 @@ class Daemon:
 
     def __init__(self, cfg: Config, *, progress: Progress | None = None) -> None:
         self.cfg = cfg
-        self.progress = progress or (lambda msg: log.info("%s", msg))
+        self.progress = progress or logged(log)
         self.llm: ChatLLM | None = None
         self.extract_llm: ChatLLM | None = None
-        self.memory: Memory | None = None
+        self.memory: AsyncMemory | None = None
         self.worker: MemoryWorker | None = None
         self.turns: TurnRunner | None = None
-        self.voice: Voice | None = None
+        self.audio: AudioServices | None = None
         self.sessions: set[Session] = set()
         self._ws: Server | None = None
         self._http: web.AppRunner | None = None
@@ -91,7 +89,7 @@ class Daemon:
     async def start(self) -> None:
         # Voice models load first (a required one that is missing stops us before anything
         # else is running), off the event loop; with `auto` a missing one turns voice off.
-        self.voice = await asyncio.to_thread(load_voice, self.cfg, self.progress)
+        self.audio = await asyncio.to_thread(load_voice, self.cfg, self.progress)
         await self.start_services()
         s = self.cfg.server
         self._ws = await serve(
@@ -141,8 +139,8 @@ class Daemon:
         log.debug("stopping: models")
         for llm in {id(x): x for x in (self.llm, self.extract_llm) if x}.values():
             await llm.close()
-        if self.voice is not None:
-            self.voice.close()
+        if self.audio is not None:
+            self.audio.close()
 
     async def _health(self, request: web.Request) -> web.Response:
         # Counts for operators and leak tests: open descriptors and live asyncio tasks.
@@ -185,7 +183,7 @@ class Daemon:
             idle_timeout_s=s.idle_timeout_s,
             server_audio=AudioParams(format="opus", sample_rate=s.sample_rate, channels=1,
                                      frame_duration=s.frame_duration_ms),
-            voice=self.voice,
+            audio=self.audio,
         )
         self.sessions.add(session)
         try:

@@ -45,7 +45,7 @@ if TYPE_CHECKING:
     from daemon.audio.hotwords import DeviceHotwords
     from daemon.audio.listener import Event, Listener, Utterance
     from daemon.audio.opus import OpusDecoder
-    from daemon.audio.services import Voice
+    from daemon.audio.services import AudioServices
 
 log = logging.getLogger(__name__)
 
@@ -80,7 +80,7 @@ class Session:
     def __init__(
         self, conn: ServerConnection, identity: DeviceIdentity, user_id: str,
         turns: TurnRunner, *, hello_timeout_s: float, idle_timeout_s: float,
-        server_audio: AudioParams = DEFAULT_SERVER_AUDIO, voice: Voice | None = None,
+        server_audio: AudioParams = DEFAULT_SERVER_AUDIO, audio: AudioServices | None = None,
     ) -> None:
         self.conn = conn
         self.state = SessionState(uuid.uuid4().hex, identity, user_id)
@@ -90,7 +90,7 @@ class Session:
         self.server_audio = server_audio
         self._turn: asyncio.Task[Any] | None = None
         self._mcp: McpToolPager | None = None
-        self.voice = voice
+        self.audio = audio
         self._decoder: OpusDecoder | None = None
         self._listener: Listener | None = None
         self._asr: asyncio.Task[None] | None = None
@@ -212,16 +212,16 @@ class Session:
 
     async def _refuse(self) -> None:
         speaker = None
-        if self.voice is not None:
-            speaker = self.voice.speaker(self.server_audio, self.state.identity.protocol_version,
+        if self.audio is not None:
+            speaker = self.audio.speaker(self.server_audio, self.state.identity.protocol_version,
                                          self.send, self.conn.send)
         with contextlib.suppress(ConnectionClosed):
             await self.turns.notice(TOO_LONG, self.send, speaker)
 
     async def _run_turn(self, ctx: TurnContext, text: str) -> None:
         speaker = None
-        if self.voice is not None:
-            speaker = self.voice.speaker(self.server_audio, self.state.identity.protocol_version,
+        if self.audio is not None:
+            speaker = self.audio.speaker(self.server_audio, self.state.identity.protocol_version,
                                          self.send, self.conn.send)
         try:
             await self.turns.run(ctx, text, self.send, speaker)
@@ -244,7 +244,7 @@ class Session:
     # -- voice ------------------------------------------------------------------------------
 
     async def _voice_listener(self) -> Listener | None:
-        if self.voice is None:
+        if self.audio is None:
             return None
         if self._listener is None:
             from daemon.audio.opus import OpusDecoder
@@ -254,7 +254,7 @@ class Session:
             channels = hello.audio_params.channels if hello else 1
             self._decoder = OpusDecoder(rate, channels, out_rate=16000)
             # a VAD model loads in a fraction of a second: not on the event loop
-            self._listener = await run("voice-setup", self.voice.listener)
+            self._listener = await run("voice-setup", self.audio.listener)
         return self._listener
 
     async def _on_audio(self, data: bytes) -> None:
@@ -301,11 +301,11 @@ class Session:
                     self._asr = asyncio.create_task(self._recognise())
 
     async def _recognise(self) -> None:
-        assert self.voice is not None
+        assert self.audio is not None
         while (utt := self._pending) is not None:
             self._pending = None
             try:
-                result = await self.voice.asr.transcribe(utt.pcm, await self._device_hotwords())
+                result = await self.audio.asr.transcribe(utt.pcm, await self._device_hotwords())
             except Exception:
                 log.exception("speech recognition failed for device %s", self.state.user_id)
                 continue
@@ -324,7 +324,7 @@ class Session:
 
     async def _device_hotwords(self) -> str:
         """Names from this device's own memories, to help Whisper hear them."""
-        assert self.voice is not None
+        assert self.audio is not None
         memory = getattr(self.turns, "memory", None)
         if memory is None:
             return ""
@@ -333,7 +333,7 @@ class Session:
 
             user_id = self.state.user_id
             self._hotwords = DeviceHotwords(lambda: memory.get_all(user_id=user_id, limit=500),
-                                            self.voice.cfg.asr.memory_hotwords_chars)
+                                            self.audio.cfg.asr.memory_hotwords_chars)
         return await self._hotwords.get()
 
     async def _start_mcp(self) -> None:

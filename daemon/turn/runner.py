@@ -18,7 +18,7 @@ from typing import Any, Protocol
 
 from daemon.config import Config
 from daemon.llm.base import ChatLLM, LLMError
-from daemon.memory.memory import Memory
+from daemon.memory.memory import AsyncMemory
 from daemon.memory.store import Exchange  # the record a turn leaves
 from daemon.memory.worker import MemoryWorker
 from daemon.protocol import Llm, ServerMessage, Stt, Tts
@@ -32,7 +32,7 @@ HISTORY_MESSAGES = 10
 UNSAVED_MAX = 1000
 
 
-class Voice(Protocol):
+class SentenceSpeaker(Protocol):
     """Where a voice turn's sentences go (``daemon.audio.speaker.Speaker``): ``say`` queues a
     sentence (it sends ``tts sentence_start`` itself, right before that sentence's audio),
     ``finish`` waits until all of it has been sent, ``close`` stops at once."""
@@ -68,7 +68,7 @@ class TurnResult:
 
 class TurnRunner:
     def __init__(
-        self, cfg: Config, llm: ChatLLM, memory: Memory | None,
+        self, cfg: Config, llm: ChatLLM, memory: AsyncMemory | None,
         worker: MemoryWorker | None = None,
     ) -> None:
         self.cfg = cfg
@@ -104,9 +104,9 @@ class TurnRunner:
         return [], []
 
     async def run(
-        self, ctx: TurnContext, text: str, send: Send, voice: Voice | None = None
+        self, ctx: TurnContext, text: str, send: Send, speaker: SentenceSpeaker | None = None
     ) -> TurnResult:
-        """One turn. Without ``voice`` the sentences go out as text only (``sentence_start``);
+        """One turn. Without ``speaker`` the sentences go out as text only (``sentence_start``);
         with it each is also spoken (synthesised and streamed while the LLM goes on)."""
         result = TurnResult(text=text, said_at=datetime.now().astimezone().isoformat())
         self.last = result
@@ -148,8 +148,8 @@ class TurnRunner:
                 if result.first_sentence_ms is None:
                     result.first_sentence_ms = (time.perf_counter() - t0) * 1000
                 result.sentences.append(sentence)
-                if voice is not None:
-                    await voice.say(sentence)
+                if speaker is not None:
+                    await speaker.say(sentence)
                 else:
                     await send(Tts(state="sentence_start", text=sentence))
 
@@ -168,15 +168,15 @@ class TurnRunner:
                     await speak("Sorry, I can't answer right now.")
             for sentence in splitter.flush():
                 await speak(sentence)
-            if voice is not None:
-                await voice.finish()
+            if speaker is not None:
+                await speaker.finish()
             await send(Tts(state="stop"))
         except asyncio.CancelledError:
             result.interrupted = True
             raise
         finally:
-            if voice is not None:
-                await voice.close()
+            if speaker is not None:
+                await speaker.close()
             result.answer = "".join(parts).strip()
             # Shielded: an abort must not lose the exchange or its memory job; tracked so that
             # shutdown waits for it before the store closes.
@@ -186,20 +186,20 @@ class TurnRunner:
             await asyncio.shield(record)
         return result
 
-    async def notice(self, sentence: str, send: Send, voice: Voice | None = None) -> None:
+    async def notice(self, sentence: str, send: Send, speaker: SentenceSpeaker | None = None) -> None:
         """A short answer that is not a turn (an utterance over the limit): spoken or sent as
         text; nothing reaches the LLM, nothing is recorded or learned."""
         try:
             await send(Tts(state="start"))
-            if voice is not None:
-                await voice.say(sentence)
-                await voice.finish()
+            if speaker is not None:
+                await speaker.say(sentence)
+                await speaker.finish()
             else:
                 await send(Tts(state="sentence_start", text=sentence))
             await send(Tts(state="stop"))
         finally:
-            if voice is not None:
-                await voice.close()
+            if speaker is not None:
+                await speaker.close()
 
     async def drain(self) -> None:
         """Wait for exchanges still being written (call before closing the store)."""

@@ -12,8 +12,7 @@ import pytest
 
 from daemon.audio.asr import AsrWorker, FasterWhisperAsr, SegmentStats, Transcript, judge, token_cap
 from daemon.config import AsrConfig
-
-from .conftest import silence, speech, white_noise, words
+from tests.support.audio import silence, speech, white_noise, words
 
 
 def test_english_sentence_is_transcribed(whisper_en) -> None:

@@ -11,8 +11,7 @@ import pytest
 from daemon.audio.listener import Listener, SpeechStarted, Utterance
 from daemon.audio.vad import SileroVad, WebRtcVad, make_vad_factory
 from daemon.config import VadConfig
-
-from .conftest import silence, speech, white_noise
+from tests.support.audio import silence, speech, white_noise
 
 W = 512  # window of the scripted VAD (as Silero's: 32 ms)
 

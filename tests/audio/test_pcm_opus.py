@@ -9,8 +9,7 @@ import pytest
 
 from daemon.audio.opus import OpusDecoder, OpusEncoder, OpusError
 from daemon.audio.pcm import parse_wav, resample, rms_dbfs
-
-from .conftest import speech
+from tests.support.audio import speech
 
 
 def _sine(freq: float, seconds: float, rate: int, amp: float = 8000) -> np.ndarray:

@@ -53,8 +53,7 @@ def test_piper_english_voice_and_chinese_fallback(espeak: EspeakTts) -> None:
     pytest.importorskip("piper", reason="piper-tts is installed by `models install --all`")
     from daemon.audio.tts import PiperTts
     from daemon.modelfiles import resolve_piper_voice
-
-    from .conftest import MODELS
+    from tests.support.audio import MODELS
 
     piper = PiperTts(resolve_piper_voice("piper-joe-us", MODELS), TtsConfig(), espeak)
     s = piper.synthesize("Hello, how are you today?")

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -22,8 +21,7 @@ from daemon.modelfiles import (
     resolve_piper_voice,
     resolve_whisper_folder,
 )
-
-from .conftest import MODELS
+from tests.support.audio import MODELS
 
 
 @pytest.fixture
@@ -144,44 +142,16 @@ def test_text_only_server_imports_no_audio_engine() -> None:
     assert out.stdout.strip() == "[]"
 
 
-def _cli(*args: str) -> subprocess.CompletedProcess[str]:
-    from tests.conftest import console_script
-
-    env = {k: v for k, v in os.environ.items() if not k.startswith("XIAOZHI_MEMD_")}
-    return subprocess.run([console_script(), *args], capture_output=True, text=True, timeout=120,
-                          env=env)
-
-
-def test_models_list_says_voice_is_off_when_not_installed(tmp_path: Path) -> None:
-    from tests.conftest import write_config
-
-    cfg = write_config(tmp_path / "c.yaml", {"models_dir": str(tmp_path / "models"),
-                                             "llm": {"model": "smollm2-135m-instruct"}})
-    out = _cli("--config", str(cfg), "models", "list")
-    assert out.returncode == 0
-    assert "whisper-base             asr      not installed (default)" in out.stdout
-    line = next(x for x in out.stdout.splitlines() if "voice: speech recognition" in x)
-    assert "voice is off" in line and "xiaozhi-memd models install whisper-base" in line
-    voice = [x for x in out.stdout.splitlines() if "voice:" in x]
-    assert len(voice) == 3 and not any("MISSING" in x for x in voice)  # optional with auto
-    kokoro = next(x for x in voice if "Kokoro" in x)
-    assert "spoken by espeak-ng" in kokoro and "models install kokoro-82m" in kokoro
-
-
 def test_serve_with_voice_required_but_missing_stops_with_one_line(tmp_path: Path) -> None:
-    from tests.conftest import free_port, write_config
+    from tests.support.server import fatal_line, free_port, run_cli, write_config
 
     cfg = write_config(tmp_path / "c.yaml", {
         "data_dir": str(tmp_path / "data"), "models_dir": str(tmp_path / "models"),
         "llm": {"provider": "scripted"}, "audio": {"enabled": True},
         "server": {"host": "127.0.0.1", "websocket_port": free_port(), "http_port": free_port()},
     })
-    out = _cli("--config", str(cfg), "serve")
-    assert out.returncode == 2
-    assert "Traceback" not in out.stderr
-    errors = [x for x in out.stderr.splitlines() if x.startswith("xiaozhi-memd:")]
-    assert len(errors) == 1, out.stderr
-    assert "whisper-base" in errors[0] and "xiaozhi-memd models install whisper-base" in errors[0]
+    error = fatal_line(run_cli("--config", str(cfg), "serve"))
+    assert "whisper-base" in error and "xiaozhi-memd models install whisper-base" in error
 
 
 def test_a_server_rate_opus_cannot_encode_turns_voice_off(tmp_path: Path) -> None:

@@ -15,7 +15,7 @@ import pytest
 from daemon.llm.base import LLMError
 from daemon.llm.openai_http import OpenAIChatLLM
 from daemon.memory.prompts import FACTS_SCHEMA
-from tests.conftest import free_port
+from tests.support.server import free_port
 
 pytest.importorskip("llama_cpp.server", reason="needs llama-cpp-python[server] (test extra)")
 

@@ -37,7 +37,7 @@ async def test_update_merges_metadata_and_accepts_text_kwarg(open_memory):
 async def test_closed_memory_cannot_be_updated_but_can_be_deleted(open_memory):
     mem = await open_memory()
     mid = (await mem.add("Has a cat", user_id="u1", infer=False))["results"][0]["id"]
-    await mem._commit([Change("CLOSE", memory_id=mid)])  # what a DELETE decision does
+    await mem.keeper.commit([Change("CLOSE", memory_id=mid)])  # what a DELETE decision does
     with pytest.raises(ValueError, match="closed"):
         await mem.update(mid, "Has two cats")
     assert (await mem.get(mid))["memory"] == "Has a cat"

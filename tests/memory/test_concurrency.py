@@ -7,7 +7,7 @@ import asyncio
 import logging
 
 from daemon.memory.worker import MemoryWorker
-from tests.memory.conftest import scripted
+from tests.support.memory_fakes import scripted
 
 
 async def test_concurrent_adds_searches_and_worker(open_memory, caplog):

@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 
 from daemon.memory.prompts import decision_schema
-from tests.memory.conftest import scripted
+from tests.support.memory_fakes import scripted
 
 KNOWN = ["Lives in Berlin", "Likes green tea", "Has a cat named Momo"]
 

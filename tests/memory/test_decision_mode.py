@@ -9,7 +9,7 @@ import pytest
 
 from daemon.config import Config
 from daemon.memory.factory import build_memory, decision_mode
-from tests.memory.conftest import decision_calls, scripted
+from tests.support.memory_fakes import decision_calls, scripted
 
 ROOT = Path(__file__).resolve().parents[2]
 KNOWN = ["Lives in Berlin", "Likes green tea", "Has a cat named Momo", "Works as a teacher",
@@ -56,11 +56,11 @@ async def test_add_only_adds_without_asking_the_model(open_memory, e5) -> None:
 
 
 def test_an_unknown_mode_is_refused(tmp_path: Path, e5) -> None:
-    from daemon.memory.memory import Memory
+    from daemon.memory.memory import AsyncMemory
     from daemon.memory.store import SqliteStore
 
     with pytest.raises(ValueError, match="add_only"):
-        Memory(SqliteStore(tmp_path / "m.sqlite3"), e5, None, index_dir=tmp_path / "i",
+        AsyncMemory(SqliteStore(tmp_path / "m.sqlite3"), e5, None, index_dir=tmp_path / "i",
                decisions="sometimes")
 
 

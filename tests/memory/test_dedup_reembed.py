@@ -8,7 +8,7 @@ import numpy as np
 
 from daemon.memory.index import partition_file_stem
 from daemon.memory.store import Change
-from tests.memory.conftest import HashEmbedder, decision_calls, index_dir, raw_db, scripted
+from tests.support.memory_fakes import HashEmbedder, decision_calls, index_dir, raw_db, scripted
 
 
 async def test_same_fact_twice_is_none_without_a_decision_call(open_memory):
@@ -48,7 +48,7 @@ async def test_embedder_switch_reembeds_everything(open_memory, data_dir):
     await mem.add(texts, user_id="u1", infer=False)
     await mem.add("Bob drives a red car", user_id="u2", infer=False)
     closed = (await mem.add("Works at the bakery", user_id="u1", infer=False))["results"][0]
-    await mem._commit([Change("CLOSE", memory_id=closed["id"])])  # as a DELETE decision does
+    await mem.keeper.commit([Change("CLOSE", memory_id=closed["id"])])  # as a DELETE decision does
     before = {r["id"]: r["memory"] for r in
               (await mem.get_all(user_id="u1", include_closed=True))["results"]}
     await mem.close()

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from daemon.memory.filters import FilterError
-from daemon.memory.memory import Memory
+from daemon.memory.memory import AsyncMemory
 from daemon.memory.store import SqliteStore
 from daemon.memory.sync import SyncMemory
 from tests.support.filter_cases import FORMS, SEED, keys_of, with_ids
@@ -61,7 +61,7 @@ async def test_bad_filters_are_errors_not_empty_results(seeded, filters, error, 
 
 
 def test_sync_memory_takes_the_same_filters(tmp_path: Path, e5):
-    sync = SyncMemory(Memory(SqliteStore(tmp_path / "m.sqlite3"), e5, None,
+    sync = SyncMemory(AsyncMemory(SqliteStore(tmp_path / "m.sqlite3"), e5, None,
                              index_dir=tmp_path / "index"))
     try:
         ids = {}

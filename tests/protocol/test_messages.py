@@ -1,4 +1,4 @@
-"""Tests for daemon.protocol.messages: parsing device messages, encoding server messages."""
+"""Tests for daemon.protocol.messages and .codec: parsing device messages, encoding server messages."""
 
 from __future__ import annotations
 

@@ -1,3 +1,3 @@
-"""The memory tests' fixtures (``open_memory``, ``data_dir``, ``fake``), shared here."""
+"""The memory tests' fixtures (tests/support/memory_fixtures.py), shared here."""
 
-from tests.memory.conftest import data_dir, fake, open_memory  # noqa: F401
+from tests.support.memory_fixtures import data_dir, fake, open_memory  # noqa: F401

@@ -4,7 +4,7 @@ applied twice WOULD leave two memories, so "exactly once" is actually observable
 Two things normally hide a second application of the same extraction job:
 * the near-duplicate check (cosine >= ``duplicate_threshold``): disabled with 2.0 (cosine
   never reaches it);
-* the exact-text check in ``Memory._decide`` (``near[0].hash == text_hash(fact)``): disabled
+* the exact-text check in ``DecidePipeline.decide`` (``near[0].hash == text_hash(fact)``): disabled
   by ``disable_exact_text_shortcut``, which replaces the name ``text_hash`` *inside
   daemon.memory.memory only* (the store keeps hashing for real).
 ``tests/reliability/test_crash_safety.py::test_double_application_is_detectable`` proves the
@@ -19,11 +19,11 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-import daemon.memory.memory as memory_module
+import daemon.memory.decide as decide_module
 from daemon.llm.scripted import ScriptedLLM
-from daemon.memory.memory import Memory
+from daemon.memory.memory import AsyncMemory
 from daemon.memory.store import SqliteStore
-from tests.memory.conftest import HashEmbedder, is_extraction, user_lines
+from tests.support.memory_fakes import HashEmbedder, is_extraction, user_lines
 
 USERS = ("alice", "bob", "carol", "用户四")
 FACT = re.compile(r"Fact \d+\.\d+")
@@ -34,7 +34,7 @@ def _never_equal(text: str) -> str:
 
 
 def disable_exact_text_shortcut() -> None:
-    memory_module.text_hash = _never_equal  # type: ignore[assignment]
+    decide_module.text_hash = _never_equal  # type: ignore[assignment]
 
 
 def fact_of(text: str) -> str | None:
@@ -51,8 +51,8 @@ def responder(messages: Sequence[dict[str, str]], schema: dict[str, Any] | None)
     return json.dumps({"actions": [{"event": "ADD", "id": "new", "text": fact}]})
 
 
-def build_memory(data_dir: Path) -> Memory:
-    return Memory(
+def build_memory(data_dir: Path) -> AsyncMemory:
+    return AsyncMemory(
         SqliteStore(data_dir / "memory.sqlite3"), HashEmbedder(), ScriptedLLM(responder),
         index_dir=data_dir / "index", duplicate_threshold=2.0,
     )

@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 
-from tests.memory.conftest import db_path
+from tests.support.memory_fakes import db_path
 
 
 async def test_cancel_a_write_at_every_await(open_memory, data_dir):

@@ -27,7 +27,7 @@ import numpy as np
 import pytest
 
 from daemon.memory.index import IndexParams, IndexSet
-from daemon.memory.memory import Memory
+from daemon.memory.memory import AsyncMemory
 from daemon.memory.store import Scope, partition_of
 from daemon.memory.worker import MemoryWorker
 from tests.reliability import crashkit
@@ -41,7 +41,7 @@ pytestmark = pytest.mark.timeout(300)
 
 @pytest.fixture
 def exact_text_shortcut_disabled(monkeypatch):
-    monkeypatch.setattr("daemon.memory.memory.text_hash", crashkit._never_equal)
+    monkeypatch.setattr("daemon.memory.decide.text_hash", crashkit._never_equal)
 
 
 async def test_double_application_is_detectable(tmp_path, exact_text_shortcut_disabled):
@@ -134,7 +134,7 @@ def hnsw_live(index) -> dict[int, np.ndarray]:
     return out
 
 
-async def check_index_matches_store(mem: Memory, where: str) -> int:
+async def check_index_matches_store(mem: AsyncMemory, where: str) -> int:
     """Per user: the graph's live labels and vectors == SQLite's live rows with embeddings;
     an exhaustive search (plain user scope, so through the HNSW graph) == exact brute force
     over the stored vectors, ids and scores. Returns the number of queries."""
@@ -170,7 +170,7 @@ async def check_index_matches_store(mem: Memory, where: str) -> int:
             # user's live memories, each with its exact score. Not compared with the exact top
             # 10 as a list: HNSW is approximate (with this fake embedder's many near-ties it
             # misses a top-10 score in ~1% of queries at a few hundred vectors).
-            top = await mem._vector_hits(qvec, Scope(user_id=user), None, 10)
+            top = await mem.searcher.vector_hits(qvec, Scope(user_id=user), None, 10)
             by_num = dict(zip(enums, exact))
             assert len(top) == min(10, len(enums)), where
             assert all(n in by_num and abs(by_num[n] - s) < 1e-5 for n, s in top), (

@@ -33,9 +33,9 @@ from hypothesis.stateful import (
 )
 
 from daemon.llm.scripted import ScriptedLLM
-from daemon.memory.memory import Memory
+from daemon.memory.memory import AsyncMemory
 from daemon.memory.store import SqliteStore
-from tests.memory.conftest import HashEmbedder, decision_input, is_extraction, is_same_check
+from tests.support.memory_fakes import HashEmbedder, decision_input, is_extraction, is_same_check
 
 AGENT = "agent:kitchen"  # memories with no user, only agent_id="kitchen"
 SCOPES = ["alice", "bob", "用户3", "", AGENT]  # "" shares its index partition with AGENT
@@ -100,7 +100,7 @@ class Isolation(RuleBasedStateMachine):
         self.loop = asyncio.new_event_loop()
         self.decider = Decider(self)
         self.llm = ScriptedLLM(self.decider)
-        self.mem: Memory | None = None
+        self.mem: AsyncMemory | None = None
         # memory id -> scope key, for every id ever created, in creation order (uuids differ
         # from run to run: hypothesis replays by position, so never pick from sorted ids)
         self.owner: dict[str, str] = {}
@@ -109,6 +109,7 @@ class Isolation(RuleBasedStateMachine):
         self.closed: dict[str, set[str]] = {k: set() for k in SCOPES}
         self.deleted: set[str] = set()
         self.erased: set[str] = set()
+        self.deleted_text: dict[str, str] = {}  # a single delete's text, kept in its history
         self.touched: set[str] = set()
         self.steps = 0
 
@@ -116,7 +117,7 @@ class Isolation(RuleBasedStateMachine):
         return self.loop.run_until_complete(coro)
 
     def open(self) -> None:
-        self.mem = Memory(SqliteStore(self.dir / "memory.sqlite3"), HashEmbedder(), self.llm,
+        self.mem = AsyncMemory(SqliteStore(self.dir / "memory.sqlite3"), HashEmbedder(), self.llm,
                           index_dir=self.dir / "index")
         self.run(self.mem.start(save_interval_s=0))
 
@@ -214,6 +215,7 @@ class Isolation(RuleBasedStateMachine):
         except KeyError:
             assert mid in self.deleted
             return
+        self.deleted_text[mid] = self.text[mid]
         self.forget(mid)
 
     @rule(key=st.sampled_from(SCOPES))
@@ -222,6 +224,11 @@ class Isolation(RuleBasedStateMachine):
         for mid in list(self.live[key] | self.closed[key]):
             self.forget(mid)
             self.erased.add(mid)  # a forget keeps no history either
+        for mid in [m for m in self.deleted_text if self.owner[m] == key]:
+            # ... nor the DELETE events single deletes left in its scope.
+            del self.deleted_text[mid]
+            self.erased.add(mid)
+            self.touched.add(mid)
 
     @rule(key=st.sampled_from(SCOPES), query=TEXTS, limit=st.integers(1, 5))
     def search_small(self, key, query, limit):
@@ -267,13 +274,15 @@ class Isolation(RuleBasedStateMachine):
             if mid in self.erased:
                 assert history == [] and self.run(self.mem.get(mid)) is None, mid
                 continue
-            # A single delete keeps blank history rows, unless a later forget of the user
-            # took them too.
+            # A single delete keeps the history, ending in a DELETE event with the text
+            # (mem0's shape), unless a later forget of its scope took it too.
             assert history or mid in self.deleted, mid
             assert all(h["memory_id"] == mid and h["user_id"] == owner_user(key) for h in history)
             if mid in self.deleted:
                 assert self.run(self.mem.get(mid)) is None
-                assert all(h["old_memory"] is None and h["new_memory"] is None for h in history)
+                if mid in self.deleted_text:
+                    assert history[-1]["event"] == "DELETE" and history[-1]["is_deleted"]
+                    assert history[-1]["old_memory"] == self.deleted_text[mid]
             else:
                 assert self.run(self.mem.get(mid))["memory"] == self.text[mid]
         self.touched.clear()

@@ -23,9 +23,9 @@ from hypothesis import strategies as st
 
 from daemon.llm.scripted import ScriptedLLM
 from daemon.memory.llm_json import LLMOutputError
-from daemon.memory.memory import Memory
+from daemon.memory.memory import AsyncMemory
 from daemon.memory.store import SqliteStore
-from tests.memory.conftest import HashEmbedder, is_extraction
+from tests.support.memory_fakes import HashEmbedder, is_extraction
 
 EXAMPLES = int(os.environ.get("XIAOZHI_LLM_FUZZ_EXAMPLES", "600"))
 ACTOR = "actor"
@@ -146,7 +146,7 @@ def valid_strategies(victim_ids: list[str], actor_ids: list[str]):
 def test_fuzzed_llm_output(tmp_path):
     loop = asyncio.new_event_loop()
     script = Script()
-    mem = Memory(SqliteStore(tmp_path / "memory.sqlite3"), HashEmbedder(), ScriptedLLM(script),
+    mem = AsyncMemory(SqliteStore(tmp_path / "memory.sqlite3"), HashEmbedder(), ScriptedLLM(script),
                  index_dir=tmp_path / "index", llm_retries=2)
     run = loop.run_until_complete
     run(mem.start(save_interval_s=0))

@@ -89,14 +89,10 @@ async def test_full_disk_pauses_memory_writes_and_loses_nothing(make_server, sma
 
 
 def test_read_only_data_dir_at_start_is_one_clear_error(tmp_path: Path, small_disk: Path) -> None:
-    from tests.conftest import console_script, write_config
+    from tests.support.server import fatal_line, run_cli, write_config
 
     subprocess.run(["mount", "-o", "remount,ro", str(small_disk)], check=True)
     cfg = write_config(tmp_path / "c.yaml", {"data_dir": str(small_disk / "data"),
                                              "llm": {"provider": "scripted"}})
-    env = {k: v for k, v in os.environ.items() if not k.startswith("XIAOZHI_MEMD_")}
-    out = subprocess.run([console_script(), "--config", str(cfg), "serve"], capture_output=True,
-                         text=True, timeout=120, env=env)
-    assert out.returncode == 2
-    assert "Traceback" not in out.stderr
-    assert "data dir" in out.stderr and "not writable" in out.stderr
+    error = fatal_line(run_cli("--config", str(cfg), "serve"))
+    assert "data dir" in error and "not writable" in error

@@ -10,9 +10,7 @@ import pytest
 import websockets
 from websockets.exceptions import ConnectionClosed
 
-HELLO = {"type": "hello", "version": 1, "transport": "websocket",
-         "audio_params": {"format": "opus", "sample_rate": 16000, "channels": 1,
-                          "frame_duration": 60}}
+from tests.support.devices import HELLO, recv_json
 
 
 @pytest.fixture
@@ -27,15 +25,6 @@ def server(make_server):
 
 def headers(device: str = "bb:00:00:00:00:01") -> dict[str, str]:
     return {"Device-Id": device, "Client-Id": "c", "Protocol-Version": "1"}
-
-
-async def recv_json(ws: Any, timeout: float = 5) -> dict[str, Any]:
-    while True:
-        data = await asyncio.wait_for(ws.recv(), timeout)
-        if isinstance(data, str):
-            msg = json.loads(data)
-            if msg.get("type") != "mcp":
-                return msg
 
 
 async def healthy_turn(url: str, device: str = "bb:00:00:00:00:99") -> list[dict[str, Any]]:

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import ServerProcess, server_config
+from tests.support.server import ServerProcess, server_config
 
 KEY = "k-1.0"
 VENV = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "xiaozhi-memd-tests" / "mem0ai-1.0.0"

@@ -1,19 +1,14 @@
-"""REST API: the real `mem0ai` client (current release) against the running daemon, raw HTTP
-for errors and auth, and export -> reset -> import through the CLI."""
+"""REST API: the real `mem0ai` client (current release) against the running daemon, and raw HTTP
+for errors and auth."""
 
 from __future__ import annotations
 
 import json
 import os
-import subprocess
-import sys
 import time
-from pathlib import Path
 
 import httpx
 import pytest
-
-from tests.conftest import console_script
 
 os.environ.setdefault("MEM0_TELEMETRY", "False")
 KEY = "test-key-123"
@@ -24,7 +19,7 @@ RULES = {"rules": [
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
-    from tests.conftest import ServerProcess, server_config
+    from tests.support.server import ServerProcess, server_config
 
     tmp = tmp_path_factory.mktemp("rest")
     rules = tmp / "rules.json"
@@ -113,62 +108,3 @@ def test_auth_is_required_and_errors_are_clear(server) -> None:
     assert r.status_code == 400 and "not allowed" in r.json()["detail"]
     # The server is still fine.
     assert httpx.get(f"{base}/v1/ping/", headers=ok).json()["status"] == "ok"
-
-
-def _cli(cfg: Path, *args: str, **kw) -> subprocess.CompletedProcess:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("XIAOZHI_MEMD_")}
-    return subprocess.run([console_script(), "--config", str(cfg), "memory", *args],
-                          capture_output=True, text=True, timeout=120, env=env, **kw)
-
-
-def test_export_reset_import_gives_identical_results(tmp_path: Path) -> None:
-    """Through the CLI on a real data dir: export, wipe, import (twice: idempotent)."""
-    from tests.conftest import write_config
-
-    cfg = write_config(tmp_path / "c.yaml", {"data_dir": str(tmp_path / "data")})
-    code = """
-import asyncio, sys
-from daemon.config import load_config
-from daemon.memory.factory import open_memory
-async def main():
-    m = await open_memory(load_config(sys.argv[1]))
-    for u, texts in {"u1": ["Lives in Berlin", "喜欢喝绿茶", "Has a cat called Momo"],
-                      "u2": ["Works as a nurse", "住在上海"]}.items():
-        for t in texts:
-            await m.add(t, user_id=u, infer=False, metadata={"src": "test"})
-    first = (await m.get_all(user_id="u1"))["results"][0]["id"]
-    await m.update(first, "Lives in Munich")
-    await m.close()
-asyncio.run(main())
-"""
-    subprocess.run([sys.executable, "-c", code, str(cfg)], check=True, timeout=120)
-
-    def snapshot() -> dict:
-        out = {}
-        for user in ("u1", "u2"):
-            listed = _cli(cfg, "list", "--user", user, "--closed", "--json")
-            assert listed.returncode == 0, listed.stderr
-            out[user] = [json.loads(x) for x in listed.stdout.splitlines()]
-            found = _cli(cfg, "search", "where does the user live", "--user", user, "--json")
-            out[user + "-search"] = [json.loads(x) for x in found.stdout.splitlines()]
-        return out
-
-    before = snapshot()
-    assert before["u1"][0]["memory"] == "Lives in Munich"
-    export = tmp_path / "export.jsonl"
-    assert _cli(cfg, "export", "--output", str(export)).returncode == 0
-    lines = export.read_text().splitlines()
-    assert len(lines) == 5 and json.loads(lines[0])["history"][1]["old_memory"] == "Lives in Berlin"
-    assert _cli(cfg, "forget-user", "u2", "--yes").returncode == 0
-    assert _cli(cfg, "list", "--user", "u2").stdout == ""
-    assert _cli(cfg, "reset").returncode == 1  # asks for --yes
-    assert _cli(cfg, "reset", "--yes").returncode == 0
-    assert _cli(cfg, "list", "--user", "u1").stdout == ""
-    imported = _cli(cfg, "import", str(export))
-    assert "imported 5 memories, 0 already present" in imported.stderr
-    again = _cli(cfg, "import", str(export))
-    assert "imported 0 memories, 5 already present" in again.stderr
-    after = snapshot()
-    assert after == before
-    shown = _cli(cfg, "show", before["u1"][0]["id"])
-    assert "UPDATE  Lives in Berlin -> Lives in Munich" in shown.stdout

@@ -16,9 +16,9 @@ import pytest
 
 from daemon.audio.pcm import resample, rms_dbfs
 from daemon.config import AsrConfig
-from tests.audio.conftest import silence
-from tests.conftest import ServerProcess, server_config
+from tests.support.audio import silence
 from tests.support.sdk_voice import VoiceDevice, is_
+from tests.support.server import ServerProcess, server_config
 from tests.support.speech_scores import cer, words
 from tests.support.voices import MODELS, kokoro_speech, recording, sdk_recordings
 

@@ -20,20 +20,11 @@ import pytest
 from daemon.audio.pcm import rms_dbfs
 from daemon.audio.tts import EspeakTts
 from daemon.config import TtsConfig
-from tests.audio.conftest import silence, speech, white_noise, words
-from tests.conftest import ServerProcess, server_config
-from tests.support.sdk_voice import VoiceDevice, is_
+from tests.support.audio import silence, speech, white_noise, words
+from tests.support.sdk_voice import LIGHT_ANSWER, RULES, STORY, VoiceDevice, is_
+from tests.support.server import ServerProcess, server_config
 
 ROOT = Path(__file__).resolve().parents[2]
-STORY = " ".join(f"This is sentence number {n} of a story about a small robot." for n in
-                 ("one", "two", "three", "four", "five", "six", "seven", "eight"))
-LIGHT_ANSWER = "Sure. The light in the kitchen is now on."
-RULES = {"rules": [
-    {"json": True, "match": ".*", "reply": {"facts": []}},
-    {"match": "(?i)story", "reply": STORY},
-    {"match": "(?i)what time", "reply": "It is time for tea."},
-    {"match": ".*", "reply": LIGHT_ANSWER},
-]}
 TIMEOUT = 120  # ASR on a busy 2-core machine can take many seconds per utterance
 
 

@@ -11,10 +11,9 @@ import pytest
 
 from daemon.audio.pcm import resample, rms_dbfs
 from daemon.config import AsrConfig
-from tests.audio.conftest import words
-from tests.conftest import ServerProcess, server_config
-from tests.server.test_voice_e2e import LIGHT_ANSWER, RULES
-from tests.support.sdk_voice import VoiceDevice, is_
+from tests.support.audio import words
+from tests.support.sdk_voice import LIGHT_ANSWER, RULES, VoiceDevice, is_
+from tests.support.server import ServerProcess, server_config
 
 ROOT = Path(__file__).resolve().parents[2]
 # Share of the answer's words Whisper must hear in order (8 words: 0.875 = one word missed).

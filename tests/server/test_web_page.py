@@ -9,7 +9,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.conftest import ServerProcess, server_config
+from tests.support.server import ServerProcess, server_config
 
 KEY = "web-key"
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"

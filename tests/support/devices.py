@@ -15,7 +15,7 @@ def device_headers(device: str) -> dict[str, str]:
     return {"Device-Id": device, "Client-Id": f"client-{device}", "Protocol-Version": "1"}
 
 
-async def recv_json(ws: Any, timeout: float) -> dict[str, Any]:
+async def recv_json(ws: Any, timeout: float = 5) -> dict[str, Any]:
     """The next JSON message that is not MCP (binary frames are skipped)."""
     while True:
         data = await asyncio.wait_for(ws.recv(), timeout)

@@ -11,9 +11,19 @@ from typing import Any
 import numpy as np
 from xiaozhi_sdk import XiaoZhiWebsocket
 
-from tests.audio.conftest import silence, speech
+from tests.support.audio import silence, speech
 
 TIMEOUT = 120  # ASR on a busy 2-core machine can take many seconds per utterance
+# What the scripted model answers in the voice tests: a short answer, a long story.
+STORY = " ".join(f"This is sentence number {n} of a story about a small robot." for n in
+                 ("one", "two", "three", "four", "five", "six", "seven", "eight"))
+LIGHT_ANSWER = "Sure. The light in the kitchen is now on."
+RULES = {"rules": [
+    {"json": True, "match": ".*", "reply": {"facts": []}},
+    {"match": "(?i)story", "reply": STORY},
+    {"match": "(?i)what time", "reply": "It is time for tea."},
+    {"match": ".*", "reply": LIGHT_ANSWER},
+]}
 
 
 class VoiceDevice:

@@ -11,7 +11,8 @@ Rules every implementation keeps (the tests pin them on SQLite):
   one counter for all partitions (a forgotten partition never gets an old generation back).
 - A guarded write (``WriteGuard``) is dropped whole if its scope was forgotten after
   ``guard.since`` or its job no longer exists.
-- An explicit DELETE or a forget removes the text for good (rows, history, search index).
+- A DELETE removes the memory and appends a DELETE event (with the text) to its history, as
+  mem0 does; a forget removes the scope's texts for good (rows, history, search index).
 """
 
 from __future__ import annotations
@@ -122,9 +123,6 @@ class MemoryStore(Protocol):
 
     async def forget_scope(self, scope: Scope) -> Forgotten:
         """Remove everything of a scope for good (memories, history, messages, jobs)."""
-
-    async def purge(self) -> None:
-        """After a single delete: make the deleted text unreadable on disk."""
 
     # -- messages --------------------------------------------------------------------------
 

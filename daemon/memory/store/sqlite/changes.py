@@ -59,30 +59,14 @@ class MemoryWrites(MemoryReads):
                 )
         return applied
 
-    async def _history(
-        self,
-        memory_id: str,
-        user_id: str | None,
-        old: str | None,
-        new: str | None,
-        event: str,
-        ts: str,
-        actor: str,
-    ) -> None:
+    async def _history(self, memory_id: str, owner: Scope, old: str | None, new: str | None,
+                       event: str, ts: str, actor: str) -> None:
         await self.w.execute(
-            "INSERT INTO history(id, memory_id, user_id, old_memory, new_memory, event, "
-            "created_at, actor, is_deleted) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (
-                str(uuid.uuid4()),
-                memory_id,
-                user_id,
-                old,
-                new,
-                event,
-                ts,
-                actor,
-                1 if event == "DELETE" else 0,
-            ),
+            "INSERT INTO history(id, memory_id, user_id, agent_id, run_id, old_memory, "
+            "new_memory, event, created_at, actor, is_deleted) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (str(uuid.uuid4()), memory_id, owner.user_id, owner.agent_id, owner.run_id, old, new,
+             event, ts, actor, 1 if event == "DELETE" else 0),
         )
 
     async def _apply_one(self, ch: Change, ts: str) -> Applied | None:
@@ -115,19 +99,21 @@ class MemoryWrites(MemoryReads):
                     kind,
                 ),
             )
-            await self._history(mid, ch.scope.user_id, None, ch.text, "ADD", ts, ch.actor)
+            await self._history(mid, ch.scope, None, ch.text, "ADD", ts, ch.actor)
             return Applied(
                 "ADD", mid, ch.text, None, int(cur.lastrowid or 0),
                 partition_of(ch.scope.user_id, kind), emb,
             )
         assert ch.memory_id is not None
         async with w.execute(
-            "SELECT num, text, user_id, valid_to, kind FROM memories WHERE id = ?", (ch.memory_id,)
+            "SELECT num, text, user_id, agent_id, run_id, valid_to, kind FROM memories WHERE id = ?",
+            (ch.memory_id,),
         ) as c:
             row = await c.fetchone()
         if row is None:
             return None
-        num, old_text, user_id, valid_to, kind = row
+        num, old_text, user_id, agent_id, run_id, valid_to, kind = row
+        owner = Scope(user_id, agent_id, run_id, kind)
         part = partition_of(user_id, kind)
         if ch.event == "UPDATE":
             if valid_to is not None:
@@ -142,22 +128,23 @@ class MemoryWrites(MemoryReads):
                 sets += ", metadata = json_patch(metadata, ?)"
                 params.append(json.dumps(ch.metadata, ensure_ascii=False))
             await w.execute(f"UPDATE memories SET {sets} WHERE num = ?", [*params, num])
-            await self._history(ch.memory_id, user_id, old_text, ch.text, "UPDATE", ts, ch.actor)
+            await self._history(ch.memory_id, owner, old_text, ch.text, "UPDATE", ts, ch.actor)
             return Applied("UPDATE", ch.memory_id, ch.text, old_text, num, part, emb)
         if ch.event == "CLOSE":
             if valid_to is not None:
                 return None
             await w.execute("UPDATE memories SET valid_to = ?, updated_at = ? WHERE num = ?", (ts, ts, num))
-            await self._history(ch.memory_id, user_id, old_text, None, "CLOSE", ts, ch.actor)
+            await self._history(ch.memory_id, owner, old_text, None, "CLOSE", ts, ch.actor)
             return Applied("DELETE", ch.memory_id, old_text, old_text, num, part, None)
         if ch.event == "DELETE":
-            # An explicit delete really removes the text, from history too.
+            # An explicit delete is the user's "forget this": the row goes and so does every
+            # text of it in history (DESIGN: forget means forget); the DELETE event stays, as
+            # in mem0, without the text. A memory the engine retires is CLOSEd instead, and its
+            # history keeps the old text like mem0's.
             await w.execute("DELETE FROM memories WHERE num = ?", (num,))
-            await w.execute(
-                "UPDATE history SET old_memory = NULL, new_memory = NULL, is_deleted = 1 WHERE memory_id = ?",
-                (ch.memory_id,),
-            )
-            await self._history(ch.memory_id, user_id, None, None, "DELETE", ts, ch.actor)
+            await w.execute("UPDATE history SET old_memory = NULL, new_memory = NULL, "
+                            "is_deleted = 1 WHERE memory_id = ?", (ch.memory_id,))
+            await self._history(ch.memory_id, owner, None, None, "DELETE", ts, ch.actor)
             return Applied("DELETE", ch.memory_id, old_text, old_text, num, part, None)
         raise ValueError(f"unknown change event {ch.event!r}")
 
@@ -207,10 +194,11 @@ class MemoryWrites(MemoryReads):
             await w.execute("DELETE FROM history WHERE memory_id = ?", (item["id"],))
             for h in item.get("history", []):
                 await w.execute(
-                    "INSERT OR REPLACE INTO history(id, memory_id, user_id, old_memory, "
-                    "new_memory, event, created_at, actor, is_deleted) "
-                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                    (h["id"], item["id"], item.get("user_id"), h.get("old_memory"),
+                    "INSERT OR REPLACE INTO history(id, memory_id, user_id, agent_id, run_id, "
+                    "old_memory, new_memory, event, created_at, actor, is_deleted) "
+                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    (h["id"], item["id"], item.get("user_id"), item.get("agent_id"),
+                     item.get("run_id"), h.get("old_memory"),
                      h.get("new_memory"), "CLOSE" if h.get("closed") else h["event"],
                      h["created_at"], h.get("actor_id") or "import", int(bool(h.get("is_deleted")))),
                 )
@@ -238,6 +226,7 @@ class MemoryWrites(MemoryReads):
                 "actor_id": r[6],
                 "is_deleted": bool(r[7]),
                 "user_id": r[8],
+                "role": None,  # mem0's field: who spoke (we record the actor instead)
             }
             for r in rows
         ]
@@ -270,9 +259,3 @@ class MemoryWrites(MemoryReads):
             await forget.purge_fts(w)
         await self.truncate_wal()
         return gone
-
-    async def purge(self) -> None:
-        """After a single delete: merge the FTS index and empty the WAL."""
-        async with self.tx() as w:
-            await forget.purge_fts(w)
-        await self.truncate_wal()

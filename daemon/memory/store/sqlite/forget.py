@@ -89,15 +89,13 @@ async def forget_scope(
                 out.facts += 1
             else:
                 out.episodes += 1
+    # The scope's live and closed memories' history, and what single deletes left (their
+    # DELETE events hold the text; older rows without agent/run ids were blanked then).
+    hist_where, hp = _where(user_id, agent_id, run_id, ("user_id", "agent_id", "run_id"))
     cur = await conn.execute(
-        f"DELETE FROM history WHERE memory_id IN (SELECT id FROM memories WHERE {mem_where})", mp
-    )
+        f"DELETE FROM history WHERE memory_id IN (SELECT id FROM memories WHERE {mem_where}) "
+        f"OR ({hist_where})", mp + hp)
     out.history += max(cur.rowcount, 0)
-    if agent_id is None and run_id is None:
-        # Rows left by earlier single deletes (no text, but the user's id and times).
-        hist_where, hp = _where(user_id, None, None, ("user_id", "", ""))
-        cur = await conn.execute(f"DELETE FROM history WHERE {hist_where}", hp)
-        out.history += max(cur.rowcount, 0)
     await conn.execute(f"DELETE FROM memories WHERE {mem_where}", mp)
     if run_id is None:
         # Dialogue lines carry user and agent ids, not run ids: a run's forget keeps them.

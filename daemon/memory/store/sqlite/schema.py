@@ -123,6 +123,17 @@ MIGRATIONS: list[str] = [
         WHERE key LIKE 'index_gen:%';
     CREATE INDEX jobs_user ON jobs(user_id);
     """,
+    # 4: history rows carry the memory's agent and run ids: a deleted memory's history keeps
+    # its text (mem0's DELETE event), and a forget of an agent or a run must still find it.
+    """
+    ALTER TABLE history ADD COLUMN agent_id TEXT;
+    ALTER TABLE history ADD COLUMN run_id TEXT;
+    UPDATE history SET
+        agent_id = (SELECT m.agent_id FROM memories m WHERE m.id = history.memory_id),
+        run_id = (SELECT m.run_id FROM memories m WHERE m.id = history.memory_id);
+    CREATE INDEX history_agent ON history(agent_id);
+    CREATE INDEX history_run ON history(run_id);
+    """,
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)
