@@ -235,6 +235,9 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
     if args.ids:
         wanted = set(args.ids.split(","))
         scenarios = [s for s in scenarios if s["id"] in wanted]
+    if args.category:
+        cats = set(args.category.split(","))
+        scenarios = [s for s in scenarios if s["category"] in cats]
     if args.limit:
         scenarios = scenarios[: args.limit]
     cfg = load_config(args.config)
@@ -347,6 +350,10 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--split", choices=("dev", "test"), default="dev")
     ap.add_argument("--limit", type=int, default=0, help="first N scenarios (zh/en alternating)")
     ap.add_argument("--ids", default="", help="only these scenario ids (comma-separated)")
+    ap.add_argument("--category", default="",
+                    help="only scenarios of these categories (comma-separated, e.g. contradiction)")
+    ap.add_argument("--trace", action="store_true",
+                    help="log what the decider is shown and answers (daemon.memory at DEBUG)")
     ap.add_argument("--model", default="", help="extraction model (default: the config's)")
     ap.add_argument("--chat-model", default="", help="chat model (default: llm.model)")
     ap.add_argument("--ttfs", type=int, default=10,
@@ -357,6 +364,9 @@ def main(argv: list[str] | None = None) -> None:
                     help="no run: score a saved --out file against the workload as it is now")
     args = ap.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    if args.trace:
+        for name in ("daemon.memory.updater", "daemon.memory.extractor", "daemon.memory.memory"):
+            logging.getLogger(name).setLevel(logging.DEBUG)
     if args.rescore:
         out = rescore(json.loads(Path(args.rescore).read_text(encoding="utf-8")))
     else:

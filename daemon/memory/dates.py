@@ -56,6 +56,73 @@ _EN_WEEKDAY_RULES: list[Rule] = [
     for i, name in enumerate(_EN_WEEKDAYS)
 ]
 
+_ZH_DIGITS = {"零": 0, "〇": 0, "一": 1, "二": 2, "两": 2, "俩": 2, "三": 3, "四": 4, "五": 5,
+              "六": 6, "七": 7, "八": 8, "九": 9}
+
+
+def zh_number(text: str) -> int | None:
+    """"3", "三", "两", "十二", "二十五" as an int (up to 99); None otherwise."""
+    if text.isdigit():
+        return int(text)
+    if text in _ZH_DIGITS:
+        return _ZH_DIGITS[text]
+    tens, sep, units = text.partition("十")
+    if not sep or len(tens) > 1 or len(units) > 1:
+        return None
+    t = 1 if not tens else _ZH_DIGITS.get(tens)
+    u = 0 if not units else _ZH_DIGITS.get(units)
+    return None if t is None or u is None else t * 10 + u
+
+
+_EN_NUMBERS = {"a": 1, "an": 1, "one": 1, "two": 2, "a couple of": 2, "couple of": 2,
+               "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8, "nine": 9,
+               "ten": 10, "eleven": 11, "twelve": 12}
+
+
+def _ago(day: date, n: int, unit: str, zh: bool) -> str:
+    """The moment ``n`` ``unit``s before ``day``: a date for days, the week's Monday for
+    weeks, the month for months, the year for years."""
+    if unit == "day":
+        d = day - timedelta(days=n)
+        return _zh_day(d) if zh else f"on {d}"
+    if unit == "week":
+        d = _monday(day, -n)
+        return f"{_zh_day(d)}那周" if zh else f"in the week of {d}"
+    if unit == "month":
+        ym = _month(day, -n)
+        return _zh_month(ym) if zh else f"in {_en_month(ym)}"
+    return f"{day.year - n}年" if zh else f"in {day.year - n}"
+
+
+_ZH_NUM = "([0-9]{1,2}|[一二两俩三四五六七八九十]{1,3})"
+_ZH_UNITS = {"天": "day", "日": "day", "周": "week", "星期": "week", "礼拜": "week",
+             "月": "month", "年": "year"}
+_ZH_AGO = re.compile(_ZH_NUM + "(?:个)?(天|日|周|星期|礼拜|月|年)(?:以前|之前|前)")
+_ZH_HALF = re.compile("半(?:个)?(月|年)(?:以前|之前|前)")
+_EN_AGO = re.compile(
+    r"\b(\d{1,2}|a couple of|couple of|an?|one|two|three|four|five|six|seven|eight|nine|ten|"
+    r"eleven|twelve)\s+(day|week|month|year)s?\s+ago\b", re.IGNORECASE)
+
+
+def _zh_ago(m: re.Match[str], day: date) -> str:
+    n = zh_number(m.group(1))
+    if n is None:
+        return m.group(0)
+    return _ago(day, n, _ZH_UNITS[m.group(2)], zh=True)
+
+
+def _zh_half(m: re.Match[str], day: date) -> str:
+    if m.group(1) == "月":
+        return _ago(day, 2, "week", zh=True)
+    return _ago(day, 6, "month", zh=True)
+
+
+def _en_ago(m: re.Match[str], day: date) -> str:
+    word = m.group(1).casefold()
+    n = int(word) if word.isdigit() else _EN_NUMBERS[word]
+    return _ago(day, n, m.group(2).casefold(), zh=False)
+
+
 _ZH: list[Rule] = _ZH_WEEKDAY_RULES + [
     (re.compile(p), f) for p, f in [
         ("大前天", lambda d: _zh_day(d - timedelta(days=3))),
@@ -124,8 +191,41 @@ _EN: list[Rule] = _EN_WEEKDAY_RULES + _EN_MONTH_RULES + [
 ]
 
 
-def absolute_dates(fact: str, day: date) -> str:
-    """``fact`` with its relative dates replaced by dates computed from ``day``."""
+# Words for now and the future ("today", "明天", "next week"): kept as they are when the user's
+# own words are rewritten before extraction (the prompt names the day, and a date in a command
+# such as "set an alarm for tomorrow" invites the model to store it); only facts have them resolved.
+_NOT_PAST = frozenset({"今天|今日", "这周|本周|这个?星期|这个?礼拜", "这个月|本月", "今年",
+                       "明天|明日", "后天", "下周|下个?星期|下个?礼拜", "下个?月", "明年",
+                       r"\btoday\b", r"\bthis week\b", r"\bthis month\b", r"\bthis year\b",
+                       r"\btomorrow\b", r"\bthe day after tomorrow\b", r"\bnext week\b",
+                       r"\bnext month\b", r"\bnext year\b"})
+
+
+def _past(pattern: re.Pattern[str]) -> bool:
+    return pattern.pattern not in _NOT_PAST and not pattern.pattern.startswith(r"\bnext ")
+
+
+def absolute_dates(fact: str, day: date, *, past_only: bool = False) -> str:
+    """``fact`` with its relative dates replaced by dates computed from ``day`` (with
+    ``past_only``, only those before ``day``: "yesterday", "三天前", "last month")."""
+    # "三天前", "two weeks ago" first: "两年前" must not be read as "前年" + rest.
+    fact = _ZH_AGO.sub(lambda m: _zh_ago(m, day), fact)
+    fact = _ZH_HALF.sub(lambda m: _zh_half(m, day), fact)
+    fact = _EN_AGO.sub(lambda m: _after_preposition(m, _en_ago(m, day)), fact)
     for pattern, make in (*_ZH, *_EN):
-        fact = pattern.sub(lambda _m, make=make: make(day), fact)  # type: ignore[misc]
+        if past_only and not _past(pattern):
+            continue
+        fact = pattern.sub(lambda m, make=make: _after_preposition(m, make(day)), fact)  # type: ignore[misc]
     return fact
+
+
+_PREPOSITION = re.compile(r"\b(?:of|in|on|since|from|by|until|before|after)\s+$", re.IGNORECASE)
+
+
+def _after_preposition(m: re.Match[str], replacement: str) -> str:
+    """"at the end of last month" -> "at the end of May 2026", not "… of in May 2026"."""
+    if _PREPOSITION.search(m.string, 0, m.start()):
+        for lead in ("in the ", "in ", "on "):
+            if replacement.startswith(lead):
+                return ("the " if lead == "in the " else "") + replacement[len(lead):]
+    return replacement

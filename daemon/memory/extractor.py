@@ -10,7 +10,7 @@ from pydantic import BaseModel, field_validator
 
 from daemon.llm.base import ChatLLM, ChatMessage
 from daemon.memory.dates import absolute_dates
-from daemon.memory.grounding import copied_from_assistant, only_questions
+from daemon.memory.grounding import copied_from_assistant, nothing_to_learn
 from daemon.memory.limits import DEFAULT_CONTEXT_TOKENS, EXTRACT_MARGIN_TOKENS, split_tokens
 from daemon.memory.llm_json import ask_json
 from daemon.memory.prompts import (
@@ -99,18 +99,24 @@ class FactExtractor:
         """(facts, LLM calls made); raises LLMOutputError when the model never answers validly.
         Only the user's lines are a source of facts; ``today``: the day they were said."""
         said = " ".join(m["content"] for m in conversation if m["role"] == "user")
-        if not said.strip() or only_questions(said):
+        if not said.strip() or nothing_to_learn(said):
             return [], 0
         day = today or date.today()
         kept: list[str] = []
         calls = 0
         for piece in self.pieces(conversation, day):
+            # Past dates in the user's words are made absolute before the model reads them:
+            # a 1.5B model drops "two days ago" / "前天" from its facts more often than it
+            # drops a date it can copy.
+            piece = [{"role": m["role"], "content": absolute_dates(m["content"], day, past_only=True)}
+                     if m["role"] == "user" else m for m in piece]
             facts, n = await ask_json(
                 self.llm, extraction_messages(piece, day), FACTS_SCHEMA, Facts,
                 max_tokens=self.max_tokens, timeout_s=self.timeout_s, retries=self.retries,
                 what="fact extraction",
             )
             calls += n
+            log.debug("extracted %s", facts.facts)
             said = " ".join(m["content"] for m in piece if m["role"] == "user")
             context = " ".join(m["content"] for m in piece if m["role"] == "assistant")
             for fact in facts.facts:

@@ -178,6 +178,11 @@ SAME_EXAMPLES: list[tuple[str, str]] = [
      '{"old_topic": "猫花花", "new_topic": "狗旺财", "same": false}'),
     ("OLD: 名字叫王芳\nNEW: 住在苏州",
      '{"old_topic": "用户的名字", "new_topic": "用户住的城市", "same": false}'),
+    # Two attributes of one job are two topics: where and how are not the same thing.
+    ("OLD: 在一家律师事务所上班\nNEW: 每周二在家办公",
+     '{"old_topic": "用户的工作单位", "new_topic": "用户的办公方式", "same": false}'),
+    ("OLD: Works at a garden centre\nNEW: Works night shifts",
+     '{"old_topic": "user\'s employer", "new_topic": "user\'s working hours", "same": false}'),
 ]
 
 

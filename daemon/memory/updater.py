@@ -16,6 +16,7 @@ from pydantic import BaseModel, field_validator
 
 from daemon.llm.base import ChatLLM
 from daemon.memory.llm_json import LLMOutputError, ask_json
+from daemon.memory.negation import contradicts, objects
 from daemon.memory.prompts import (
     MAX_FACT_CHARS,
     SAME_SCHEMA,
@@ -27,6 +28,7 @@ from daemon.memory.prompts import (
 log = logging.getLogger(__name__)
 
 Event = Literal["ADD", "UPDATE", "DELETE", "NONE"]
+MAX_DENIED = 2  # memories one fact may close by the negation rule (one same-topic call each)
 
 
 class Action(BaseModel):
@@ -56,6 +58,8 @@ class Decision(BaseModel):
 
 class Same(BaseModel):
     same: bool
+    old_topic: str = ""
+    new_topic: str = ""
 
 
 @dataclass(frozen=True)
@@ -91,22 +95,71 @@ class UpdateDecider:
             self.llm, messages, decision_schema(len(table)), Decision, max_tokens=self.max_tokens,
             timeout_s=self.timeout_s, retries=self.retries, what="memory decision",
         )
+        log.debug("decide %r against %s -> %s", fact, [n.text for n in neighbours],
+                  [a.model_dump() for a in decision.actions])
         out: list[Decided] = []
-        for d in validate_actions(fact, decision.actions, table):
+        checked: dict[str, bool] = {}  # memory id -> same topic as the fact
+        valid = validate_actions(fact, decision.actions, table)
+        texts = {n.memory_id: n.text for n in neighbours}
+        for d in valid:
             if d.event in ("UPDATE", "DELETE") and d.memory_id is not None:
-                old = next(n.text for n in neighbours if n.memory_id == d.memory_id)
-                same, more = await self.same_thing(old, fact)
+                checked[d.memory_id], more = await self.same_thing(texts[d.memory_id], fact)
                 calls += more
-                if not same:
-                    # Seen with Qwen2.5-1.5B: "Works as a software engineer" UPDATEd
-                    # "Name is Li Ming". A second, yes/no question catches such a target.
-                    log.info("the model would %s a memory about something else: %s",
-                             d.event, "the fact is added instead" if d.event == "UPDATE"
-                             else "ignored")
-                    if d.event == "UPDATE" and all(x.text != fact for x in out):
-                        out.append(Decided("ADD", None, fact))
+        # What the confirmed changes replace ("Manchester" in "Lives in Manchester" when the
+        # fact is "Moved to Edinburgh"): a second memory of the old value that the model also
+        # changed goes with it ("Partner is also in Manchester" after "we moved").
+        replaced = set().union(*[objects(texts[i]) for i, ok in checked.items() if ok]) \
+            - objects(fact)
+        for d in valid:
+            if d.event in ("UPDATE", "DELETE") and d.memory_id is not None \
+                    and not checked[d.memory_id]:
+                if replaced & objects(texts[d.memory_id]):
+                    log.info("a second memory of the replaced value changes with it")
+                    if d.event == "UPDATE" and any(_norm(x.text) == _norm(d.text) for x in valid
+                                                   if x is not d and x.event == "UPDATE"):
+                        d = Decided("DELETE", d.memory_id, texts[d.memory_id])
+                    out.append(d)
                     continue
+                # Seen with Qwen2.5-1.5B: "Works as a software engineer" UPDATEd
+                # "Name is Li Ming". A second, yes/no question catches such a target.
+                log.info("the model would %s a memory about something else: %s",
+                         d.event, "the fact is added instead" if d.event == "UPDATE"
+                         else "ignored")
+                if d.event == "UPDATE" and all(x.text != fact for x in out):
+                    out.append(Decided("ADD", None, fact))
+                continue
             out.append(d)
+        more, extra = await self._contradicted(fact, neighbours, out, checked)
+        return more, calls + extra
+
+    async def _contradicted(self, fact: str, neighbours: Sequence[Neighbour],
+                            decided: list[Decided], checked: dict[str, bool],
+                            ) -> tuple[list[Decided], int]:
+        """``decided`` plus the closing of memories the fact denies that the model left live
+        (see daemon.memory.negation): the first is UPDATEd to the fact, others DELETEd."""
+        done = {d.memory_id for d in decided if d.event in ("UPDATE", "DELETE")}
+        candidates = [n for n in neighbours if n.memory_id not in done
+                      and checked.get(n.memory_id, True) and contradicts(fact, n.text)]
+        calls = 0
+        out = list(decided)
+        for n in candidates[:MAX_DENIED]:
+            same = checked.get(n.memory_id)
+            if same is None:
+                same, more = await self.same_thing(n.text, fact)
+                calls += more
+            if not same:
+                continue
+            log.info("a new fact denies a memory the model kept live: it is closed")
+            out = [d for d in out if not (d.event == "NONE" and d.memory_id == n.memory_id)]
+            carried = any(d.event in ("ADD", "UPDATE") and _norm(d.text) == _norm(fact)
+                          for d in out)
+            if not carried:
+                out.append(Decided("UPDATE", n.memory_id, fact))
+            else:
+                out = [Decided("UPDATE", n.memory_id, fact) if d.event == "ADD"
+                       and _norm(d.text) == _norm(fact) else d for d in out]
+                if all(d.memory_id != n.memory_id for d in out):
+                    out.append(Decided("DELETE", n.memory_id, n.text))
         return out, calls
 
     async def same_thing(self, old: str, new: str) -> tuple[bool, int]:
@@ -119,6 +172,8 @@ class UpdateDecider:
             )
         except LLMOutputError:
             return False, self.retries + 1
+        log.debug("same thing? %r (%s) / %r (%s) -> %s", old, answer.old_topic, new,
+                  answer.new_topic, answer.same)
         return answer.same, calls
 
 

@@ -65,6 +65,8 @@ async def test_json_schema_output(llama_server: str) -> None:
     finally:
         await llm.close()
     assert isinstance(json.loads(raw)["facts"], list)
+    # llama-cpp-python's server refuses OpenAI's json_schema and takes json_object + schema.
+    assert llm.json_mode == "json_object_schema"
 
 
 async def test_unreachable_endpoint_is_a_clear_error() -> None:

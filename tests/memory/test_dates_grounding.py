@@ -8,9 +8,9 @@ from datetime import date
 import pytest
 
 from daemon.llm.scripted import ScriptedLLM
-from daemon.memory.dates import absolute_dates
+from daemon.memory.dates import absolute_dates, zh_number
 from daemon.memory.extractor import FactExtractor
-from daemon.memory.grounding import copied_from_assistant
+from daemon.memory.grounding import copied_from_assistant, nothing_to_learn
 
 TUESDAY = date(2026, 11, 3)
 
@@ -28,9 +28,47 @@ TUESDAY = date(2026, 11, 3)
     ("Wants to sit the N3 exam next July", "Wants to sit the N3 exam in July 2027"),
     ("Got married last December", "Got married in December 2025"),
     ("Lives in Lisbon", "Lives in Lisbon"),
+    # "ago" in both languages, numbers in words, digits and Chinese numerals
+    ("两天前去了医院", "2026年11月1日去了医院"),
+    ("三天前搬家", "2026年10月31日搬家"),
+    ("十二天前开始吃药", "2026年10月22日开始吃药"),
+    ("两个星期前换了工作", "2026年10月19日那周换了工作"),
+    ("三个月以前开始学吉他", "2026年8月开始学吉他"),
+    ("半个月前开始学游泳", "2026年10月19日那周开始学游泳"),
+    ("半年前买了车", "2026年5月买了车"),
+    ("两年前结婚", "2024年结婚"),
+    ("Adopted a cat two days ago", "Adopted a cat on 2026-11-01"),
+    ("Broke my wrist 3 days ago", "Broke my wrist on 2026-10-31"),
+    ("Started running a week ago", "Started running in the week of 2026-10-26"),
+    ("Moved here a couple of months ago", "Moved here in September 2026"),
+    ("Retired a year ago", "Retired in 2025"),
+    ("Got a dog ages ago", "Got a dog ages ago"),
 ])
 def test_relative_dates_become_dates(fact: str, expected: str) -> None:
     assert absolute_dates(fact, TUESDAY) == expected
+
+
+@pytest.mark.parametrize("said, expected", [
+    ("我前天刚入职，两天前还在休假", "我2026年11月1日刚入职，2026年11月1日还在休假"),
+    ("I started a new job yesterday.", "I started a new job on 2026-11-02."),
+    # Now and the future stay as said: the prompt names the day, and a date in a command
+    # ("set an alarm for tomorrow") only invites the model to store it.
+    ("帮我定一个明天早上七点的闹钟", "帮我定一个明天早上七点的闹钟"),
+    ("今天好累，下个月要去出差", "今天好累，下个月要去出差"),
+    ("Remind me tomorrow, I'm flying next July", "Remind me tomorrow, I'm flying next July"),
+    ("Moved last July, today is fine", "Moved in July 2026, today is fine"),
+    # after a preposition the date reads as English: not "the end of in October 2026"
+    ("We moved at the end of last month.", "We moved at the end of October 2026."),
+    ("Vegetarian since last week", "Vegetarian since the week of 2026-10-26"),
+    ("I've been off work since two days ago", "I've been off work since 2026-11-01"),
+])
+def test_only_past_dates_are_resolved_in_the_users_words(said: str, expected: str) -> None:
+    assert absolute_dates(said, TUESDAY, past_only=True) == expected
+
+
+def test_chinese_numbers() -> None:
+    assert [zh_number(t) for t in ("3", "三", "两", "十", "十二", "二十五", "百", "三十三十")] == \
+        [3, 3, 2, 10, 12, 25, None, None]
 
 
 def test_a_fact_copied_from_the_assistant_is_recognised() -> None:
@@ -43,6 +81,19 @@ def test_a_fact_copied_from_the_assistant_is_recognised() -> None:
     assert not copied_from_assistant("下个月去大理出差", "我下个月就要去那边出差了。",
                                      "听说大理这个季节特别美。")
     assert not copied_from_assistant("Lives in Lisbon", "I live in Lisbon.", "")
+    # Mostly the assistant's words, nothing only the user said: what the user denied.
+    assert copied_from_assistant("上次说我在武汉工作", "不是，我在南昌工作，武汉是我大学读书的地方。",
+                                 "你上次说你在武汉工作，对吧？")
+    assert copied_from_assistant("Previously said works in Wuhan",
+                                 "No, I work in Nanchang, Wuhan is where I went to university.",
+                                 "You said before that you work in Wuhan, right?")
+    assert not copied_from_assistant("武汉是大学读书的地方", "不是，我在南昌工作，武汉是我大学读书的地方。",
+                                     "你上次说你在武汉工作，对吧？")
+    # A correction repeats the assistant's line with the user's new word: not a copy.
+    assert not copied_from_assistant("女儿的钢琴老师是海斯太太", "不对，是海斯，不是休斯。",
+                                     "好的，记住了，你女儿的钢琴老师是休斯太太。")
+    assert not copied_from_assistant("妈妈的生日是五月八号", "不对不对，是五月八号。",
+                                     "好的，记住了，你妈妈的生日是五月三号。")
 
 
 async def test_the_extractor_applies_both() -> None:
@@ -52,6 +103,16 @@ async def test_the_extractor_applies_both() -> None:
         [{"role": "assistant", "content": "Rain expected tomorrow afternoon."},
          {"role": "user", "content": "Ok. By the way I moved to Oslo last month."}], TUESDAY)
     assert facts == ["Moved to Oslo in October 2026"] and calls == 1
+
+
+async def test_the_model_reads_past_dates_already_resolved() -> None:
+    """Seen with Qwen2.5-1.5B: "我昨天刚入职新公司" -> "入职新公司", the day dropped. It keeps a
+    date it can copy, so the user's words reach it with the date resolved."""
+    llm = ScriptedLLM(rules=[{"json": True, "match": ".*", "reply": {"facts": ["入职新公司"]}}])
+    await FactExtractor(llm).extract(
+        [{"role": "user", "content": "我两天前刚入职新公司，明天去培训。"}], TUESDAY)
+    prompt = llm.calls[0][0][-1]["content"]
+    assert "user: 我2026年11月1日刚入职新公司，明天去培训。" in prompt
 
 
 async def test_a_turn_of_questions_only_is_not_sent_for_extraction() -> None:
@@ -67,3 +128,25 @@ async def test_a_turn_of_questions_only_is_not_sent_for_extraction() -> None:
     facts, calls = await extractor.extract(
         [{"role": "user", "content": "我女儿十岁了。她能喝咖啡吗？"}], TUESDAY)
     assert calls == 1 and facts == ["女儿10岁"]
+
+
+@pytest.mark.parametrize("said", [
+    "把客厅的灯关掉。", "音量再调小一点。", "帮我定一个明天早上七点的闹钟。", "小智，给我讲个笑话吧。",
+    "哈哈哈，谢谢你啊。", "你好呀小智。", "晚安！", "Turn on the kitchen light.",
+    "Set a timer for ten minutes.", "Hi there!", "Haha, thanks. Good night!",
+    "Hey Xiaozhi, play some jazz.", "Could you turn the volume down a bit?", "把我的闹钟关掉",
+])
+async def test_commands_and_small_talk_are_not_sent_for_extraction(said: str) -> None:
+    llm = ScriptedLLM(rules=[{"json": True, "match": ".*", "reply": {"facts": ["关掉客厅的灯"]}}])
+    assert nothing_to_learn(said)
+    assert await FactExtractor(llm).extract([{"role": "user", "content": said}], TUESDAY) == ([], 0)
+    assert llm.calls == []
+
+
+@pytest.mark.parametrize("said", [
+    "I'm vegetarian, so no meat please.", "Remind me that my sister's birthday is on May 3.",
+    "小智，我跟你说，我对芒果过敏。", "Thanks, I live in Porto by the way.", "好的，我下周去北京出差。",
+    "谢谢！我女儿今年上三年级了。", "Play something calm, I've had a rough day at the hospital.",
+])
+def test_a_statement_among_them_still_goes_to_the_model(said: str) -> None:
+    assert not nothing_to_learn(said)

@@ -123,7 +123,7 @@ async def test_oversized_facts_are_bounded(world):
     big = [f"{i} " + "x" * 500 for i in range(20)]
     world.brain.facts = lambda line: json.dumps({"facts": big})
     world.brain.decide = lambda existing, fact: [{"event": "ADD", "id": "new", "text": fact}]
-    res = await world.mem.add("tell me", user_id="u1")
+    res = await world.mem.add("Here is a lot about me.", user_id="u1")
     added = [r["memory"] for r in res["results"] if r["event"] == "ADD"]
     assert 1 <= len(added) <= MAX_FACTS
     assert all(len(t) <= MAX_FACT_CHARS for t in added)

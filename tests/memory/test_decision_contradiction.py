@@ -1,0 +1,124 @@
+"""Contradictions the 1.5B model leaves live, closed by rule and confirmed by the same-topic
+check: a fact that denies a memory ("不游泳了" against "最喜欢游泳"), and a second memory of the
+old value after a move ("Partner is also in Manchester"). Scripted model, logic only; the same
+cases on the real model are in test_learning_real.py."""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+import pytest
+
+from daemon.llm.scripted import ScriptedLLM
+from daemon.memory.negation import contradicts, negated, objects
+from daemon.memory.updater import Neighbour, UpdateDecider
+
+
+def model(decision: list[dict[str, str]], same: dict[str, bool]) -> ScriptedLLM:
+    """A model that answers the decision with ``decision`` and the same-topic question for an
+    OLD text in ``same`` with its value (no when not listed)."""
+    def reply(messages: Any, schema: dict[str, Any] | None) -> str:
+        last = messages[-1]["content"]
+        if last.startswith("OLD: "):
+            old = re.match(r"OLD: (.*)\n", last).group(1)  # type: ignore[union-attr]
+            return json.dumps({"old_topic": "a", "new_topic": "b", "same": same.get(old, False)})
+        return json.dumps({"actions": decision})
+    return ScriptedLLM(reply)
+
+
+def shown(*texts: str) -> list[Neighbour]:
+    return [Neighbour(f"m-{i}", t, 0.9 - i / 100) for i, t in enumerate(texts)]
+
+
+def got(decided: list[Any]) -> list[tuple[str, str | None, str]]:
+    return [(d.event, d.memory_id, d.text) for d in decided]
+
+
+@pytest.mark.parametrize("new, old", [
+    ("不游泳了，改练瑜伽", "最喜欢的运动是游泳"),
+    ("Has gone off horror films", "Huge fan of horror films"),
+    ("卖掉了朗逸", "开一辆白色的大众朗逸"),
+    ("Sold the Corolla", "Car is a silver Toyota Corolla"),
+    ("Left teaching", "Is a secondary school maths teacher"),
+    ("一点辣都不吃了", "无辣不欢"),
+    ("Loves coffee again", "Doesn't drink coffee any more"),
+])
+def test_a_denial_of_the_same_object_is_a_candidate(new: str, old: str) -> None:
+    assert contradicts(new, old)
+
+
+@pytest.mark.parametrize("new, old", [
+    ("现在练瑜伽", "最喜欢的运动是游泳"),  # no denial: the model's to judge
+    ("Doesn't eat pork", "Likes green tea"),  # nothing shared
+    ("不喝咖啡了", "不喝酒"),  # both denials
+    ("这家店的面不错", "喜欢吃面"),  # 不错 is praise, not a denial
+])
+def test_no_candidate(new: str, old: str) -> None:
+    assert not contradicts(new, old)
+
+
+def test_negation_and_objects() -> None:
+    assert negated("我不再游泳了") and negated("Quit smoking") and not negated("无辣不欢")
+    assert not negated("这家店的面不错，不过有点贵")
+    assert {"teach"} <= objects("Left teaching") & objects("Maths teacher")
+    assert "喜欢" not in objects("喜欢咖啡") and "咖啡" in objects("喜欢咖啡")
+
+
+async def test_a_denial_the_model_adds_beside_the_memory_replaces_it() -> None:
+    llm = model([{"event": "ADD", "id": "", "text": "Has gone off horror films"}],
+                {"Huge fan of horror films": True})
+    decided, calls = await UpdateDecider(llm).decide(
+        "Has gone off horror films", shown("Huge fan of horror films", "Works as a nurse"))
+    assert got(decided) == [("UPDATE", "m-0", "Has gone off horror films")]
+    assert calls == 2
+
+
+async def test_a_denial_the_model_calls_known_replaces_it() -> None:
+    llm = model([{"event": "NONE", "id": "0", "text": "最喜欢的运动是游泳"}],
+                {"最喜欢的运动是游泳": True})
+    decided, _ = await UpdateDecider(llm).decide("不游泳了", shown("最喜欢的运动是游泳"))
+    assert got(decided) == [("UPDATE", "m-0", "不游泳了")]
+
+
+async def test_a_second_denied_memory_is_closed() -> None:
+    llm = model([{"event": "ADD", "id": "", "text": "Sold the Corolla"}],
+                {"Car is a Toyota Corolla": True, "Drives the Corolla to work": True})
+    decided, _ = await UpdateDecider(llm).decide(
+        "Sold the Corolla", shown("Car is a Toyota Corolla", "Drives the Corolla to work"))
+    assert got(decided) == [("UPDATE", "m-0", "Sold the Corolla"),
+                            ("DELETE", "m-1", "Drives the Corolla to work")]
+
+
+async def test_a_denial_about_another_topic_is_only_added() -> None:
+    # Shares 香菜, but the same-topic check says the son's taste is not the daughter's.
+    llm = model([{"event": "ADD", "id": "", "text": "女儿不吃香菜"}], {"儿子喜欢香菜": False})
+    decided, calls = await UpdateDecider(llm).decide("女儿不吃香菜", shown("儿子喜欢香菜"))
+    assert got(decided) == [("ADD", None, "女儿不吃香菜")] and calls == 2
+
+
+async def test_a_rejected_update_is_not_asked_about_twice() -> None:
+    llm = model([{"event": "UPDATE", "id": "0", "text": "女儿不吃香菜"}], {})
+    decided, calls = await UpdateDecider(llm).decide("女儿不吃香菜", shown("儿子喜欢香菜"))
+    assert got(decided) == [("ADD", None, "女儿不吃香菜")] and calls == 2
+
+
+async def test_a_second_memory_of_the_old_place_goes_with_a_move() -> None:
+    fact = "Moved to Edinburgh in May 2026"
+    llm = model([{"event": "UPDATE", "id": "0", "text": fact},
+                 {"event": "UPDATE", "id": "1", "text": fact}],
+                {"Lives in Manchester": True})  # "partner's city" is not "user's city"
+    decided, _ = await UpdateDecider(llm).decide(
+        fact, shown("Lives in Manchester", "Partner is also in Manchester"))
+    assert got(decided) == [("UPDATE", "m-0", fact),
+                            ("DELETE", "m-1", "Partner is also in Manchester")]
+
+
+async def test_a_second_memory_of_something_else_is_not_carried_along() -> None:
+    fact = "Moved to Edinburgh in May 2026"
+    llm = model([{"event": "UPDATE", "id": "0", "text": fact},
+                 {"event": "UPDATE", "id": "1", "text": fact}], {"Lives in Manchester": True})
+    decided, _ = await UpdateDecider(llm).decide(
+        fact, shown("Lives in Manchester", "Partner works as a nurse"))
+    assert got(decided) == [("UPDATE", "m-0", fact)]
