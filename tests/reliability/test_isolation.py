@@ -109,7 +109,7 @@ class Isolation(RuleBasedStateMachine):
         self.closed: dict[str, set[str]] = {k: set() for k in SCOPES}
         self.deleted: set[str] = set()
         self.erased: set[str] = set()
-        self.deleted_text: dict[str, str] = {}  # a single delete's text, kept in its history
+        self.deleted_text: dict[str, str] = {}  # single deletes: events kept, their texts erased
         self.touched: set[str] = set()
         self.steps = 0
 
@@ -274,15 +274,16 @@ class Isolation(RuleBasedStateMachine):
             if mid in self.erased:
                 assert history == [] and self.run(self.mem.get(mid)) is None, mid
                 continue
-            # A single delete keeps the history, ending in a DELETE event with the text
-            # (mem0's shape), unless a later forget of its scope took it too.
+            # A single delete keeps the history's events, ending in a DELETE event (mem0's
+            # shape) but without any text, unless a later forget of its scope took it all.
             assert history or mid in self.deleted, mid
             assert all(h["memory_id"] == mid and h["user_id"] == owner_user(key) for h in history)
             if mid in self.deleted:
                 assert self.run(self.mem.get(mid)) is None
                 if mid in self.deleted_text:
                     assert history[-1]["event"] == "DELETE" and history[-1]["is_deleted"]
-                    assert history[-1]["old_memory"] == self.deleted_text[mid]
+                    assert all(h["old_memory"] is None and h["new_memory"] is None
+                               for h in history), history
             else:
                 assert self.run(self.mem.get(mid))["memory"] == self.text[mid]
         self.touched.clear()
