@@ -54,3 +54,16 @@ def qwen_llm():
 
     path = resolve_gguf(Config().llm.model, Path(__file__).resolve().parents[1] / "models")
     return LlamaCppLLM(path, n_ctx=4096, n_threads=1)
+
+
+@pytest.fixture(scope="session")
+def pg_server():
+    """One real PostgreSQL + pgvector for the session (skips, saying why, if it cannot start)."""
+    from tests.support import postgres
+
+    server = postgres.start()
+    if isinstance(server, str):
+        print(f"\nPostgreSQL tests skipped: {server}")
+        pytest.skip(server)
+    yield server
+    server.stop()

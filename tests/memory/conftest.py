@@ -6,7 +6,6 @@ from tests.support.memory_fixtures import (  # noqa: F401
     fake,
     make_store,
     open_memory,
-    pg_server,
     pytest_generate_tests,
     real_embedder,
     store_backend,

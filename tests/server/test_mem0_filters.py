@@ -11,6 +11,7 @@ import httpx
 import pytest
 
 from tests.support.filter_cases import FORMS, SEED, keys_of, with_ids
+from tests.support.server import running_with_auth
 
 os.environ.setdefault("MEM0_TELEMETRY", "False")
 ADMIN = "filters-admin-key"
@@ -19,12 +20,8 @@ A, B = "aa:00:00:00:0a:0a", "bb:00:00:00:0b:0b"
 
 @pytest.fixture
 def server(make_server):
-    srv = make_server(llm={"provider": "scripted"}, api={"key": ADMIN},
-                      server={"auth": {"enabled": True}})
-    srv.start()
-    srv.wait_ready()
-    yield srv
-    assert srv.stop() == 0, srv.log()
+    with running_with_auth(make_server, ADMIN) as srv:
+        yield srv
 
 
 @pytest.fixture

@@ -6,18 +6,16 @@ from __future__ import annotations
 import httpx
 import pytest
 
+from tests.support.server import running_with_auth
+
 ADMIN = "admin-key-1"
 A, B = "aa:00:00:00:0a:0a", "bb:00:00:00:0b:0b"
 
 
 @pytest.fixture
 def server(make_server):
-    srv = make_server(llm={"provider": "scripted"}, api={"key": ADMIN},
-                      server={"auth": {"enabled": True}})
-    srv.start()
-    srv.wait_ready()
-    yield srv
-    assert srv.stop() == 0, srv.log()
+    with running_with_auth(make_server, ADMIN) as srv:
+        yield srv
 
 
 def token_of(server, device: str) -> str:

@@ -18,7 +18,6 @@ import httpx
 import pytest
 import websockets
 
-from tests.support import postgres
 from tests.support.devices import HELLO, device_headers, turn_messages
 from tests.support.server import ServerProcess, free_port, write_config
 
@@ -27,16 +26,6 @@ KEY = "shared-secret-key"
 WORDS = ["amber", "basil", "cobalt", "dahlia", "ember", "fjord", "garnet", "hazel", "indigo",
          "juniper", "kestrel", "lilac", "marble", "nutmeg", "orchid", "pepper", "quartz",
          "russet", "saffron", "tundra"]
-
-
-@pytest.fixture(scope="module")
-def pg():
-    server = postgres.start()
-    if isinstance(server, str):
-        print(f"\nPostgreSQL tests skipped: {server}")
-        pytest.skip(server)
-    yield server
-    server.stop()
 
 
 def _rules() -> dict:
@@ -67,8 +56,8 @@ async def _turn(server: ServerProcess, device: str, text: str, token: str) -> st
     return " ".join(said)
 
 
-def test_facts_told_to_one_server_are_recalled_through_the_other(pg, tmp_path: Path) -> None:
-    dsn = pg.new_dsn()
+def test_facts_told_to_one_server_are_recalled_through_the_other(pg_server, tmp_path: Path) -> None:
+    dsn = pg_server.new_dsn()
     rules = tmp_path / "rules.json"
     rules.write_text(json.dumps(_rules()))
     servers = []

@@ -63,19 +63,6 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
         metafunc.parametrize("store_backend", backends, indirect=True)
 
 
-@pytest.fixture(scope="session")
-def pg_server():
-    """One real PostgreSQL + pgvector for the session (skips, saying why, if it cannot start)."""
-    from tests.support import postgres
-
-    server = postgres.start()
-    if isinstance(server, str):
-        print(f"\nPostgreSQL tests skipped: {server}")
-        pytest.skip(server)
-    yield server
-    server.stop()
-
-
 @pytest.fixture
 def store_backend(request: pytest.FixtureRequest) -> str:
     return getattr(request, "param", "sqlite")

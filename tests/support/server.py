@@ -9,6 +9,8 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -111,3 +113,16 @@ def server_config(tmp: Path, **sections: dict) -> Path:
         else:
             settings[key] = value
     return write_config(tmp / "config.yaml", settings)
+
+
+@contextmanager
+def running_with_auth(make_server: Callable[..., ServerProcess],
+                      admin_key: str) -> Iterator[ServerProcess]:
+    """A server with device auth on, the scripted LLM and ``admin_key`` for REST; it must stop
+    cleanly at the end."""
+    srv = make_server(llm={"provider": "scripted"}, api={"key": admin_key},
+                      server={"auth": {"enabled": True}})
+    srv.start()
+    srv.wait_ready()
+    yield srv
+    assert srv.stop() == 0, srv.log()
