@@ -31,6 +31,7 @@ from daemon.memory.inputs import SEARCH_KINDS, episode_texts, normalise_messages
 from daemon.memory.keywords import reciprocal_rank_fusion, warm
 from daemon.memory.limits import check_add, check_memory_text
 from daemon.memory.moment import moment
+from daemon.memory.operations import Operations
 from daemon.memory.ranking import Fusion
 from daemon.memory.search import HybridSearch
 from daemon.memory.store import (
@@ -38,9 +39,7 @@ from daemon.memory.store import (
     FACT,
     Applied,
     Change,
-    Exchange,
     Forgotten,
-    Job,
     MemoryStore,
     Scope,
     WriteGuard,
@@ -54,7 +53,7 @@ from daemon.progress import Progress
 log = logging.getLogger(__name__)
 
 
-class AsyncMemory:
+class AsyncMemory(Operations):
     """Long-term memory for many users in one SQLite file and per-user HNSW indexes.
 
     ``AsyncMemory()``: the embedded defaults (installed local models, data in the user's data
@@ -309,53 +308,6 @@ class AsyncMemory:
         for listener in self.on_forget:
             listener(scope)
         return gone
-
-    async def import_items(self, items: Sequence[dict[str, Any]]) -> tuple[int, int]:
-        """Import exported memories (ids, times, history kept); (imported, skipped). Running it
-        twice imports nothing the second time."""
-        await self._ready()
-        return await self.keeper.import_items(items)
-
-    async def export_items(
-        self, *, user_id: str | None = None, agent_id: str | None = None,
-        run_id: str | None = None,
-    ) -> list[dict[str, Any]]:
-        """Every memory (closed ones too) with its history, as JSON-ready dicts."""
-        await self._ready()
-        out = []
-        for row, history in await self.store.export_rows(Scope(user_id, agent_id, run_id, None)):
-            item = row.public()
-            item["valid_from"] = row.valid_from
-            item["valid_to"] = row.valid_to
-            item["history"] = history
-            out.append(item)
-        return out
-
-    async def entities(self) -> list[dict[str, Any]]:
-        await self._ready()
-        return await self.store.entities()
-
-    # -- what other layers need of the store (they never reach into it) ------------------
-
-    async def count(self, scope: Scope, *, include_closed: bool = False) -> int:
-        return await self.store.count(scope, include_closed=include_closed)
-
-    async def jobs(self, states: Sequence[str] = ("pending", "running", "parked"),
-                   limit: int = 500) -> list[Job]:
-        return await self.store.jobs(tuple(states), limit=limit)
-
-    async def retry_parked(self, job_id: int | None = None) -> int:
-        return await self.store.retry_parked(job_id)
-
-    async def forget_mark(self) -> int:
-        """The newest forget; a turn read before a later forget is not written."""
-        return await self.store.forget_mark()
-
-    async def recent_messages(self, session_id: str, limit: int) -> list[dict[str, Any]]:
-        return await self.store.recent_messages(session_id, limit)
-
-    async def record_exchanges(self, exchanges: Sequence[Exchange]) -> None:
-        await self.store.record_exchanges(exchanges)
 
     async def reset(self) -> None:
         await self._ready()
