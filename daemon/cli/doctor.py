@@ -39,6 +39,39 @@ def _running_server(host: str, http_port: int) -> dict[str, Any] | None:
     return found if isinstance(found, dict) and found.get("server") == "xiaozhi-memd" else None
 
 
+def _postgresql(dsn: str) -> tuple[bool, str, str]:
+    """(ok, what, fix) for the shared database: reachable, and pgvector there or installable."""
+    import asyncio
+
+    where = dsn.split("@")[-1]  # never print the password
+    try:
+        import asyncpg
+    except ImportError:
+        return False, "asyncpg is not installed", "pip install -e '.[postgres]'"
+
+    async def probe() -> tuple[str, str | None, str | None]:
+        conn = await asyncpg.connect(dsn, timeout=5)
+        try:
+            return (await conn.fetchval("SHOW server_version"),
+                    await conn.fetchval("SELECT extversion FROM pg_extension "
+                                        "WHERE extname = 'vector'"),
+                    await conn.fetchval("SELECT default_version FROM pg_available_extensions "
+                                        "WHERE name = 'vector'"))
+        finally:
+            await conn.close()
+
+    try:
+        server, installed, available = asyncio.run(probe())
+    except Exception as exc:  # any failure to reach it is the one thing to say
+        return (False, f"PostgreSQL at {where} not reachable: {exc}",
+                "start PostgreSQL, or correct memory.dsn")
+    if installed or available:
+        vector = f"pgvector {installed or available}" + ("" if installed else " (not yet created)")
+        return True, f"PostgreSQL {server} at {where}, {vector}", ""
+    return (False, f"PostgreSQL {server} at {where} has no pgvector",
+            "install pgvector on the database server (docs/deploy-postgresql.md)")
+
+
 def run(args: argparse.Namespace, cfg: Config) -> int:
     from importlib.metadata import PackageNotFoundError, version
 
@@ -82,6 +115,9 @@ def run(args: argparse.Namespace, cfg: Config) -> int:
     except OSError as exc:
         line(False, f"data dir {cfg.data_dir} not writable: {exc}",
              "set data_dir (or XIAOZHI_MEMD_DATA_DIR) to a writable folder")
+    if cfg.memory.store == "postgresql":
+        ok, what, fix = _postgresql(cfg.memory.dsn)
+        line(ok, what, fix)
     s = cfg.server
     ours = _running_server(s.host, s.http_port)
     for name, port in (("websocket", s.websocket_port), ("http", s.http_port)):

@@ -32,3 +32,17 @@ def test_doctor_says_how_memories_are_decided(tmp_path: Path) -> None:
     out = run_cli("--config", str(cfg), "doctor")
     assert "[info] memory decisions: add_only (" in out.stdout, out.stdout
     assert "too small to change memories safely" in out.stdout
+
+
+def test_doctor_checks_the_shared_postgresql(tmp_path: Path, pg_server) -> None:
+    base = {"data_dir": str(tmp_path / "data"), "models_dir": str(tmp_path / "models")}
+    cfg = write_config(tmp_path / "c.yaml", {
+        **base, "memory": {"store": "postgresql", "dsn": pg_server.new_dsn()}})
+    out = run_cli("--config", str(cfg), "doctor")
+    assert "[ok] PostgreSQL " in out.stdout and "pgvector 0." in out.stdout, out.stdout
+    bad = "postgresql://nobody:secret@127.0.0.1:1/none"
+    cfg = write_config(tmp_path / "c.yaml", {**base, "memory": {"store": "postgresql", "dsn": bad}})
+    out = run_cli("--config", str(cfg), "doctor")
+    assert out.returncode == 1
+    assert "[FAIL] PostgreSQL at 127.0.0.1:1/none not reachable" in out.stdout, out.stdout
+    assert "secret" not in out.stdout
