@@ -152,7 +152,7 @@ class UpdateDecider:
                 calls += more
             if not same:
                 continue
-            log.info("a new fact denies a memory the model kept live: it is closed")
+            log.info("a new fact denies or replaces a memory the model kept live: it is closed")
             out = [d for d in out if not (d.event == "NONE" and d.memory_id == n.memory_id)]
             carried = any(d.event in ("ADD", "UPDATE") and _norm(d.text) == _norm(fact)
                           for d in out)

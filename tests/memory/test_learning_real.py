@@ -180,3 +180,33 @@ async def test_a_flipped_preference_or_a_sold_thing_closes_the_old_fact(
     everything = (await mem.get_all(user_id="f", include_closed=True))["results"]
     history = [h for m in everything for h in await mem.history(m["id"])]
     assert any(old.casefold() in (h["old_memory"] or "").casefold() for h in history), history
+
+
+@pytest.mark.parametrize("before, after, old, new", [
+    # A new job said without any denial: the 1.5B ADDs it beside the old job.
+    ("I work as a cashier at the big supermarket on Elm Street.",
+     "Great news, they hired me! I'm a trainee electrician now.", "cashier", "electrician"),
+    # After a move the decision model changes "住杭州" and leaves the flat's district live.
+    ("我住在杭州，房子在西湖区，离公司很近。", "我们全家搬回老家成都了，上周刚搬完。", "西湖", "成都"),
+])
+async def test_a_new_job_or_home_closes_every_memory_of_the_old_one(
+        open_memory, e5, qwen_llm, before, after, old, new) -> None:
+    mem = await learner(open_memory, e5, qwen_llm)
+    await mem.add(before, user_id="j", timestamp="2026-01-10T09:00:00")
+    assert has(await live(mem, "j"), old)
+    await mem.add(after, user_id="j", timestamp="2026-06-20T10:30:00")
+    facts = await live(mem, "j")
+    assert has(facts, new) and not has(facts, old), facts
+    everything = (await mem.get_all(user_id="j", include_closed=True))["results"]
+    history = [h for m in everything for h in await mem.history(m["id"])]
+    assert any(old.casefold() in (h["old_memory"] or "").casefold() for h in history), history
+
+
+async def test_a_third_partys_second_fact_keeps_its_subject(open_memory, e5, qwen_llm) -> None:
+    """Seen on the learning bench: the second fact about the husband was stored without him."""
+    mem = await learner(open_memory, e5, qwen_llm)
+    await mem.add("我妈妈今年七十了，她每天下午都去公园打太极拳。", user_id="t",
+                  timestamp="2026-03-14T21:10:00")
+    facts = await live(mem, "t")
+    assert has(facts, "妈妈", "太极"), facts
+    assert not [f for f in facts if "太极" in f and "妈" not in f], facts
