@@ -719,18 +719,25 @@ class Bench:
         en = [s for s, z in zip(sv_s, self.q_is_zh) if not z]
         v["sv_p50_en"], v["sv_p50_zh"] = ms(en, 50), ms(zh, 50)
 
-        # Full search: embed + HNSW + FTS + fetch.
+        # Full search: embed + HNSW + FTS + fetch. The query cache is off: these queries were
+        # embedded above, and a cache hit would hide the model (a device's new question).
         log(f"=== size {size}: memory.search x{len(self.queries)}")
         for q in self.queries[:3]:
             await memory.search(q, user_id=USER, limit=10)
+        inner = self.embedder.inner
+        cache = inner._query_cache() if hasattr(inner, "_query_cache") else None
         self.embedder.query_s.clear()
         full_s, cpu_s = [], []
         for q in self.queries:
+            if cache is not None:
+                inner._qcache = QueryCache(size=0)
             c = time.process_time()
             t = time.perf_counter()
             await memory.search(q, user_id=USER, limit=10)
             full_s.append(time.perf_counter() - t)
             cpu_s.append(time.process_time() - c)
+        if cache is not None:
+            inner._qcache = cache
         emb_s = list(self.embedder.query_s)
         v["search_p50"], v["search_p95"] = ms(full_s, 50), ms(full_s, 95)
         v["search_cpu_p50"] = ms(cpu_s, 50)
@@ -947,10 +954,10 @@ def report(b: Bench) -> str:
     p("")
     sp50 = tgt.values["search_p50"] if tgt else None
     sp95 = tgt.values["search_p95"] if tgt else None
-    line("search p50 ms (memory.search, full)", "search_p50", ".1f",
+    line("search p50 ms (memory.search, cache off)", "search_p50", ".1f",
          f"<= {TARGET_P50_MS:.0f} ms" + (f"  {status(sp50 <= TARGET_P50_MS)}" if tgt else "")
          + f"   (mem0 paper {MEM0_P50_MS:.0f} ms)")
-    line("search p95 ms (memory.search, full)", "search_p95", ".1f",
+    line("search p95 ms (memory.search, cache off)", "search_p95", ".1f",
          f"<= {TARGET_P95_MS:.0f} ms" + (f"  {status(sp95 <= TARGET_P95_MS)}" if tgt else "")
          + f"   (mem0 paper {MEM0_P95_MS:.0f} ms)")
     line("  CPU ms per search p50 (all threads)", "search_cpu_p50", ".1f")
