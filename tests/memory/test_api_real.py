@@ -123,7 +123,7 @@ async def test_add_get_search_update_history_delete(open_memory, real_embedder, 
 
 async def test_add_infer_with_scripted_llm(open_memory, real_embedder, case):
     e5 = real_embedder
-    llm = scripted({case["convo"]: case["facts"], "OK": []})
+    llm = scripted({case["convo"]: case["facts"], "OK": [], "The weather is nice": []})
     mem = await open_memory(e5, llm)
     out = await mem.add([{"role": "system", "content": "be nice"},
                          {"role": "user", "content": case["convo"]},
@@ -143,9 +143,12 @@ async def test_add_infer_with_scripted_llm(open_memory, real_embedder, case):
     listed = (await mem.get_all(user_id="kid-parent"))["results"]
     assert sorted(m["memory"] for m in listed) == sorted(case["facts"])
 
-    # Nothing worth remembering: no memory, no decision call.
+    # Small talk: no memory, and not even a model call (grounding.only_small_talk & co).
     empty = await mem.add("OK", user_id="kid-parent", infer=True)
     assert empty == {"results": []}
+    assert extraction_calls(llm) == 1 and decision_calls(llm) == 0
+    # A statement with nothing worth remembering: the model is asked and finds nothing.
+    assert await mem.add("The weather is nice", user_id="kid-parent") == {"results": []}
     assert extraction_calls(llm) == 2 and decision_calls(llm) == 0
     assert len((await mem.get_all(user_id="kid-parent"))["results"]) == 2
     # Only assistant text: nothing to extract, not even an LLM call.

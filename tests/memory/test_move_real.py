@@ -8,11 +8,11 @@ import pytest
 from tests.support.memory_fakes import decision_calls, scripted
 
 MOVES = {
-    "zh": dict(first="我住在北京", first_fact="住在北京", second="我上个月搬到上海了",
+    "zh": dict(first="我住在北京", first_fact="住在北京", second="我已经搬到上海了",
                second_fact="搬到上海", updated="住在上海", query="我住在哪里",
                new_word="上海", old_word="北京"),
     "en": dict(first="I live in Berlin", first_fact="Lives in Berlin",
-               second="I moved to Munich last month", second_fact="Moved to Munich",
+               second="I have moved to Munich", second_fact="Moved to Munich",
                updated="Lives in Munich", query="Where do I live?", new_word="Munich",
                old_word="Berlin"),
 }
