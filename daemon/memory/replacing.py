@@ -24,7 +24,7 @@ _HOME = re.compile(
     re.IGNORECASE)
 # A fact or memory about someone's job (what they work as, where they are employed).
 _JOB = re.compile(
-    r"当(?!地|时|天)|(?:做|是)[^，。,]{0,6}(?:工作|师|员|生|工|手)|上班|职业|工作是|入职|辞职|"
+    r"(?<![应相适正])当(?!地|时|天|然|作|成|心)|(?:做|是)[^，。,]{0,6}(?:工作|师|员|生|工|手)|上班|职业|工作是|入职|辞职|"
     r"\b(?:works? (?:as|at|for)|working (?:as|at|for)|job|hired|employed|career|profession|"
     r"is an? [a-z ]{0,30}(?:now|these days))\b", re.IGNORECASE)
 

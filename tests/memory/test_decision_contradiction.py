@@ -141,6 +141,7 @@ def test_a_new_value_of_a_one_value_attribute_is_a_candidate(new: str, old: str)
     ("房子在西湖区", "住在杭州"),  # no move: the model's to judge
     ("喜欢吃火锅", "在银行上班"),
     ("当然喜欢猫", "养了一只猫"),  # 当然 is not 当 (working as)
+    ("医生说应当早睡", "在银行上班"),
 ])
 def test_no_replacement_candidate(new: str, old: str) -> None:
     assert not replaces(new, old)
