@@ -20,6 +20,7 @@ from daemon.memory.prompts import (
     MAX_FACTS,
     extraction_messages,
 )
+from daemon.memory.subjects import restore_subject
 
 log = logging.getLogger(__name__)
 
@@ -123,7 +124,7 @@ class FactExtractor:
                 if context and copied_from_assistant(fact, said, context):
                     log.info("dropped a fact taken from the assistant's words, not the user's")
                     continue
-                fact = absolute_dates(fact, day)
+                fact = absolute_dates(restore_subject(fact, said), day)
                 if fact not in kept:
                     kept.append(fact)
         return kept, calls

@@ -72,6 +72,12 @@ def only_questions(text: str) -> bool:
 _ADDRESS = re.compile(
     r"^(?:(?:hey|hi|ok|okay)[ ,]+)?(?:小智|xiaozhi)[，,:：!！ ]*|^(?:请|麻烦你?|please[ ,]+)",
     re.IGNORECASE)
+# Adverbs a follow-up command starts with ("再把窗帘拉上", "也把卧室的灯关了", "Now play the next
+# one"): taken off like the address, so the command verb after them is seen.
+_LEAD = re.compile(
+    r"^(?:那就|那|然后|顺便|现在|再|也|还|先)要?(?=把|帮|给|替|打开|关|拉|调|播放|放|来|讲|说个|定|设|"
+    r"提醒|叫我|音量|声音|暂停|停|继续|下一首|上一首|查|搜)|"
+    r"^(?:and |also |now |then |ok now |again,? )+", re.IGNORECASE)
 _ZH_COMMAND = re.compile(
     "^(?:你)?(?:把|帮我|给我|替我|打开|关掉|关上|关闭|关一下|开一下|拉上|拉开|调|播放|放一首|放首|"
     "来一首|来首|讲|说个|定一个|定个|设|提醒我|叫我|音量|声音|暂停|停|继续|下一首|上一首|查一下|搜)")
@@ -92,6 +98,7 @@ _SMALL_TALK = re.compile(
 
 def _command(sentence: str) -> bool:
     s = _ADDRESS.sub("", sentence.strip()).strip()
+    s = _LEAD.sub("", s).strip()
     m = _ZH_COMMAND.match(s) or _EN_COMMAND.match(s)
     return bool(m) and not _OWN.search(s, m.end())
 

@@ -73,6 +73,7 @@ Rules:
 - Write the facts in the language named on the "Language:" line (Chinese facts for Chinese words, never translated). Copy names exactly.
 - Turn relative dates (yesterday, last month, next week, 昨天, 上个月, 下周) into calendar dates using the date given.
 - If the user corrects themselves, keep only the corrected fact.
+- Likes, dislikes and a change of taste or habit are facts about the user: "I'm a big X fan" -> "Is a big fan of X"; "I've gone off X, it's all Y now" -> "Has gone off X", "Now prefers Y"; "我不X了，改Y了" -> "不再X", "现在Y".
 - A question, a request or command for the assistant, a greeting, thanks or small talk is NOT a fact: answer {"facts": []}. But a fact the user states inside a request still counts ("I'm vegetarian, so no meat please" -> "Is vegetarian").
 - The assistant is called 小智 (Xiaozhi): "小智，…" or "Hey Xiaozhi" is the user talking to it, not the user's name.
 - Never invent or guess anything the user did not say.

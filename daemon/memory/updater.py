@@ -24,11 +24,12 @@ from daemon.memory.prompts import (
     decision_schema,
     same_thing_messages,
 )
+from daemon.memory.replacing import replaces
 
 log = logging.getLogger(__name__)
 
 Event = Literal["ADD", "UPDATE", "DELETE", "NONE"]
-MAX_DENIED = 2  # memories one fact may close by the negation rule (one same-topic call each)
+MAX_DENIED = 2  # memories one fact may close by rule (one same-topic call each)
 
 
 class Action(BaseModel):
@@ -135,11 +136,13 @@ class UpdateDecider:
     async def _contradicted(self, fact: str, neighbours: Sequence[Neighbour],
                             decided: list[Decided], checked: dict[str, bool],
                             ) -> tuple[list[Decided], int]:
-        """``decided`` plus the closing of memories the fact denies that the model left live
-        (see daemon.memory.negation): the first is UPDATEd to the fact, others DELETEd."""
+        """``decided`` plus the closing of memories the model left live that the fact denies
+        (daemon.memory.negation) or replaces as the one value of an attribute (a home, a job:
+        daemon.memory.replacing): the first is UPDATEd to the fact, others DELETEd."""
         done = {d.memory_id for d in decided if d.event in ("UPDATE", "DELETE")}
         candidates = [n for n in neighbours if n.memory_id not in done
-                      and checked.get(n.memory_id, True) and contradicts(fact, n.text)]
+                      and checked.get(n.memory_id, True)
+                      and (contradicts(fact, n.text) or replaces(fact, n.text))]
         calls = 0
         out = list(decided)
         for n in candidates[:MAX_DENIED]:
@@ -149,11 +152,15 @@ class UpdateDecider:
                 calls += more
             if not same:
                 continue
-            log.info("a new fact denies a memory the model kept live: it is closed")
+            log.info("a new fact denies or replaces a memory the model kept live: it is closed")
             out = [d for d in out if not (d.event == "NONE" and d.memory_id == n.memory_id)]
             carried = any(d.event in ("ADD", "UPDATE") and _norm(d.text) == _norm(fact)
                           for d in out)
-            if not carried:
+            if not carried and any(d.event == "UPDATE" for d in out):
+                # The fact already replaced a memory in other words ("住杭州" -> "住成都"):
+                # a second memory of the old value is closed, not turned into a copy.
+                out.append(Decided("DELETE", n.memory_id, n.text))
+            elif not carried:
                 out.append(Decided("UPDATE", n.memory_id, fact))
             else:
                 out = [Decided("UPDATE", n.memory_id, fact) if d.event == "ADD"

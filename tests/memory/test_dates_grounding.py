@@ -135,6 +135,9 @@ async def test_a_turn_of_questions_only_is_not_sent_for_extraction() -> None:
     "哈哈哈，谢谢你啊。", "你好呀小智。", "晚安！", "Turn on the kitchen light.",
     "Set a timer for ten minutes.", "Hi there!", "Haha, thanks. Good night!",
     "Hey Xiaozhi, play some jazz.", "Could you turn the volume down a bit?", "把我的闹钟关掉",
+    # Follow-up commands that start with an adverb (再/也/还/然后, "now", "also").
+    "再把卧室的窗户关上。", "也把阳台的灯打开吧。", "还要帮我把电视关了。", "然后放一首周杰伦的歌。",
+    "小智，再来一首。", "Now play the next song.", "Also turn off the fan, please.",
 ])
 async def test_commands_and_small_talk_are_not_sent_for_extraction(said: str) -> None:
     llm = ScriptedLLM(rules=[{"json": True, "match": ".*", "reply": {"facts": ["关掉客厅的灯"]}}])
@@ -147,6 +150,8 @@ async def test_commands_and_small_talk_are_not_sent_for_extraction(said: str) ->
     "I'm vegetarian, so no meat please.", "Remind me that my sister's birthday is on May 3.",
     "小智，我跟你说，我对芒果过敏。", "Thanks, I live in Porto by the way.", "好的，我下周去北京出差。",
     "谢谢！我女儿今年上三年级了。", "Play something calm, I've had a rough day at the hospital.",
+    "我还在那家书店上班。", "再过两个月我就要搬到广州了。", "Now I work from home on Fridays.",
+    "再把我的体检报告给医生看看，我有高血压。",
 ])
 def test_a_statement_among_them_still_goes_to_the_model(said: str) -> None:
     assert not nothing_to_learn(said)

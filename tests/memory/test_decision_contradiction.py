@@ -13,6 +13,7 @@ import pytest
 
 from daemon.llm.scripted import ScriptedLLM
 from daemon.memory.negation import contradicts, negated, objects
+from daemon.memory.replacing import replaces
 from daemon.memory.updater import Neighbour, UpdateDecider
 
 
@@ -122,3 +123,50 @@ async def test_a_second_memory_of_something_else_is_not_carried_along() -> None:
     decided, _ = await UpdateDecider(llm).decide(
         fact, shown("Lives in Manchester", "Partner works as a nurse"))
     assert got(decided) == [("UPDATE", "m-0", fact)]
+
+
+@pytest.mark.parametrize("new, old", [
+    ("Is a junior architect now", "Works as a barista"),
+    ("Got a job as a trainee electrician", "Works at the supermarket on Elm Street"),
+    ("现在在社区诊所当前台", "在市人民医院当护士"),
+    ("全家搬回成都了", "房子在西湖区"),
+    ("Moved back to Leeds", "Flat is near the canal"),
+])
+def test_a_new_value_of_a_one_value_attribute_is_a_candidate(new: str, old: str) -> None:
+    assert replaces(new, old)
+
+
+@pytest.mark.parametrize("new, old", [
+    ("Is a junior architect now", "Likes jazz"),  # not a job
+    ("房子在西湖区", "住在杭州"),  # no move: the model's to judge
+    ("喜欢吃火锅", "在银行上班"),
+    ("当然喜欢猫", "养了一只猫"),  # 当然 is not 当 (working as)
+    ("医生说应当早睡", "在银行上班"),
+])
+def test_no_replacement_candidate(new: str, old: str) -> None:
+    assert not replaces(new, old)
+
+
+async def test_a_new_job_the_model_adds_beside_the_old_one_replaces_it() -> None:
+    fact = "Is a junior architect now"
+    llm = model([{"event": "ADD", "id": "", "text": fact}], {"Works as a barista": True})
+    decided, calls = await UpdateDecider(llm).decide(
+        fact, shown("Works as a barista", "Likes jazz"))
+    assert got(decided) == [("UPDATE", "m-0", fact)] and calls == 2
+
+
+async def test_a_job_of_someone_else_stays() -> None:
+    fact = "Is a junior architect now"
+    llm = model([{"event": "ADD", "id": "", "text": fact}], {"Husband works as a nurse": False})
+    decided, _ = await UpdateDecider(llm).decide(fact, shown("Husband works as a nurse"))
+    assert got(decided) == [("ADD", None, fact)]
+
+
+async def test_a_second_memory_of_the_old_home_goes_with_a_move() -> None:
+    # The model changes the city memory in its own words and leaves the flat's district live.
+    fact = "全家搬回成都"
+    llm = model([{"event": "UPDATE", "id": "0", "text": "住成都"}],
+                {"住杭州": True, "房子在西湖区": True})
+    decided, _ = await UpdateDecider(llm).decide(
+        fact, shown("住杭州", "离公司很近", "房子在西湖区"))
+    assert got(decided) == [("UPDATE", "m-0", "住成都"), ("DELETE", "m-2", "房子在西湖区")]
