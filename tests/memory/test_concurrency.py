@@ -25,7 +25,7 @@ async def test_concurrent_adds_searches_and_worker(open_memory, caplog):
         for j in range(8):
             r = await mem.add(f"{user} fact {j} about topic {j % 3}", user_id=user, infer=False)
             ids.append(r["results"][0]["id"])
-            await worker.enqueue([{"role": "user", "content": f"{user} job fact {j}"}],
+            await worker.enqueue([{"role": "user", "content": f"{user} queued fact {j}"}],
                                  user_id=user)
         return ids
 
