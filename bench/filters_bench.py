@@ -65,6 +65,9 @@ class StandInEmbedder:
     def embed_queries(self, texts: list[str]) -> np.ndarray:
         return self.embed_documents(texts)
 
+    def warm(self) -> None:
+        """Nothing to load."""
+
 
 def forms(ids: list[str]) -> list[tuple[str, dict[str, Any]]]:
     return [

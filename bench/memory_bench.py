@@ -292,6 +292,9 @@ class TimedEmbedder:
         self.doc_s.append(time.perf_counter() - t)
         return out
 
+    def warm(self) -> None:
+        self.inner.warm()
+
 
 def pct(values: Sequence[float], q: float) -> float:
     return float(np.percentile(np.asarray(values, dtype=np.float64), q)) if values else float("nan")

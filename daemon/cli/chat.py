@@ -20,7 +20,7 @@ async def _chat(cfg: Config, user: str, wait_s: float) -> None:
     await daemon.start_services()
     assert daemon.turns is not None and daemon.worker is not None
     ctx = TurnContext(session_id=f"chat-{os.getpid()}", user_id=user)
-    say(f"chatting as user '{user}' (memories are kept per user). Empty line or Ctrl-D quits.")
+    say(f"chatting as user '{user}' (memories are kept per user). Empty line, /quit or Ctrl-D quits.")
 
     async def show(msg: object) -> None:
         if isinstance(msg, Tts) and msg.state == "sentence_start":
@@ -29,7 +29,7 @@ async def _chat(cfg: Config, user: str, wait_s: float) -> None:
     try:
         while True:
             line = await asyncio.to_thread(_read_line, "you> ")
-            if not line:
+            if not line or line.casefold() in _QUIT:
                 break
             await daemon.turns.run(ctx, line, show)
     finally:
@@ -38,6 +38,9 @@ async def _chat(cfg: Config, user: str, wait_s: float) -> None:
             if not await daemon.worker.wait_idle(timeout=wait_s):
                 say("extraction continues at the next start (the queue is kept on disk)")
         await daemon.stop()
+
+
+_QUIT = frozenset({"/quit", "/exit", "/q", "/bye"})
 
 
 def _read_line(prompt: str) -> str:

@@ -205,6 +205,11 @@ def _past(pattern: re.Pattern[str]) -> bool:
     return pattern.pattern not in _NOT_PAST and not pattern.pattern.startswith(r"\bnext ")
 
 
+# "今年六岁" is an age, not an event of this year: "2026年六岁" once read to the chat model as
+# a name and a number; the age stays first and the year follows it.
+_ZH_AGE_NOW = re.compile("今年(" + _ZH_NUM + "(?:周)?岁(?:半)?)")
+
+
 def absolute_dates(fact: str, day: date, *, past_only: bool = False) -> str:
     """``fact`` with its relative dates replaced by dates computed from ``day`` (with
     ``past_only``, only those before ``day``: "yesterday", "三天前", "last month")."""
@@ -212,6 +217,8 @@ def absolute_dates(fact: str, day: date, *, past_only: bool = False) -> str:
     fact = _ZH_AGO.sub(lambda m: _zh_ago(m, day), fact)
     fact = _ZH_HALF.sub(lambda m: _zh_half(m, day), fact)
     fact = _EN_AGO.sub(lambda m: _after_preposition(m, _en_ago(m, day)), fact)
+    if not past_only:
+        fact = _ZH_AGE_NOW.sub(lambda m: f"{m.group(1)}（{day.year}年）", fact)
     for pattern, make in (*_ZH, *_EN):
         if past_only and not _past(pattern):
             continue

@@ -36,6 +36,10 @@ class Embedder(Protocol):
 
     def embed_documents(self, texts: Sequence[str]) -> np.ndarray: ...
 
+    def warm(self) -> None:
+        """Load what a first query needs (weights paged in, buffers, threads) so that a
+        device's first question is as fast as the next; caches nothing."""
+
 
 def _normalise(x: np.ndarray) -> np.ndarray:
     x = np.asarray(x, dtype=np.float32)
@@ -140,6 +144,10 @@ class _GatedEmbedder:
         if cache is None:
             cache = self._qcache = QueryCache()
         return cache
+
+    def warm(self) -> None:
+        with self._gate.query(False):
+            self._encode_queries(["warm up"])
 
     def embed_device_queries(self, texts: Sequence[str]) -> np.ndarray:
         return self.embed_queries(texts, urgent=True)

@@ -21,6 +21,7 @@ from typing import Any
 
 import numpy as np
 
+from daemon.executors import SIZES, run
 from daemon.llm.base import ChatLLM, ChatMessage
 from daemon.memory.decide import AddStats, DecidePipeline
 from daemon.memory.embedder import Embedder
@@ -28,7 +29,8 @@ from daemon.memory.extractor import FactExtractor
 from daemon.memory.filters import Filters, resolve
 from daemon.memory.index import IndexParams, IndexSet
 from daemon.memory.inputs import SEARCH_KINDS, episode_texts, normalise_messages, require_scope
-from daemon.memory.keywords import reciprocal_rank_fusion, warm
+from daemon.memory.keywords import reciprocal_rank_fusion
+from daemon.memory.keywords import warm as warm_keywords
 from daemon.memory.limits import check_add, check_memory_text
 from daemon.memory.moment import moment
 from daemon.memory.operations import Operations
@@ -152,10 +154,22 @@ class AsyncMemory(Operations):
         """Open the store, re-embed vectors of another model, load or rebuild every index."""
         await self.store.open()
         # jieba loads in the background (1.5 s): a Chinese query meanwhile waits for it in a
-        # thread (``HybridSearch.keyword_hits``), English never needs it.
-        self._warming = asyncio.get_running_loop().run_in_executor(None, warm)
+        # thread (``HybridSearch.keyword_hits``), English never needs it. ``warm()`` awaits it.
+        self._warming = asyncio.get_running_loop().run_in_executor(None, warm_keywords)
+        # Every query thread runs a query once: the first one through a cold model took over
+        # the device's lookup budget (300 ms) and a first question was answered without
+        # memories.
+        await asyncio.gather(*(run("embed-query", self.embedder.warm)
+                               for _ in range(SIZES["embed-query"])))
         await self.keeper.start(save_interval_s)
         self._started = True
+
+    async def warm(self) -> None:
+        """Wait until a first query in any language is as fast as the next (the server calls
+        it before taking devices; a script need not)."""
+        await self._ready()
+        if self._warming is not None:
+            await self._warming
 
     async def close(self) -> None:
         await self.keeper.stop()

