@@ -95,7 +95,7 @@ class DecidePipeline:
                 add_change(fact, vec)
                 continue
             decided, calls = await self.decider.decide(
-                fact, [Neighbour(row.id, row.text, s) for row, s in related]
+                fact, [Neighbour(row.id, row.text, s, row.created_at) for row, s in related]
             )
             stats.llm_calls += calls
             decided = self.guard_far_targets(fact, decided, {row.id: sc for row, sc in related})

@@ -24,7 +24,7 @@ from daemon.memory.prompts import (
     decision_schema,
     same_thing_messages,
 )
-from daemon.memory.replacing import replaces
+from daemon.memory.replacing import about_home, moved, replaces
 
 log = logging.getLogger(__name__)
 
@@ -68,6 +68,7 @@ class Neighbour:
     memory_id: str
     text: str
     score: float
+    said_at: str = ""  # when it was learned: facts of one utterance share it
 
 
 @dataclass(frozen=True)
@@ -131,7 +132,7 @@ class UpdateDecider:
                 continue
             out.append(d)
         more, extra = await self._contradicted(fact, neighbours, out, checked)
-        return more, calls + extra
+        return moved_with(fact, neighbours, more), calls + extra
 
     async def _contradicted(self, fact: str, neighbours: Sequence[Neighbour],
                             decided: list[Decided], checked: dict[str, bool],
@@ -182,6 +183,27 @@ class UpdateDecider:
         log.debug("same thing? %r (%s) / %r (%s) -> %s", old, answer.old_topic, new,
                   answer.new_topic, answer.same)
         return answer.same, calls
+
+
+def moved_with(fact: str, neighbours: Sequence[Neighbour], decided: list[Decided]
+               ) -> list[Decided]:
+    """``decided`` plus DELETEs for the other memories of a home that a move closed, learned in the same
+    utterance: "我在杭州租了个房子，房子在滨江区" gave two facts; after "我从杭州搬回老家合肥了"
+    the model closed the first and judged "租房子在滨江区" (rented place) a different topic from
+    where the user lives (seen with Qwen2.5-Coder-1.5B). Said together, they were one home."""
+    if not moved(fact):
+        return decided
+    closed = {d.memory_id for d in decided if d.event in ("UPDATE", "DELETE")}
+    homes = {n.said_at for n in neighbours if n.memory_id in closed and n.said_at
+             and about_home(n.text)}
+    siblings = [n for n in neighbours if n.memory_id not in closed and n.said_at in homes
+                and about_home(n.text)]
+    if siblings:
+        log.info("a move closes %d more memories of the old home, said with the closed one",
+                 len(siblings))
+    gone = {n.memory_id for n in siblings}
+    return [d for d in decided if d.memory_id not in gone] + [
+        Decided("DELETE", n.memory_id, n.text) for n in siblings]
 
 
 def _norm(text: str) -> str:

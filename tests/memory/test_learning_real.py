@@ -190,6 +190,8 @@ async def test_a_flipped_preference_or_a_sold_thing_closes_the_old_fact(
      "Great news, they hired me! I'm a trainee electrician now.", "cashier", "electrician"),
     # After a move the decision model changes "住杭州" and leaves the flat's district live.
     ("我住在杭州，房子在西湖区，离公司很近。", "我们全家搬回老家成都了，上周刚搬完。", "西湖", "成都"),
+    # The model judged "租房子在滨江区" (a rented place) another topic than where one lives.
+    ("我在杭州租了个房子，房子在滨江区。", "我已经从杭州搬回老家合肥了。", "滨江", "合肥"),
 ])
 async def test_a_new_job_or_home_closes_every_memory_of_the_old_one(
         open_memory, e5, qwen_llm, before, after, old, new) -> None:
