@@ -23,6 +23,7 @@ import numpy as np
 
 from daemon.executors import SIZES, run
 from daemon.llm.base import ChatLLM, ChatMessage
+from daemon.memory.context import LastTurns, mix, seconds, with_previous
 from daemon.memory.decide import AddStats, DecidePipeline
 from daemon.memory.embedder import Embedder
 from daemon.memory.extractor import FactExtractor
@@ -106,6 +107,8 @@ class AsyncMemory(Operations):
         self.indexes = self.keeper.indexes
         self.searcher = HybridSearch(store, embedder, self.keeper, self.search_threshold, fusion)
         self._warming: asyncio.Future[None] | None = None  # jieba loading (start)
+        # infer=False turns are embedded with the turn before them (``context``).
+        self.last_turns = LastTurns()
         self.extractor = (
             FactExtractor(llm, max_tokens=extraction_max_tokens, timeout_s=llm_timeout_s,
                           retries=llm_retries) if llm else None
@@ -222,7 +225,7 @@ class AsyncMemory(Operations):
             if not infer:
                 texts = [m["content"].strip() for m in conversation
                          if m["role"] != "system" and m["content"].strip()]
-                vecs = await self.keeper.embed_docs(texts) if texts else []
+                vecs = await self._embed_turns(texts, scope, at) if texts else []
                 changes = [
                     Change("ADD", text=t, embedding=v, scope=scope, metadata=dict(metadata or {}),
                            embedder=self.embedder.identity, actor="api")
@@ -252,6 +255,20 @@ class AsyncMemory(Operations):
             stats.events[r["event"]] = stats.events.get(r["event"], 0) + 1
         self.last_add = stats
         return {"results": results}
+
+    async def _embed_turns(self, texts: list[str], scope: Scope, at: str | None) -> Any:
+        """Raw turns' vectors, each the mean of the turn alone and the turn after its
+        previous one (``daemon.memory.context``)."""
+        key = (scope.user_id, scope.agent_id, scope.run_id)
+        when = seconds(at)
+        contexts = with_previous(texts, self.last_turns.previous(key, when))
+        framed = [i for i, (t, c) in enumerate(zip(texts, contexts)) if c != t]
+        vecs = await self.keeper.embed_docs(texts + [contexts[i] for i in framed])
+        self.last_turns.remember(key, texts[-1], when)
+        own = vecs[:len(texts)]
+        in_context = own.copy()
+        in_context[framed] = vecs[len(texts):]
+        return mix(own, in_context)
 
     async def _add_episodes(self, conversation: Sequence[ChatMessage], scope: Scope,
                             metadata: dict[str, Any], at: str | None, job: int | None,
@@ -319,6 +336,7 @@ class AsyncMemory(Operations):
 
     async def forget(self, scope: Scope) -> Forgotten:
         gone = await self.keeper.forget(scope)
+        self.last_turns.forget(scope.user_id)
         for listener in self.on_forget:
             listener(scope)
         return gone
@@ -326,6 +344,7 @@ class AsyncMemory(Operations):
     async def reset(self) -> None:
         await self._ready()
         await self.keeper.reset()
+        self.last_turns.forget(None)
 
     # -- reads -----------------------------------------------------------------------------
 
