@@ -1,13 +1,14 @@
 """Neighbouring-turn context for raw turns, and near-duplicate demotion in search results.
 
-A turn stored as is (``add(infer=False)``) is often only understandable with the turn before
-it ("Yes, we named him Biscuit" answers "Did you get the puppy?"). Such a turn is embedded
-twice, alone and after its previous turn of the same session, and stored as the mean of the
-two vectors (unnormalised): its dot product with a query is the mean of the two cosines, so
-a turn whose conversation was about the question ranks higher. The stored and shown text
-stays the turn's own words; only the vector carries the context. The vector space is the
-embedder's own, so a memory embedded without context (before this, or re-embedded after a
-model change) is still valid, only without its context.
+A dialogue turn stored as is (``add(infer=False)`` of ``{role, content}`` messages) is often
+only understandable with the turn before it ("Yes, we named him Biscuit" answers "Did you get
+the puppy?"). Such a turn is embedded twice, alone and after its previous turn of the same
+session, and stored as the mean of the two vectors (unnormalised): its dot product with a
+query is the mean of the two cosines, so a turn whose conversation was about the question
+ranks higher. The stored and shown text stays the turn's own words; only the vector carries
+the context. The vector space is the embedder's own, so a memory embedded without context
+(before this, or re-embedded after a model change) is still valid, only without its context.
+A plain-string add is a note, embedded alone (``dialogue_flags``).
 
 On the dev split (bench/retrieval_context.py, 810 questions) the context vectors took hit@10
 from 66.5% to 70.1%, and demoting near-duplicates (``demote_near_duplicates``) to 74.6%.
@@ -75,19 +76,35 @@ class LastTurns:
         self._last.pop(scope, None)
         self._last[scope] = (text, at)
 
+    def drop(self, scope: tuple[str | None, ...]) -> None:
+        self._last.pop(scope, None)
+
     def forget(self, user_id: str | None) -> None:
         for key in [k for k in self._last if user_id is None or k[0] == user_id]:
             del self._last[key]
 
 
-def with_previous(texts: Sequence[str], first_previous: str | None) -> list[str]:
+def dialogue_flags(messages: object) -> list[bool]:
+    """Per message of an ``add`` (as ``inputs.normalise_messages`` lists them): whether it was
+    given as a ``{role, content}`` message, i.e. a turn of a dialogue. A plain string is a note
+    ("Likes green tea"), embedded alone: notes added one after another are unrelated."""
+    if isinstance(messages, str):
+        return [False]
+    if isinstance(messages, dict):
+        return [True]
+    return [isinstance(m, dict) for m in messages]  # type: ignore[attr-defined]
+
+
+def with_previous(texts: Sequence[str], first_previous: str | None,
+                  dialogue: Sequence[bool] | None = None) -> list[str]:
     """Each text in context: the first after ``first_previous``, the others after the text
-    before them in the same call."""
+    before them in the same call; only between dialogue turns (``dialogue_flags``)."""
+    flags = list(dialogue) if dialogue is not None else [True] * len(texts)
     out = []
     prev = first_previous
-    for t in texts:
-        out.append(context_text(prev, t))
-        prev = t
+    for t, turn in zip(texts, flags):
+        out.append(context_text(prev if turn else None, t))
+        prev = t if turn else None
     return out
 
 

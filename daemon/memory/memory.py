@@ -23,7 +23,7 @@ import numpy as np
 
 from daemon.executors import SIZES, run
 from daemon.llm.base import ChatLLM, ChatMessage
-from daemon.memory.context import LastTurns, mix, seconds, with_previous
+from daemon.memory.context import LastTurns, dialogue_flags, mix, seconds, with_previous
 from daemon.memory.decide import AddStats, DecidePipeline
 from daemon.memory.embedder import Embedder
 from daemon.memory.extractor import FactExtractor
@@ -223,9 +223,11 @@ class AsyncMemory(Operations):
                            job=_job)
         async with self._lock(scope):
             if not infer:
-                texts = [m["content"].strip() for m in conversation
+                turns = [(m["content"].strip(), d)
+                         for m, d in zip(conversation, dialogue_flags(messages))
                          if m["role"] != "system" and m["content"].strip()]
-                vecs = await self._embed_turns(texts, scope, at) if texts else []
+                texts = [t for t, _ in turns]
+                vecs = await self._embed_turns(turns, scope, at) if texts else []
                 changes = [
                     Change("ADD", text=t, embedding=v, scope=scope, metadata=dict(metadata or {}),
                            embedder=self.embedder.identity, actor="api")
@@ -256,15 +258,21 @@ class AsyncMemory(Operations):
         self.last_add = stats
         return {"results": results}
 
-    async def _embed_turns(self, texts: list[str], scope: Scope, at: str | None) -> Any:
-        """Raw turns' vectors, each the mean of the turn alone and the turn after its
-        previous one (``daemon.memory.context``)."""
+    async def _embed_turns(self, turns: list[tuple[str, bool]], scope: Scope,
+                           at: str | None) -> Any:
+        """Raw turns' vectors: a dialogue turn's is the mean of the turn alone and the turn
+        after its previous one (``daemon.memory.context``); a note's is its own."""
         key = (scope.user_id, scope.agent_id, scope.run_id)
         when = seconds(at)
-        contexts = with_previous(texts, self.last_turns.previous(key, when))
+        texts = [t for t, _ in turns]
+        contexts = with_previous(texts, self.last_turns.previous(key, when),
+                                 [d for _, d in turns])
         framed = [i for i, (t, c) in enumerate(zip(texts, contexts)) if c != t]
         vecs = await self.keeper.embed_docs(texts + [contexts[i] for i in framed])
-        self.last_turns.remember(key, texts[-1], when)
+        if turns[-1][1]:
+            self.last_turns.remember(key, texts[-1], when)
+        else:  # a note in between ends the dialogue
+            self.last_turns.drop(key)
         own = vecs[:len(texts)]
         in_context = own.copy()
         in_context[framed] = vecs[len(texts):]

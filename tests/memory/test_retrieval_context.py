@@ -16,6 +16,7 @@ from daemon.memory.context import (
     LastTurns,
     context_text,
     demote_near_duplicates,
+    dialogue_flags,
     mix,
     with_previous,
 )
@@ -76,13 +77,15 @@ async def test_a_turn_in_a_session_is_stored_as_the_mean_of_alone_and_in_context
     memory = await open_memory(fake)
     await memory.add([{"role": "assistant", "content": "Did you get the puppy?"}],
                      user_id="u", infer=False, timestamp=_at(0))
-    await memory.add("Yes, we named him Biscuit", user_id="u", infer=False, timestamp=_at(2))
+    await memory.add([{"role": "user", "content": "Yes, we named him Biscuit"}], user_id="u",
+                     infer=False, timestamp=_at(2))
     # A new session: more than SESSION_GAP_S later, no context.
     later = SESSION_GAP_S / 60 + 5
-    await memory.add("The plumber comes at noon", user_id="u", infer=False,
-                     timestamp=_at(2 + later))
+    await memory.add({"role": "user", "content": "The plumber comes at noon"}, user_id="u",
+                     infer=False, timestamp=_at(2 + later))
     # Another user's turn right after is not this user's context.
-    await memory.add("Blue is my colour", user_id="other", infer=False, timestamp=_at(3))
+    await memory.add({"role": "user", "content": "Blue is my colour"}, user_id="other",
+                     infer=False, timestamp=_at(3))
     vecs = await _stored(memory, "u")
     own, ctx = fake.embed_documents(["Yes, we named him Biscuit",
                                      "Did you get the puppy?\nYes, we named him Biscuit"])
@@ -106,12 +109,36 @@ async def test_messages_of_one_add_are_each_others_context(open_memory, fake):
     np.testing.assert_allclose(vecs["I passed my driving test"], mix(own, ctx), atol=1e-6)
 
 
+async def test_notes_given_as_strings_are_embedded_alone(open_memory, fake):
+    """add("Likes green tea") is a note, not a dialogue turn: notes added one after another
+    are unrelated, and a note in between ends the dialogue's context."""
+    memory = await open_memory(fake)
+    await memory.add([{"role": "user", "content": "My daughter is five"}], user_id="u",
+                     infer=False, timestamp=_at(0))
+    await memory.add("Likes green tea", user_id="u", infer=False, timestamp=_at(1))
+    await memory.add(["Owns a bike", "Reads sci-fi"], user_id="u", infer=False, timestamp=_at(2))
+    await memory.add([{"role": "user", "content": "Back from the shop"}], user_id="u",
+                     infer=False, timestamp=_at(3))
+    vecs = await _stored(memory, "u")
+    for alone in ("Likes green tea", "Owns a bike", "Reads sci-fi", "Back from the shop"):
+        np.testing.assert_allclose(vecs[alone], fake.embed_documents([alone])[0], atol=1e-6)
+
+
+def test_dialogue_flags_and_context_between_dialogue_turns_only():
+    assert dialogue_flags("note") == [False]
+    assert dialogue_flags({"role": "user", "content": "x"}) == [True]
+    assert dialogue_flags(["a", {"role": "user", "content": "b"}]) == [False, True]
+    assert with_previous(["a", "b", "c"], None, [True, False, True]) == ["a", "b", "c"]
+    assert with_previous(["a", "b"], "z", [True, True]) == ["z\na", "a\nb"]
+
+
 async def test_a_forgotten_user_leaves_no_context_behind(open_memory, fake):
     memory = await open_memory(fake)
-    await memory.add("My password hint is the cat's name", user_id="u", infer=False,
-                     timestamp=_at(0))
+    await memory.add({"role": "user", "content": "My password hint is the cat's name"},
+                     user_id="u", infer=False, timestamp=_at(0))
     await memory.delete_all(user_id="u")
-    await memory.add("Hello again", user_id="u", infer=False, timestamp=_at(1))
+    await memory.add({"role": "user", "content": "Hello again"}, user_id="u", infer=False,
+                     timestamp=_at(1))
     vecs = await _stored(memory, "u")
     np.testing.assert_allclose(vecs["Hello again"], fake.embed_documents(["Hello again"])[0],
                                atol=1e-6)
