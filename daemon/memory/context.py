@@ -22,6 +22,10 @@ from datetime import datetime
 
 import numpy as np
 
+from daemon.memory.inputs import MAX_EPISODE_CHARS
+from daemon.memory.store import Scope
+from daemon.memory.upkeep import IndexKeeper
+
 # Turns further apart than this are not each other's context (a new session).
 SESSION_GAP_S = 30 * 60
 # Weight of the in-context vector in a turn's stored vector (dev: 0.4-0.6 are within 0.8 pt).
@@ -84,6 +88,22 @@ class LastTurns:
             del self._last[key]
 
 
+def episode_contexts(conversation: Sequence[Mapping[str, str]], texts: Sequence[str],
+                     max_chars: int) -> list[str]:
+    """What to embed for each episode (``inputs.episode_texts``, cut to ``max_chars``): the
+    user's words after the message before them in the same call, e.g. the assistant's previous
+    line that a device's turn sends along ("Did you get the puppy?" / "Yes, named him Biscuit")."""
+    before: dict[str, str | None] = {}
+    prev: str | None = None
+    for m in conversation:
+        norm = " ".join(m["content"].split())
+        if m["role"] == "user" and norm[:max_chars] not in before:
+            before[norm[:max_chars]] = prev
+        if m["role"] != "system" and norm:
+            prev = norm
+    return [context_text(before.get(t), t) for t in texts]
+
+
 def dialogue_flags(messages: object) -> list[bool]:
     """Per message of an ``add`` (as ``inputs.normalise_messages`` lists them): whether it was
     given as a ``{role, content}`` message, i.e. a turn of a dialogue. A plain string is a note
@@ -127,3 +147,41 @@ def demote_near_duplicates(order: Sequence[int], vectors: Mapping[int, np.ndarra
         kept.append(n)
         unit.append(u)
     return kept + later
+
+
+class ContextEmbedder:
+    """Embeds raw turns and episodes with their context, on the keeper's document pool."""
+
+    def __init__(self, keeper: IndexKeeper) -> None:
+        self.keeper = keeper
+        self.last_turns = LastTurns()
+
+    async def turns(self, turns: Sequence[tuple[str, bool]], scope: Scope,
+                    at: str | None) -> np.ndarray:
+        """Vectors of an ``add(infer=False)``'s texts, each with ``dialogue_flags``' flag: a
+        dialogue turn after the previous one of its session, a note alone."""
+        key = (scope.user_id, scope.agent_id, scope.run_id)
+        when = seconds(at)
+        texts = [t for t, _ in turns]
+        contexts = with_previous(texts, self.last_turns.previous(key, when),
+                                 [d for _, d in turns])
+        if turns[-1][1]:
+            self.last_turns.remember(key, texts[-1], when)
+        else:  # a note in between ends the dialogue
+            self.last_turns.drop(key)
+        return await self.in_context(texts, contexts)
+
+    async def episodes(self, conversation: Sequence[Mapping[str, str]],
+                       texts: Sequence[str]) -> np.ndarray:
+        return await self.in_context(
+            texts, episode_contexts(conversation, texts, MAX_EPISODE_CHARS))
+
+    async def in_context(self, texts: Sequence[str], contexts: Sequence[str]) -> np.ndarray:
+        """The mean of each text's vector alone and in its context (one embedding when the
+        context is the text itself)."""
+        framed = [i for i, (t, c) in enumerate(zip(texts, contexts)) if c != t]
+        vecs = await self.keeper.embed_docs(list(texts) + [contexts[i] for i in framed])
+        own = vecs[:len(texts)]
+        in_context = own.copy()
+        in_context[framed] = vecs[len(texts):]
+        return mix(own, in_context)

@@ -23,7 +23,7 @@ import numpy as np
 
 from daemon.executors import SIZES, run
 from daemon.llm.base import ChatLLM, ChatMessage
-from daemon.memory.context import LastTurns, dialogue_flags, mix, seconds, with_previous
+from daemon.memory.context import ContextEmbedder, dialogue_flags
 from daemon.memory.decide import AddStats, DecidePipeline
 from daemon.memory.embedder import Embedder
 from daemon.memory.extractor import FactExtractor
@@ -107,8 +107,8 @@ class AsyncMemory(Operations):
         self.indexes = self.keeper.indexes
         self.searcher = HybridSearch(store, embedder, self.keeper, self.search_threshold, fusion)
         self._warming: asyncio.Future[None] | None = None  # jieba loading (start)
-        # infer=False turns are embedded with the turn before them (``context``).
-        self.last_turns = LastTurns()
+        # Dialogue turns and episodes are embedded with the turn before them (``context``).
+        self.context = ContextEmbedder(self.keeper)
         self.extractor = (
             FactExtractor(llm, max_tokens=extraction_max_tokens, timeout_s=llm_timeout_s,
                           retries=llm_retries) if llm else None
@@ -227,7 +227,7 @@ class AsyncMemory(Operations):
                          for m, d in zip(conversation, dialogue_flags(messages))
                          if m["role"] != "system" and m["content"].strip()]
                 texts = [t for t, _ in turns]
-                vecs = await self._embed_turns(turns, scope, at) if texts else []
+                vecs = await self.context.turns(turns, scope, at) if texts else []
                 changes = [
                     Change("ADD", text=t, embedding=v, scope=scope, metadata=dict(metadata or {}),
                            embedder=self.embedder.identity, actor="api")
@@ -258,33 +258,13 @@ class AsyncMemory(Operations):
         self.last_add = stats
         return {"results": results}
 
-    async def _embed_turns(self, turns: list[tuple[str, bool]], scope: Scope,
-                           at: str | None) -> Any:
-        """Raw turns' vectors: a dialogue turn's is the mean of the turn alone and the turn
-        after its previous one (``daemon.memory.context``); a note's is its own."""
-        key = (scope.user_id, scope.agent_id, scope.run_id)
-        when = seconds(at)
-        texts = [t for t, _ in turns]
-        contexts = with_previous(texts, self.last_turns.previous(key, when),
-                                 [d for _, d in turns])
-        framed = [i for i, (t, c) in enumerate(zip(texts, contexts)) if c != t]
-        vecs = await self.keeper.embed_docs(texts + [contexts[i] for i in framed])
-        if turns[-1][1]:
-            self.last_turns.remember(key, texts[-1], when)
-        else:  # a note in between ends the dialogue
-            self.last_turns.drop(key)
-        own = vecs[:len(texts)]
-        in_context = own.copy()
-        in_context[framed] = vecs[len(texts):]
-        return mix(own, in_context)
-
     async def _add_episodes(self, conversation: Sequence[ChatMessage], scope: Scope,
                             metadata: dict[str, Any], at: str | None, job: int | None,
                             guard: WriteGuard) -> None:
         texts = episode_texts(conversation)
         if not texts:
             return
-        vecs = await self.keeper.embed_docs(texts)
+        vecs = await self.context.episodes(conversation, texts)
         where = Scope(scope.user_id, scope.agent_id, scope.run_id, EPISODE)
         await self.keeper.commit([
             Change("ADD", text=t, embedding=v, scope=where, metadata=dict(metadata),
@@ -344,7 +324,7 @@ class AsyncMemory(Operations):
 
     async def forget(self, scope: Scope) -> Forgotten:
         gone = await self.keeper.forget(scope)
-        self.last_turns.forget(scope.user_id)
+        self.context.last_turns.forget(scope.user_id)
         for listener in self.on_forget:
             listener(scope)
         return gone
@@ -352,7 +332,7 @@ class AsyncMemory(Operations):
     async def reset(self) -> None:
         await self._ready()
         await self.keeper.reset()
-        self.last_turns.forget(None)
+        self.context.last_turns.forget(None)
 
     # -- reads -----------------------------------------------------------------------------
 

@@ -17,6 +17,7 @@ from daemon.memory.context import (
     context_text,
     demote_near_duplicates,
     dialogue_flags,
+    episode_contexts,
     mix,
     with_previous,
 )
@@ -130,6 +131,29 @@ def test_dialogue_flags_and_context_between_dialogue_turns_only():
     assert dialogue_flags(["a", {"role": "user", "content": "b"}]) == [False, True]
     assert with_previous(["a", "b", "c"], None, [True, False, True]) == ["a", "b", "c"]
     assert with_previous(["a", "b"], "z", [True, True]) == ["z\na", "a\nb"]
+
+
+def test_an_episode_is_framed_by_the_message_before_it_in_its_call():
+    conv = [{"role": "assistant", "content": "Did you get the  puppy?"},
+            {"role": "user", "content": "Yes, we named him Biscuit"},
+            {"role": "system", "content": "ignored"},
+            {"role": "user", "content": "He chews everything"}]
+    texts = ["Yes, we named him Biscuit", "He chews everything"]
+    assert episode_contexts(conv, texts, 1000) == [
+        "Did you get the puppy?\nYes, we named him Biscuit",
+        "Yes, we named him Biscuit\nHe chews everything"]
+    assert episode_contexts(conv[1:2], texts[:1], 1000) == texts[:1]
+
+
+async def test_episode_vectors_are_the_mean_of_alone_and_in_context(open_memory, fake):
+    """A device's job sends the assistant's previous line before the user's words."""
+    memory = await open_memory(fake)
+    conv = [{"role": "assistant", "content": "Did you get the puppy?"},
+            {"role": "user", "content": "Yes, we named him Biscuit"}]
+    got = await memory.context.episodes(conv, ["Yes, we named him Biscuit"])
+    own, ctx = fake.embed_documents(["Yes, we named him Biscuit",
+                                     "Did you get the puppy?\nYes, we named him Biscuit"])
+    np.testing.assert_allclose(got[0], mix(own, ctx), atol=1e-6)
 
 
 async def test_a_forgotten_user_leaves_no_context_behind(open_memory, fake):
