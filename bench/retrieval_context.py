@@ -8,9 +8,11 @@ from an in-memory FTS5 table per conversation with the store's tokenizer and ind
 (``keywords.index_words``), with the previous turn's words in a second column. Vectors are
 searched exactly (HNSW recall at ~600 memories is ~1). Each variant is scored hit@5/@10 per
 question type, next to ``base``: the shipped fusion over the shipped lists, which
-reproduces ``retrieval_bench.py``'s "shipped" row to within HNSW noise.
+reproduces the previous release's "shipped" row of ``retrieval_bench.py`` to within HNSW
+noise; ``shipped`` is what search does now.
 
-Usage: python bench/retrieval_context.py [--split dev] [--show-failures open-domain]
+Usage: python bench/retrieval_context.py [--split dev] [--only base,shipped]
+       [--show-failures open-domain --failures-of shipped]
 """
 
 from __future__ import annotations
@@ -206,8 +208,11 @@ def evaluate(convs: Sequence[Conv], v: Variant,
     return {key: 100.0 * sum(x) / len(x) for key, x in tally.items()}
 
 
+# What search ships now (context vectors, cosine pool re-sorted, near-duplicates demoted).
+SHIPPED = Variant("shipped", vec_mix=0.5, norm=False, cosine_pool=True, diverse=0.95)
 VARIANTS = [
     Variant("base"),
+    SHIPPED,
     *[Variant(f"ctx-vec-{m}", vec_mix=m) for m in (0.2, 0.35, 0.5, 1.0)],
     *[Variant(f"ctx-vec-raw-{m}", vec_mix=m, norm=False) for m in (0.35, 0.5)],
     *[Variant(f"ctx-vec-raw-{m}-zh{z}", vec_mix=m, vec_mix_cjk=z, norm=False)
@@ -235,7 +240,8 @@ def main() -> int:
     ap.add_argument("--split", default="dev")
     ap.add_argument("--cache", type=Path, default=Path("/tmp/retrieval-context"))
     ap.add_argument("--only", default="", help="comma-separated variant names")
-    ap.add_argument("--show-failures", default="", help="a question type: print base misses")
+    ap.add_argument("--show-failures", default="", help="a question type: print misses")
+    ap.add_argument("--failures-of", default="shipped", help="the variant whose misses to print")
     args = ap.parse_args()
     convs = load(args.split, args.cache)
     keys = ["all", "en", "zh", *TYPES]
@@ -256,7 +262,7 @@ def main() -> int:
             texts = {t["id"]: t["text"] for t in conv.turns}
             print(f"\nQ {q['question']}\n  gold: " + " | ".join(texts[e] for e in q["evidence"]))
             print("  top3: " + " | ".join(texts[t] for t in top[:3]))
-        evaluate(convs, VARIANTS[0], show)
+        evaluate(convs, next(v for v in VARIANTS if v.name == args.failures_of), show)
     return 0
 
 
