@@ -228,6 +228,9 @@ class TtsConfig(_Section):
     # piper speaks English only here: Chinese sentences still go to espeak-ng.
     piper_voice: str = "piper-joe-us"
     max_sentence_s: float = Field(30.0, gt=0)
+    # The answer's first piece may end at a comma once it is this long (a CJK character counts
+    # 3, a Latin letter 1; 0 = whole sentences): speech starts a few tokens sooner.
+    first_clause: int = Field(12, ge=0, le=200)
     # kokoro: a name from `models list` (or a folder under models_dir) and its voices
     kokoro_model: str = "kokoro-82m"
     kokoro_voice_zh: str = "zf_xiaoxiao"

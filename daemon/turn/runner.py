@@ -63,6 +63,7 @@ class TurnResult:
     error: str | None = None
     lookup_ms: float = 0.0
     first_sentence_ms: float | None = None
+    sentence_ms: list[float] = field(default_factory=list)  # when each sentence went out
     since: int | None = None  # the newest forget when the turn began
 
 
@@ -139,14 +140,15 @@ class TurnRunner:
             no_memories=self.cfg.prompts.no_memories, memory_template=self.cfg.prompts.memory,
         )
         parts: list[str] = []
-        splitter = SentenceSplitter()
+        splitter = SentenceSplitter(first_clause=self.cfg.audio.tts.first_clause)
         try:
             await send(Llm(emotion="neutral", text="🙂"))
             await send(Tts(state="start"))
 
             async def speak(sentence: str) -> None:
+                result.sentence_ms.append((time.perf_counter() - t0) * 1000)
                 if result.first_sentence_ms is None:
-                    result.first_sentence_ms = (time.perf_counter() - t0) * 1000
+                    result.first_sentence_ms = result.sentence_ms[0]
                 result.sentences.append(sentence)
                 if speaker is not None:
                     await speaker.say(sentence)

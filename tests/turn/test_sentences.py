@@ -35,3 +35,26 @@ def test_run_on_text_is_cut_at_a_comma_or_space() -> None:
     out = split_stream([long])
     assert all(len(x) <= 200 for x in out)
     assert "".join(out).replace(" ", "") == long.replace(" ", "").rstrip()
+
+
+def test_the_first_clause_goes_out_at_its_comma_then_whole_sentences() -> None:
+    s = SentenceSplitter(first_clause=12)
+    assert s.feed("你女儿叫朵朵") == []
+    assert s.feed("，今年") == ["你女儿叫朵朵，"]  # a CJK comma ends the clause at once
+    assert s.feed("六岁，在上小学。她") == ["今年六岁，在上小学。"]  # only the first piece is a clause
+    assert s.flush() == ["她"]
+
+
+def test_a_short_lead_in_or_a_number_is_no_clause() -> None:
+    s = SentenceSplitter(first_clause=12)
+    assert s.feed("好的，") == []  # "好的" weighs 6: too short to be spoken alone
+    assert s.feed("我记住了") == []
+    assert s.feed("，") == ["好的，我记住了，"]
+    s = SentenceSplitter(first_clause=12)
+    assert s.feed("It costs 1,000 euros") == []  # no space after the comma: a number
+    assert s.feed(", so") == ["It costs 1,000 euros,"]  # a Latin comma waits for its space
+
+
+def test_without_first_clause_only_sentences_are_cut() -> None:
+    assert split_stream(["Your daughter is Duoduo, ", "she is six. Yes"]) == [
+        "Your daughter is Duoduo, she is six.", "Yes"]
