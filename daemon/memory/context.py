@@ -152,9 +152,11 @@ def demote_near_duplicates(order: Sequence[int], vectors: Mapping[int, np.ndarra
 class ContextEmbedder:
     """Embeds raw turns and episodes with their context, on the keeper's document pool."""
 
-    def __init__(self, keeper: IndexKeeper) -> None:
+    def __init__(self, keeper: IndexKeeper, enabled: bool = True) -> None:
         self.keeper = keeper
         self.last_turns = LastTurns()
+        # False: every text embedded alone (the previous behaviour; ingestion about 2x faster).
+        self.enabled = enabled
 
     async def turns(self, turns: Sequence[tuple[str, bool]], scope: Scope,
                     at: str | None) -> np.ndarray:
@@ -179,7 +181,7 @@ class ContextEmbedder:
     async def in_context(self, texts: Sequence[str], contexts: Sequence[str]) -> np.ndarray:
         """The mean of each text's vector alone and in its context (one embedding when the
         context is the text itself)."""
-        framed = [i for i, (t, c) in enumerate(zip(texts, contexts)) if c != t]
+        framed = [i for i, (t, c) in enumerate(zip(texts, contexts)) if c != t and self.enabled]
         vecs = await self.keeper.embed_docs(list(texts) + [contexts[i] for i in framed])
         own = vecs[:len(texts)]
         in_context = own.copy()

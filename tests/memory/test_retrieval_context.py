@@ -156,6 +156,18 @@ async def test_episode_vectors_are_the_mean_of_alone_and_in_context(open_memory,
     np.testing.assert_allclose(got[0], mix(own, ctx), atol=1e-6)
 
 
+async def test_context_can_be_switched_off(open_memory, fake):
+    memory = await open_memory(fake)
+    memory.context.enabled = False
+    before = fake.texts_embedded
+    await memory.add([{"role": "user", "content": "Guess what"},
+                      {"role": "user", "content": "I passed"}], user_id="u", infer=False)
+    assert fake.texts_embedded - before == 2  # each text once
+    vecs = await _stored(memory, "u")
+    np.testing.assert_allclose(vecs["I passed"], fake.embed_documents(["I passed"])[0],
+                               atol=1e-6)
+
+
 async def test_a_forgotten_user_leaves_no_context_behind(open_memory, fake):
     memory = await open_memory(fake)
     await memory.add({"role": "user", "content": "My password hint is the cat's name"},
