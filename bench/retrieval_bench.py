@@ -208,7 +208,7 @@ async def quality(args: argparse.Namespace, split: str, embedder: Any,
 async def candidates(memory: Any, text: str, qvec: np.ndarray, scope: Any, ids: dict[str, str],
                      q: dict[str, Any], conv: dict[str, Any]) -> dict[str, Any]:
     """Both sides' top 40 for one question, as turn ids with dates (offline fusion tuning)."""
-    vec = [n for n, _ in await vector_hits(memory, qvec, scope, None, 40)]
+    vec = await vector_side(memory, qvec, scope, 40)
     kws = await keyword_hits(memory, text, scope, 40)
     rows = await memory.store.get_by_nums(vec + kws)
     return {"lang": conv["lang"], "type": q["type"], "q": text, "gold": q["evidence"],
