@@ -104,15 +104,20 @@ def episode_contexts(conversation: Sequence[Mapping[str, str]], texts: Sequence[
     return [context_text(before.get(t), t) for t in texts]
 
 
-def dialogue_flags(messages: object) -> list[bool]:
-    """Per message of an ``add`` (as ``inputs.normalise_messages`` lists them): whether it was
-    given as a ``{role, content}`` message, i.e. a turn of a dialogue. A plain string is a note
-    ("Likes green tea"), embedded alone: notes added one after another are unrelated."""
+def dialogue_flags(messages: object, count: int) -> list[bool]:
+    """Per message of an ``add`` (the ``count`` that ``inputs.normalise_messages`` listed):
+    whether it was given as a ``{role, content}`` message, i.e. a turn of a dialogue. A plain
+    string is a note ("Likes green tea"), embedded alone: notes added one after another are
+    unrelated. Anything else (e.g. an iterator already consumed) counts as dialogue."""
     if isinstance(messages, str):
-        return [False]
-    if isinstance(messages, dict):
-        return [True]
-    return [isinstance(m, dict) for m in messages]  # type: ignore[attr-defined]
+        flags = [False]
+    elif isinstance(messages, dict):
+        flags = [True]
+    elif isinstance(messages, (list, tuple)):
+        flags = [isinstance(m, dict) for m in messages]
+    else:
+        flags = []
+    return flags if len(flags) == count else [True] * count
 
 
 def with_previous(texts: Sequence[str], first_previous: str | None,

@@ -224,7 +224,7 @@ class AsyncMemory(Operations):
         async with self._lock(scope):
             if not infer:
                 turns = [(m["content"].strip(), d)
-                         for m, d in zip(conversation, dialogue_flags(messages))
+                         for m, d in zip(conversation, dialogue_flags(messages, len(conversation)))
                          if m["role"] != "system" and m["content"].strip()]
                 texts = [t for t, _ in turns]
                 vecs = await self.context.turns(turns, scope, at) if texts else []

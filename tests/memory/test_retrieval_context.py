@@ -126,9 +126,10 @@ async def test_notes_given_as_strings_are_embedded_alone(open_memory, fake):
 
 
 def test_dialogue_flags_and_context_between_dialogue_turns_only():
-    assert dialogue_flags("note") == [False]
-    assert dialogue_flags({"role": "user", "content": "x"}) == [True]
-    assert dialogue_flags(["a", {"role": "user", "content": "b"}]) == [False, True]
+    assert dialogue_flags("note", 1) == [False]
+    assert dialogue_flags({"role": "user", "content": "x"}, 1) == [True]
+    assert dialogue_flags(["a", {"role": "user", "content": "b"}], 2) == [False, True]
+    assert dialogue_flags(iter([]), 2) == [True, True]  # consumed: every message kept
     assert with_previous(["a", "b", "c"], None, [True, False, True]) == ["a", "b", "c"]
     assert with_previous(["a", "b"], "z", [True, True]) == ["z\na", "a\nb"]
 
