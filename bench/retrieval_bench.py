@@ -66,6 +66,15 @@ async def vector_hits(memory: Any, qvec: np.ndarray, scope: Any, filters: Any,
     return list(await memory._vector_hits(qvec, scope, filters, n))
 
 
+async def vector_side(memory: Any, qvec: np.ndarray, scope: Any, n: int = 10) -> list[int]:
+    """The vector side as search ranks it: the index's top 40 (cosine) re-sorted by the stored
+    vectors' dot product (turns stored with context have unnormalised vectors)."""
+    pool = [num for num, _ in await vector_hits(memory, qvec, scope, None, 40)]
+    rows = await memory.store.get_by_nums(pool)
+    sims = {num: float(r.embedding @ qvec) for num, r in rows.items() if r.embedding is not None}
+    return sorted(pool, key=lambda num: -sims.get(num, 0.0))[:n]
+
+
 async def keyword_hits(memory: Any, text: str, scope: Any, n: int) -> list[int]:
     """The keyword side alone, in either code layout."""
     searcher = getattr(memory, "searcher", None)
@@ -171,7 +180,7 @@ async def quality(args: argparse.Namespace, split: str, embedder: Any,
                 shipped = [ids[r["id"]] for r in res["results"] if r["id"] in ids]
                 tally.add("shipped", conv["lang"], q["type"], shipped, gold)
                 qvec = embedder.embed_queries([text])[0]
-                vec = [n for n, _ in await vector_hits(memory, qvec, scope, None, 10)]
+                vec = await vector_side(memory, qvec, scope)
                 tally.add("vectors", conv["lang"], q["type"],
                           await nums_to_turns(memory, vec, ids), gold)
                 kw = await keyword_hits(memory, text, scope, 10)
@@ -199,7 +208,7 @@ async def quality(args: argparse.Namespace, split: str, embedder: Any,
 async def candidates(memory: Any, text: str, qvec: np.ndarray, scope: Any, ids: dict[str, str],
                      q: dict[str, Any], conv: dict[str, Any]) -> dict[str, Any]:
     """Both sides' top 40 for one question, as turn ids with dates (offline fusion tuning)."""
-    vec = [n for n, _ in await vector_hits(memory, qvec, scope, None, 40)]
+    vec = await vector_side(memory, qvec, scope, 40)
     kws = await keyword_hits(memory, text, scope, 40)
     rows = await memory.store.get_by_nums(vec + kws)
     return {"lang": conv["lang"], "type": q["type"], "q": text, "gold": q["evidence"],

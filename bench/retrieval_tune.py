@@ -5,7 +5,8 @@
 dev question both sides' top 40 (turn ids, dates). This grid-searches ``ranking.Fusion`` over
 them with the shipped ``ranking.fuse`` and prints hit@10 per language and type, best first.
 Tune here on dev only; the test split is reported by retrieval_bench.py with the shipped
-defaults. (The shipped search also drops vector-only hits under the embedder's threshold.)
+defaults. (The shipped search also drops vector-only hits under the embedder's threshold and
+demotes near-duplicates: bench/retrieval_context.py scores those.)
 
 Usage: python bench/retrieval_tune.py /tmp/dev.cands.json [--top 15]
 """

@@ -23,6 +23,7 @@ import numpy as np
 
 from daemon.executors import SIZES, run
 from daemon.llm.base import ChatLLM, ChatMessage
+from daemon.memory.context import ContextEmbedder, dialogue_flags
 from daemon.memory.decide import AddStats, DecidePipeline
 from daemon.memory.embedder import Embedder
 from daemon.memory.extractor import FactExtractor
@@ -106,6 +107,8 @@ class AsyncMemory(Operations):
         self.indexes = self.keeper.indexes
         self.searcher = HybridSearch(store, embedder, self.keeper, self.search_threshold, fusion)
         self._warming: asyncio.Future[None] | None = None  # jieba loading (start)
+        # Dialogue turns and episodes are embedded with the turn before them (``context``).
+        self.context = ContextEmbedder(self.keeper)
         self.extractor = (
             FactExtractor(llm, max_tokens=extraction_max_tokens, timeout_s=llm_timeout_s,
                           retries=llm_retries) if llm else None
@@ -220,9 +223,11 @@ class AsyncMemory(Operations):
                            job=_job)
         async with self._lock(scope):
             if not infer:
-                texts = [m["content"].strip() for m in conversation
+                turns = [(m["content"].strip(), d)
+                         for m, d in zip(conversation, dialogue_flags(messages, len(conversation)))
                          if m["role"] != "system" and m["content"].strip()]
-                vecs = await self.keeper.embed_docs(texts) if texts else []
+                texts = [t for t, _ in turns]
+                vecs = await self.context.turns(turns, scope, at) if texts else []
                 changes = [
                     Change("ADD", text=t, embedding=v, scope=scope, metadata=dict(metadata or {}),
                            embedder=self.embedder.identity, actor="api")
@@ -259,7 +264,7 @@ class AsyncMemory(Operations):
         texts = episode_texts(conversation)
         if not texts:
             return
-        vecs = await self.keeper.embed_docs(texts)
+        vecs = await self.context.episodes(conversation, texts)
         where = Scope(scope.user_id, scope.agent_id, scope.run_id, EPISODE)
         await self.keeper.commit([
             Change("ADD", text=t, embedding=v, scope=where, metadata=dict(metadata),
@@ -319,6 +324,7 @@ class AsyncMemory(Operations):
 
     async def forget(self, scope: Scope) -> Forgotten:
         gone = await self.keeper.forget(scope)
+        self.context.last_turns.forget(scope.user_id)
         for listener in self.on_forget:
             listener(scope)
         return gone
@@ -326,6 +332,7 @@ class AsyncMemory(Operations):
     async def reset(self) -> None:
         await self._ready()
         await self.keeper.reset()
+        self.context.last_turns.forget(None)
 
     # -- reads -----------------------------------------------------------------------------
 

@@ -10,6 +10,7 @@ from typing import Any
 import numpy as np
 
 from daemon.executors import run
+from daemon.memory.context import demote_near_duplicates
 from daemon.memory.embedder import Embedder
 from daemon.memory.filters import Filters
 from daemon.memory.keywords import has_cjk, keyword_query
@@ -32,6 +33,8 @@ class HybridSearch:
         self.embedder = embedder
         self.keeper = keeper
         self.search_threshold = search_threshold
+        # Demote hits that repeat a better one (``context.demote_near_duplicates``).
+        self.near_duplicates = True
 
     async def vector_hits(
         self, qvec: np.ndarray, scope: Scope, filters: Filters, n: int
@@ -86,11 +89,17 @@ class HybridSearch:
         rows = await self.store.filter_nums(candidates, scope, filters)
         sims = {num: float(row.embedding @ qvec) if row.embedding is not None else 0.0
                 for num, row in rows.items()}
-        order = fuse([num for num, _ in vec_hits if num in rows], [num for num in kw if num in rows],
+        # The index ranks by cosine; a turn stored with its context has an unnormalised vector
+        # whose dot product (the mean of its two cosines) is the score (``context``).
+        vec_order = sorted((num for num, _ in vec_hits if num in rows), key=lambda n: -sims[n])
+        order = fuse(vec_order, [num for num in kw if num in rows],
                      query, {num: row.created_at for num, row in rows.items()}, self.fusion)
         thr = self.search_threshold if threshold is None else threshold
         kw_set = set(kw)
         keep = [num for num in order if sims[num] >= thr or num in kw_set]
+        if self.near_duplicates:
+            keep = demote_near_duplicates(keep, {n: rows[n].embedding for n in keep[:limit * 3]},
+                                          limit)
         out = []
         for num in keep[:limit]:
             item = rows[num].public()

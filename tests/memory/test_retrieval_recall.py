@@ -31,9 +31,12 @@ async def test_hnsw_recall_at_10_vs_exact_search(open_memory, e5):
     nums, vecs = await memory.store.embeddings(scope)
     assert len(nums) == len(texts)
     questions = [q["question"] for c in ("en", "zh") for q in _conversation(c, 468)["questions"]]
+    # The index's metric is the cosine (turns stored with their context have unnormalised
+    # vectors, re-sorted by dot product after the index: daemon.memory.context).
+    unit = vecs / np.linalg.norm(vecs, axis=1, keepdims=True)
     recalls = []
     for qvec in e5.embed_queries(questions[::3]):
-        exact = {nums[i] for i in np.argsort(-(vecs @ qvec))[:10]}
+        exact = {nums[i] for i in np.argsort(-(unit @ qvec))[:10]}
         got = {n for n, _ in await memory.searcher.vector_hits(qvec, scope, None, 10)}
         recalls.append(len(exact & got) / 10)
     assert len(recalls) >= 40
