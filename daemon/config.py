@@ -118,6 +118,9 @@ class MemoryConfig(_Section):
     token_budget: int = Field(400, ge=0)
     lookup_timeout_ms: int = Field(300, ge=1)
     neighbours: int = Field(5, ge=1, le=50)
+    # A dialogue turn or episode is embedded alone and after the turn before it (docs/
+    # retrieval.md: hit@10 +10 points on long dialogues; ingestion about half as fast).
+    turn_context: bool = True
     extraction_max_tokens: int = Field(384, ge=32, le=4096)
     llm_timeout_s: float = Field(120.0, gt=0)
     llm_retries: int = Field(2, ge=0, le=10)

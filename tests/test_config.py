@@ -83,3 +83,13 @@ def test_missing_file_and_broken_yaml(tmp_path: Path) -> None:
     f.write_text("server: [unclosed\n")
     with pytest.raises(ConfigError, match="not valid YAML"):
         load_config(f, environ={})
+
+
+
+def test_turn_context_reaches_the_memory(tmp_path: Path) -> None:
+    from daemon.memory.factory import build_memory
+    from tests.support.memory_fakes import HashEmbedder
+
+    for on in (True, False):
+        cfg = Config(data_dir=tmp_path, memory={"turn_context": on})
+        assert build_memory(cfg, llm=None, embedder=HashEmbedder()).context.enabled is on

@@ -103,6 +103,7 @@ def memory_options(
         extraction_max_tokens=m.extraction_max_tokens,
         llm_timeout_s=m.llm_timeout_s,
         llm_retries=m.llm_retries,
+        turn_context=m.turn_context,
         progress=progress,
     )
 

@@ -81,6 +81,7 @@ class AsyncMemory(Operations):
         llm_retries: int = 2,
         progress: Progress | None = None,
         fusion: Fusion | None = None,
+        turn_context: bool = True,
     ) -> None:
         if store is None and embedder is None and llm is None and index_dir is None:
             from daemon.memory.embedded import embedded_options
@@ -108,7 +109,7 @@ class AsyncMemory(Operations):
         self.searcher = HybridSearch(store, embedder, self.keeper, self.search_threshold, fusion)
         self._warming: asyncio.Future[None] | None = None  # jieba loading (start)
         # Dialogue turns and episodes are embedded with the turn before them (``context``).
-        self.context = ContextEmbedder(self.keeper)
+        self.context = ContextEmbedder(self.keeper, enabled=turn_context)
         self.extractor = (
             FactExtractor(llm, max_tokens=extraction_max_tokens, timeout_s=llm_timeout_s,
                           retries=llm_retries) if llm else None

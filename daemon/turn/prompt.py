@@ -7,6 +7,7 @@ from datetime import date
 from typing import Any
 
 from daemon.llm.base import ChatMessage
+from daemon.turn.perspective import second_person
 
 
 def estimate_tokens(text: str) -> int:
@@ -17,16 +18,18 @@ def estimate_tokens(text: str) -> int:
 
 def memory_line(m: dict[str, Any]) -> str:
     """``- [2026-11-25] Lives in Munich``: the date the memory was last noted, so that the model
-    can tell which of two memories that disagree is the current one."""
+    can tell which of two memories that disagree is the current one. The user's "I" is shown
+    as "you" (``perspective``): the model copies the words it is given."""
     when = str(m.get("updated_at") or m.get("created_at") or "")[:10]
-    return f"- [{when}] {m['memory']}" if len(when) == 10 else f"- {m['memory']}"
+    text = second_person(m["memory"])
+    return f"- [{when}] {text}" if len(when) == 10 else f"- {text}"
 
 
 def _when(m: dict[str, Any]) -> str:
     return str(m.get("updated_at") or m.get("created_at") or "")
 
 
-EPISODES_HEADER = "Earlier, the user said:"
+EPISODES_HEADER = "Earlier, the user told you:"
 
 
 def memories_block(

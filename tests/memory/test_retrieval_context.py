@@ -158,8 +158,7 @@ async def test_episode_vectors_are_the_mean_of_alone_and_in_context(open_memory,
 
 
 async def test_context_can_be_switched_off(open_memory, fake):
-    memory = await open_memory(fake)
-    memory.context.enabled = False
+    memory = await open_memory(fake, turn_context=False)  # config: memory.turn_context
     before = fake.texts_embedded
     await memory.add([{"role": "user", "content": "Guess what"},
                       {"role": "user", "content": "I passed"}], user_id="u", infer=False)

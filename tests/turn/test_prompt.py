@@ -22,7 +22,7 @@ def test_facts_newest_first_then_episodes_within_the_budget() -> None:
                  "created_at": "2026-05-04T09:00:00"}]
     lines = memories_block(facts, episodes, token_budget=1000)
     assert lines == ["- [2026-05-03] Lives in Munich", "- [2026-01-02] Lives in Berlin",
-                     "Earlier, the user said:", "- [2026-05-04] I just got back from the Alps"]
+                     "Earlier, the user told you:", "- [2026-05-04] You just got back from the Alps"]
     # Facts come first: a tight budget drops the episodes, not the facts.
     assert memories_block(facts, episodes, token_budget=20) == lines[:2]
 

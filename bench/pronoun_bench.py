@@ -1,0 +1,114 @@
+"""Does the chat model speak to the user as "you" when it uses a memory?
+
+    python bench/pronoun_bench.py [--model NAME]
+
+Seen on the learning bench (2026-11-30, Qwen2.5-Coder-1.5B): asked "我对什么过敏？" with the
+episode "我对芒果过敏" in its prompt, the model answered "我过敏于芒果。" - the user's words
+repeated as its own. A rule in the system prompt ("talk to the user as you/你, never I/我")
+changed none of 8 answers (tried first, same cases). For each case (a memory in the user's
+words, a question about it) this asks the real default chat model with the memory line as the
+prompt shows it now (``daemon.turn.prompt.memory_line``: "I" shifted to "you") and as it was
+before (the words as said), in one run (temperature 0, same system prompt), and prints how many
+answers hold the expected word, and how many say it in the first person without addressing the
+user (a "slip"). The cases were written for this bench, not taken from the learning workload.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import re
+import sys
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from daemon.config import Config  # noqa: E402
+from daemon.turn.prompt import EPISODES_HEADER, build_messages, memory_line  # noqa: E402
+
+# (memory as the user said it, the question, a word the answer must hold)
+CASES: list[tuple[str, str, str]] = [
+    ("我对虾过敏，吃了会起疹子。", "我对什么过敏？", "虾"),
+    ("我在一家医院当护士。", "我是做什么工作的？", "护士"),
+    ("我老家是山东烟台的。", "我老家是哪里的？", "烟台"),
+    ("我每周三晚上去游泳。", "我周三晚上一般干什么？", "游泳"),
+    ("我最喜欢的歌手是周杰伦。", "我最喜欢哪个歌手？", "周杰伦"),
+    ("我养了一只橘猫，叫大黄。", "我的猫叫什么名字？", "大黄"),
+    ("我儿子在读初二。", "我儿子读几年级？", "初二"),
+    ("我不吃香菜。", "我有什么不吃的吗？", "香菜"),
+    ("I'm allergic to shellfish.", "What am I allergic to?", "shellfish"),
+    ("I work as a bus driver in Leeds.", "What's my job?", "bus driver"),
+    ("My daughter Mia plays the violin.", "What does my daughter play?", "violin"),
+    ("I grew up in Cork.", "Where did I grow up?", "Cork"),
+]
+
+_ZH_ME = re.compile("我(?!记得|知道|想|不确定|会|可以|建议|帮|们)")
+_EN_ME = re.compile(r"\b(I|I'm|my|My)\b")
+
+
+def slip(answer: str, zh: bool) -> bool:
+    """The memory said back as the assistant's own: first person, the user not addressed."""
+    if zh:
+        return "你" not in answer and bool(_ZH_ME.search(answer))
+    return not re.search(r"\byou(r)?\b", answer, re.IGNORECASE) and bool(_EN_ME.search(answer))
+
+
+NOTE = 'Answer the user as "you" (你).'
+
+
+def lines_for(said: str, shifted: bool) -> list[str]:
+    memory = {"memory": said, "created_at": "2026-11-20T10:00:00"}
+    if shifted:
+        return [EPISODES_HEADER, memory_line(memory)]
+    return ["Earlier, the user said:", f"- [2026-11-20] {said}"]  # before: the words as said
+
+
+async def ask(llm: Any, system: str, memory_template: str, lines: list[str],
+              question: str) -> str:
+    messages = build_messages(system, lines, [], question, no_memories="(nothing yet)",
+                              memory_template=memory_template)
+    parts = [p async for p in llm.stream_chat(messages, max_tokens=60, temperature=0.0,
+                                              timeout_s=120)]
+    return "".join(parts).strip()
+
+
+async def run(args: argparse.Namespace) -> None:
+    from daemon.llm.llamacpp import LlamaCppLLM
+    from daemon.modelfiles import resolve_gguf
+
+    cfg = Config()
+    llm = LlamaCppLLM(resolve_gguf(args.model or cfg.llm.model, ROOT / "models"),
+                      n_ctx=2048, n_threads=1, n_threads_batch=2)
+    note = cfg.prompts.memory + "\n" + NOTE
+    variants = {"note": (True, note), "new": (True, cfg.prompts.memory),
+                "old": (False, cfg.prompts.memory)}
+    score = {name: {"hold": 0, "slip": 0} for name in variants}
+    for said, question, word in CASES:
+        zh = not question.isascii()
+        for name, (shifted, template) in variants.items():
+            answer = await ask(llm, cfg.prompts.system, template,
+                               lines_for(said, shifted), question)
+            held, slipped = word.casefold() in answer.casefold(), slip(answer, zh)
+            score[name]["hold"] += held
+            score[name]["slip"] += slipped
+            print(f"{name:3} {'SLIP' if slipped else 'ok  '} {question} -> {answer[:70]!r}",
+                  flush=True)
+    n = len(CASES)
+    print(f"\n{'prompt':<34}{'holds the answer':>18}{'first-person slips':>20}")
+    for name, s in score.items():
+        label = {"note": "I -> you, + a note", "new": "I -> you",
+                 "old": "before: words as said (baseline)"}[name]
+        print(f"{label:<34}{s['hold']:>13}/{n:<4}{s['slip']:>15}/{n}")
+    await llm.close()
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--model", default="", help="chat model (default: the config's llm.model)")
+    asyncio.run(run(ap.parse_args()))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,29 @@
+"""Memories shown to the chat model from its side: the user's "I" becomes "you"."""
+
+from __future__ import annotations
+
+import pytest
+
+from daemon.turn.perspective import second_person
+from daemon.turn.prompt import EPISODES_HEADER, memories_block
+
+
+@pytest.mark.parametrize("said, shown", [
+    ("我对虾过敏，吃了会起疹子。", "你对虾过敏，吃了会起疹子。"),
+    ("我们家住在青岛，咱们小区很大", "你们家住在青岛，你们小区很大"),
+    ("I'm allergic to shellfish.", "You're allergic to shellfish."),
+    ("I am a nurse and I was born in Cork.", "You are a nurse and you were born in Cork."),
+    ("My daughter Mia plays the violin with me.", "Your daughter Mia plays the violin with you."),
+    ("We've got two cats; our vet is nice.", "You've got two cats; your vet is nice."),
+    ("Likes green tea", "Likes green tea"),  # a fact without a subject stays as it is
+    ("Is an iPhone user, Mike said", "Is an iPhone user, Mike said"),
+])
+def test_first_person_is_said_back_as_you(said: str, shown: str) -> None:
+    assert second_person(said) == shown
+
+
+def test_the_prompt_shows_memories_in_the_second_person() -> None:
+    facts = [{"memory": "我不吃香菜", "created_at": "2026-11-20T10:00:00"}]
+    episodes = [{"memory": "I work as a bus driver.", "created_at": "2026-11-21T10:00:00"}]
+    assert memories_block(facts, episodes, token_budget=1000) == [
+        "- [2026-11-20] 你不吃香菜", EPISODES_HEADER, "- [2026-11-21] You work as a bus driver."]
