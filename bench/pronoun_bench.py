@@ -7,10 +7,12 @@ episode "我对芒果过敏" in its prompt, the model answered "我过敏于芒�
 repeated as its own. A rule in the system prompt ("talk to the user as you/你, never I/我")
 changed none of 8 answers (tried first, same cases). For each case (a memory in the user's
 words, a question about it) this asks the real default chat model with the memory line as the
-prompt shows it now (``daemon.turn.prompt.memory_line``: "I" shifted to "you") and as it was
-before (the words as said), in one run (temperature 0, same system prompt), and prints how many
-answers hold the expected word, and how many say it in the first person without addressing the
-user (a "slip"). The cases were written for this bench, not taken from the learning workload.
+prompt shows it now (``daemon.turn.prompt.memory_line``: "I" shifted to "you"), with and
+without the shipped memory template's last line (``NOTE``), and as it was before (the words as
+said, no note), in one run (temperature 0, same system prompt), and prints how many answers hold
+the expected word, and how many say it in the first person without addressing the user (a
+"slip"). The cases were written for this bench, not taken from the learning workload; the note
+was chosen on them (the learning bench's chat answers are the check on other questions).
 """
 
 from __future__ import annotations
@@ -81,9 +83,10 @@ async def run(args: argparse.Namespace) -> None:
     cfg = Config()
     llm = LlamaCppLLM(resolve_gguf(args.model or cfg.llm.model, ROOT / "models"),
                       n_ctx=2048, n_threads=1, n_threads_batch=2)
-    note = cfg.prompts.memory + "\n" + NOTE
-    variants = {"note": (True, note), "new": (True, cfg.prompts.memory),
-                "old": (False, cfg.prompts.memory)}
+    shipped = cfg.prompts.memory
+    assert shipped.endswith("\n" + NOTE), "the shipped memory template no longer ends with NOTE"
+    bare = shipped[: -len(NOTE) - 1]
+    variants = {"note": (True, shipped), "new": (True, bare), "old": (False, bare)}
     score = {name: {"hold": 0, "slip": 0} for name in variants}
     for said, question, word in CASES:
         zh = not question.isascii()
@@ -98,7 +101,7 @@ async def run(args: argparse.Namespace) -> None:
     n = len(CASES)
     print(f"\n{'prompt':<34}{'holds the answer':>18}{'first-person slips':>20}")
     for name, s in score.items():
-        label = {"note": "I -> you, + a note", "new": "I -> you",
+        label = {"note": "shipped: I -> you, + the note", "new": "I -> you only",
                  "old": "before: words as said (baseline)"}[name]
         print(f"{label:<34}{s['hold']:>13}/{n:<4}{s['slip']:>15}/{n}")
     await llm.close()

@@ -172,7 +172,8 @@ class PromptsConfig(_Section):
     # there instead, as before.)
     memory: str = (
         "What you remember about the user (newest first, with the date it was noted):\n"
-        "<memory>\n{memories}\n</memory>"
+        "<memory>\n{memories}\n</memory>\n"
+        "Answer the user as \"you\" (你)."
     )
     no_memories: str = "(nothing yet)"
 
