@@ -53,6 +53,9 @@ from daemon.memory.updater import UpdateDecider
 from daemon.memory.upkeep import IndexKeeper
 from daemon.progress import Progress
 
+# A turn's lookup that matched no fact gets this many of the user's newest facts instead.
+FALLBACK_FACTS = 5
+
 log = logging.getLogger(__name__)
 
 
@@ -399,7 +402,10 @@ class AsyncMemory(Operations):
     async def recall(
         self, query: str, *, user_id: str, facts: int, episodes: int
     ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-        """A turn's lookup: the user's most relevant facts and episodes, one query embedding."""
+        """A turn's lookup: the user's most relevant facts and episodes, one query embedding.
+        When no fact matches, the user's newest facts (at most ``FALLBACK_FACTS``): "What do
+        you know about me?" or "推荐点零食" matched nothing and the model answered blind (it
+        offered nuts to a user it knew to be allergic to peanuts)."""
         wanted = [(k, n) for k, n in ((FACT, facts), (EPISODE, episodes)) if n > 0]
         if not query.strip() or not wanted:
             return [], []
@@ -409,7 +415,14 @@ class AsyncMemory(Operations):
             await self.searcher.search_kinds(query, scopes, None, [n for _, n in wanted],
                                              device=True),
         ))
-        return found.get(FACT, []), found.get(EPISODE, [])
+        facts_found = found.get(FACT, [])
+        if not facts_found and facts > 0:
+            scope = require_scope(user_id, None, None, FACT)
+            n = min(facts, FALLBACK_FACTS)
+            total = await self.store.count(scope)
+            rows = await self.store.list(scope, None, limit=n, offset=max(0, total - n))
+            facts_found = [r.public() for r in reversed(rows)]
+        return facts_found, found.get(EPISODE, [])
 
     async def search_vector(self, query: str, qvec: np.ndarray, scope: Scope, filters: Filters,
                             limit: int, threshold: float | None) -> list[dict[str, Any]]:
