@@ -27,10 +27,20 @@ _EN_RULES = [(re.compile(p), r) for p, r in _EN]
 _ZH_RULES = [(re.compile("咱们|我们|咱"), "你们"), (re.compile("我"), "你")]
 
 
+# A Chinese fact that starts with none of these has no subject ("名字叫王丽", "女儿朵朵六岁"):
+# it is the user's, and says so. Without it the 1.5B read "名字叫王丽" next to "女儿朵朵六岁" as
+# the daughter's name; "你名字叫王丽" / "你女儿朵朵六岁" it kept apart.
+_SUBJECT = re.compile("[我你您他她它咱]|用户|大家|别人")
+_CJK_START = re.compile("[\u3400-\u9fff]")
+
+
 def second_person(text: str) -> str:
     """``text`` as said to its speaker: "我对虾过敏" -> "你对虾过敏", "I'm a nurse" -> "you're
-    a nurse" (a sentence that starts with it keeps its capital: "You're a nurse")."""
+    a nurse" (a sentence that starts with it keeps its capital: "You're a nurse"); a Chinese
+    fact without a subject gets "你" ("对花生过敏" -> "你对花生过敏")."""
     out = text
+    if _CJK_START.match(out) and not _SUBJECT.match(out):
+        out = "你" + out
     for pattern, repl in _ZH_RULES:
         out = pattern.sub(repl, out)
     for pattern, repl in _EN_RULES:

@@ -15,7 +15,10 @@ from daemon.turn.prompt import EPISODES_HEADER, memories_block
     ("I am a nurse and I was born in Cork.", "You are a nurse and you were born in Cork."),
     ("My daughter Mia plays the violin with me.", "Your daughter Mia plays the violin with you."),
     ("We've got two cats; our vet is nice.", "You've got two cats; your vet is nice."),
-    ("Likes green tea", "Likes green tea"),  # a fact without a subject stays as it is
+    ("Likes green tea", "Likes green tea"),  # an English fact without a subject stays
+    # a Chinese one is the user's and says so
+    ("名字叫王丽", "你名字叫王丽"), ("女儿朵朵六岁（2026年）", "你女儿朵朵六岁（2026年）"),
+    ("她喜欢画画", "她喜欢画画"), ("2025年在老家买了房", "2025年在老家买了房"),
     ("Is an iPhone user, Mike said", "Is an iPhone user, Mike said"),
 ])
 def test_first_person_is_said_back_as_you(said: str, shown: str) -> None:
@@ -23,7 +26,7 @@ def test_first_person_is_said_back_as_you(said: str, shown: str) -> None:
 
 
 def test_the_prompt_shows_memories_in_the_second_person() -> None:
-    facts = [{"memory": "我不吃香菜", "created_at": "2026-11-20T10:00:00"}]
+    facts = [{"memory": "不吃香菜", "created_at": "2026-11-20T10:00:00"}]
     episodes = [{"memory": "I work as a bus driver.", "created_at": "2026-11-21T10:00:00"}]
     assert memories_block(facts, episodes, token_budget=1000) == [
         "- [2026-11-20] 你不吃香菜", EPISODES_HEADER, "- [2026-11-21] You work as a bus driver."]

@@ -53,7 +53,7 @@ def test_memory_lines_carry_the_date_last_noted() -> None:
     assert memory_line({"memory": "Lives in Berlin", "created_at": created,
                         "updated_at": created}) == "- [2026-10-01] Lives in Berlin"
     assert memory_line({"memory": "住在上海", "created_at": created,
-                        "updated_at": "2026-11-20T09:00:00+00:00"}) == "- [2026-11-20] 住在上海"
+                        "updated_at": "2026-11-20T09:00:00+00:00"}) == "- [2026-11-20] 你住在上海"
     assert memory_line({"memory": "No date"}) == "- No date"
 
 
