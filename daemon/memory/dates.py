@@ -123,6 +123,11 @@ def _en_ago(m: re.Match[str], day: date) -> str:
     return _ago(day, n, m.group(2).casefold(), zh=False)
 
 
+# "今年六岁" is an age, not an event of this year: it stays as said (the memory line carries the
+# date it was noted). Rewritten, "女儿朵朵2026年六岁" and "六岁（2026年）" both read to the chat
+# model as a name or an age of 2026 (new-user trials).
+_THIS_YEAR = "今年(?!" + _ZH_NUM.replace("(", "(?:", 1) + "(?:周)?岁)"
+
 _ZH: list[Rule] = _ZH_WEEKDAY_RULES + [
     (re.compile(p), f) for p, f in [
         ("大前天", lambda d: _zh_day(d - timedelta(days=3))),
@@ -141,7 +146,7 @@ _ZH: list[Rule] = _ZH_WEEKDAY_RULES + [
         ("下个?月", lambda d: _zh_month(_month(d, 1))),
         ("前年", lambda d: f"{d.year - 2}年"),
         ("去年", lambda d: f"{d.year - 1}年"),
-        ("今年", lambda d: f"{d.year}年"),
+        (_THIS_YEAR, lambda d: f"{d.year}年"),
         ("明年", lambda d: f"{d.year + 1}年"),
     ]
 ]
@@ -194,7 +199,7 @@ _EN: list[Rule] = _EN_WEEKDAY_RULES + _EN_MONTH_RULES + [
 # Words for now and the future ("today", "明天", "next week"): kept as they are when the user's
 # own words are rewritten before extraction (the prompt names the day, and a date in a command
 # such as "set an alarm for tomorrow" invites the model to store it); only facts have them resolved.
-_NOT_PAST = frozenset({"今天|今日", "这周|本周|这个?星期|这个?礼拜", "这个月|本月", "今年",
+_NOT_PAST = frozenset({"今天|今日", "这周|本周|这个?星期|这个?礼拜", "这个月|本月", _THIS_YEAR,
                        "明天|明日", "后天", "下周|下个?星期|下个?礼拜", "下个?月", "明年",
                        r"\btoday\b", r"\bthis week\b", r"\bthis month\b", r"\bthis year\b",
                        r"\btomorrow\b", r"\bthe day after tomorrow\b", r"\bnext week\b",
@@ -205,11 +210,6 @@ def _past(pattern: re.Pattern[str]) -> bool:
     return pattern.pattern not in _NOT_PAST and not pattern.pattern.startswith(r"\bnext ")
 
 
-# "今年六岁" is an age, not an event of this year: "2026年六岁" once read to the chat model as
-# a name and a number; the age stays first and the year follows it.
-_ZH_AGE_NOW = re.compile("今年(" + _ZH_NUM + "(?:周)?岁(?:半)?)")
-
-
 def absolute_dates(fact: str, day: date, *, past_only: bool = False) -> str:
     """``fact`` with its relative dates replaced by dates computed from ``day`` (with
     ``past_only``, only those before ``day``: "yesterday", "三天前", "last month")."""
@@ -217,8 +217,6 @@ def absolute_dates(fact: str, day: date, *, past_only: bool = False) -> str:
     fact = _ZH_AGO.sub(lambda m: _zh_ago(m, day), fact)
     fact = _ZH_HALF.sub(lambda m: _zh_half(m, day), fact)
     fact = _EN_AGO.sub(lambda m: _after_preposition(m, _en_ago(m, day)), fact)
-    if not past_only:
-        fact = _ZH_AGE_NOW.sub(lambda m: f"{m.group(1)}（{day.year}年）", fact)
     for pattern, make in (*_ZH, *_EN):
         if past_only and not _past(pattern):
             continue
