@@ -276,19 +276,33 @@ def test_usage_counters_and_interleaving() -> None:
 
 def test_cost_lines_and_report_on_canned_runs() -> None:
     adds = [{"s": 2.0, "llm_calls": 1, "tokens": None}, {"s": 4.0, "llm_calls": 3, "tokens": None}]
-    turns = [{"first_sentence_ms": 900.0, "uses_memory": True, "memories": ["- x"]},
-             {"first_sentence_ms": None, "uses_memory": False, "memories": []}]
+    turns = [{"first_sentence_ms": 900.0, "whole_sentence_ms": 1000.0, "uses_memory": True,
+              "memories": ["- x"]},
+             {"first_sentence_ms": None, "whole_sentence_ms": None, "uses_memory": False,
+              "memories": []}]
     lines = lb.cost_lines(adds, turns)
     assert lines[0] == "add() latency: p50 2.00 s / p95 4.00 s (n=2)"
     assert lines[1] == "LLM calls per add: 2.00 (max 3)"
     assert lines[2].startswith("tokens per add: n/a")
     assert lines[3] == "time to first sentence: p50 900 ms / p95 900 ms (n=1)"
-    assert "1/2" in lines[4]
+    assert lines[4] == ("  baseline, first whole sentence of the same answers: "
+                        "p50 1000 ms / p95 1000 ms (n=1)")
+    assert "1/2" in lines[5]
     assert lb.cost_lines([], [])[3] == "time to first sentence: not measured"
     out = {"split": "dev", "model": "m", "chat_model": "c", "decisions": "llm", "notes": ["n"],
            "table": "T", "categories": "C", "costs": lines, "failures": []}
     text = lb.report(out)
     assert "NOTE: n" in text and "failures: none" in text and lines[0] in text
+
+
+def test_the_whole_sentence_baseline_comes_from_the_same_stream() -> None:
+    from daemon.turn.runner import TurnResult
+
+    clause = TurnResult(text="q", sentences=["你女儿叫朵朵，", "今年六岁。"], sentence_ms=[800.0, 1100.0])
+    whole = TurnResult(text="q", sentences=["你叫王丽。", "对吗？"], sentence_ms=[700.0, 900.0])
+    assert lb.whole_sentence_ms(clause) == 1100.0  # the rest of the sentence ended it
+    assert lb.whole_sentence_ms(whole) == 700.0
+    assert lb.whole_sentence_ms(TurnResult(text="q")) is None
 
 
 async def test_a_saved_run_rescores_to_the_same_figures(
