@@ -201,7 +201,9 @@ def whole_sentence_ms(res: Any) -> float | None:
     before the first clause was cut) - the baseline of ``tts.first_clause``."""
     if not res.sentence_ms:
         return None
-    clause = len(res.sentences) > 1 and res.sentences[0][-1:] in ("，", "、", "：", ",", ":")
+    from daemon.turn.sentences import ends_a_clause
+
+    clause = len(res.sentences) > 1 and ends_a_clause(res.sentences[0])
     return res.sentence_ms[1] if clause else res.sentence_ms[0]
 
 

@@ -13,7 +13,14 @@ MAX_CHARS = 200
 # A clause ends at a CJK comma or colon at once, or at a Latin one followed by a space ("1,000"
 # is not a clause).
 _CLAUSE = re.compile(r"[，、：]|[,:](?=\s)")
+_CLAUSE_MARKS = ("，", "、", "：", ",", ":")
 _CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
+
+
+def ends_a_clause(piece: str) -> bool:
+    """Whether a piece the splitter gave out is a first clause (it ends at a comma, not at a
+    sentence's end)."""
+    return piece.endswith(_CLAUSE_MARKS)
 
 
 def _weight(text: str) -> int:
