@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from datetime import date
 from typing import Any
@@ -30,6 +31,25 @@ def _when(m: dict[str, Any]) -> str:
 
 
 EPISODES_HEADER = "Earlier, the user told you:"
+
+_HAN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
+_LATIN_WORD = re.compile(r"[A-Za-z\u00c0-\u024f']+")
+_ENGLISH = frozenset("i i'm i've my me you your what what's where when who how do does did is "
+                     "are was can could the a an to of and in on for".split())
+
+
+def reply_language_line(utterance: str) -> str:
+    """The line that names the language to answer in when the user did not speak Chinese:
+    the 1.5B answered English questions in Chinese when the memories were Chinese, though the
+    system prompt asks for the user's language (4 of 12 such answers in English; with this
+    line 12 of 12, bench/reply_language_bench.py). Chinese needs none (every answer to a
+    Chinese question was Chinese), and "用简体中文回答。" there cost the 你 of one answer."""
+    words = _LATIN_WORD.findall(utterance)
+    if len(_HAN.findall(utterance)) > len(words) or not words:
+        return ""  # a Chinese character says about as much as an English word
+    if any(w.lower() in _ENGLISH for w in words):
+        return "Answer in English."
+    return "Answer in the language of the user's last message, not in Chinese."
 
 
 def memories_block(
@@ -70,11 +90,13 @@ def build_messages(
     no_memories: str,
     memory_template: str = "",
     today: date | None = None,
+    reply_language: bool = True,
 ) -> list[ChatMessage]:
     """System prompt, the session's dialogue, the memories, the user's words. The memories go
     in a system message right before the words (unless the system prompt has a {memories}
     slot): what comes before them is the same from turn to turn, so a local model keeps it
-    cached and reads only the memories and the new words."""
+    cached and reads only the memories and the new words. ``reply_language``: that message
+    ends by naming the language to answer in (``reply_language_line``)."""
     memories = "\n".join(memory_lines) if memory_lines else no_memories
     system = system_template.replace("{today}", (today or date.today()).isoformat())
     inline = "{memories}" in system
@@ -83,7 +105,10 @@ def build_messages(
     for h in history:
         if h["role"] in ("user", "assistant") and h["content"]:
             messages.append({"role": h["role"], "content": h["content"]})
-    if not inline and memory_template:
-        messages.append({"role": "system", "content": memory_template.replace("{memories}", memories)})
+    last = memory_template.replace("{memories}", memories) if not inline else ""
+    language = reply_language_line(utterance) if reply_language else ""
+    last = "\n".join(part for part in (last, language) if part)
+    if last:
+        messages.append({"role": "system", "content": last})
     messages.append({"role": "user", "content": utterance})
     return messages

@@ -4,7 +4,13 @@ from __future__ import annotations
 
 from datetime import date
 
-from daemon.turn.prompt import build_messages, estimate_tokens, memories_block, memory_line
+from daemon.turn.prompt import (
+    build_messages,
+    estimate_tokens,
+    memories_block,
+    memory_line,
+    reply_language_line,
+)
 
 
 def test_memories_fit_the_budget() -> None:
@@ -42,7 +48,9 @@ def test_system_prompt_gets_memories_history_and_date() -> None:
     )
     assert msgs[0] == {"role": "system",
                        "content": "Mem:\n<memory>\n- Lives in Berlin\n</memory>\nToday 2026-11-25."}
-    assert [m["role"] for m in msgs] == ["system", "user", "assistant", "user"]
+    # The last system message names the language to answer in.
+    assert [m["role"] for m in msgs] == ["system", "user", "assistant", "system", "user"]
+    assert msgs[-2]["content"] == "Answer in English."
     assert msgs[-1]["content"] == "where do I live?"
     empty = build_messages("{memories}", [], [], "x", no_memories="(none)")
     assert empty[0]["content"] == "(none)"
@@ -67,6 +75,7 @@ def test_memories_go_last_so_the_dialogue_before_them_stays_cached() -> None:
                            today=date(2026, 11, 25))
     assert [m["role"] for m in first] == ["system", "user", "assistant", "system", "user"]
     assert "<memory>\n- [2026-11-25] Lives in Berlin\n</memory>" in first[3]["content"]
+    assert "</memory>\nAnswer the user as \"you\" (你)." in first[3]["content"]
     assert "{" not in first[0]["content"] and "2026-11-25" in first[0]["content"]
     # The next turn starts with the same messages: only the memories and new words differ.
     later = build_messages(p.system, ["- [2026-11-20] Likes tea"],
@@ -75,3 +84,26 @@ def test_memories_go_last_so_the_dialogue_before_them_stays_cached() -> None:
                            no_memories=p.no_memories, memory_template=p.memory,
                            today=date(2026, 11, 25))
     assert later[:3] == first[:3]
+
+
+def test_the_language_to_answer_in_is_read_from_the_users_words() -> None:
+    assert reply_language_line("我对什么过敏？") == ""  # Chinese is answered in Chinese
+    assert reply_language_line("我的Python老师叫什么") == ""
+    assert reply_language_line("What am I allergic to?") == "Answer in English."
+    assert reply_language_line("Do you know 周杰伦?") == "Answer in English."
+    assert reply_language_line("¿Dónde vivo ahora?") == (
+        "Answer in the language of the user's last message, not in Chinese.")
+    assert reply_language_line("...") == ""
+
+
+def test_the_language_line_ends_the_last_system_message() -> None:
+    from daemon.config import PromptsConfig
+
+    p = PromptsConfig()
+    msgs = build_messages(p.system, ["- [2026-11-25] 你住在杭州"], [], "Where do I live?",
+                          no_memories=p.no_memories, memory_template=p.memory)
+    assert msgs[-2]["role"] == "system" and msgs[-2]["content"].endswith(
+        '(你).\nAnswer in English.')
+    off = build_messages(p.system, [], [], "Where do I live?", no_memories=p.no_memories,
+                         memory_template=p.memory, reply_language=False)
+    assert off[-2]["content"].endswith('(你).')
