@@ -329,6 +329,8 @@ class AsyncMemory(Operations):
     async def forget(self, scope: Scope) -> Forgotten:
         gone = await self.keeper.forget(scope)
         self.context.last_turns.forget(scope.user_id)
+        if self.searcher.self_names is not None:
+            self.searcher.self_names.forget(scope.user_id)
         for listener in self.on_forget:
             listener(scope)
         return gone
@@ -337,6 +339,8 @@ class AsyncMemory(Operations):
         await self._ready()
         await self.keeper.reset()
         self.context.last_turns.forget(None)
+        if self.searcher.self_names is not None:
+            self.searcher.self_names.forget(None)
 
     # -- reads -----------------------------------------------------------------------------
 

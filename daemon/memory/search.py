@@ -16,6 +16,7 @@ from daemon.memory.filters import Filters
 from daemon.memory.keywords import has_cjk, keyword_query
 from daemon.memory.limits import MAX_QUERY_CHARS
 from daemon.memory.ranking import Fusion, fuse
+from daemon.memory.selfname import SelfNames, without_names
 from daemon.memory.store import MemoryStore, Scope, partition_of
 from daemon.memory.upkeep import IndexKeeper
 
@@ -35,6 +36,8 @@ class HybridSearch:
         self.search_threshold = search_threshold
         # Demote hits that repeat a better one (``context.demote_near_duplicates``).
         self.near_duplicates = True
+        # Search a question that names the user without the name (``selfname``).
+        self.self_names: SelfNames | None = SelfNames(store)
 
     async def vector_hits(
         self, qvec: np.ndarray, scope: Scope, filters: Filters, n: int
@@ -55,6 +58,9 @@ class HybridSearch:
         """One ranked list per scope, for one query embedding (a turn's facts and episodes).
         ``device``: a device waits for it (its embedding goes before REST searches')."""
         query = query[:MAX_QUERY_CHARS]
+        user_id = scopes[0].user_id if scopes else None
+        if self.self_names is not None and user_id is not None:
+            query = without_names(query, await self.self_names.of(user_id))
         # The keyword side needs no vector: it runs while the query is being embedded.
         keywords = [asyncio.ensure_future(self.keyword_hits(query, sc, _candidates(n)))
                     for sc, n in zip(scopes, limits)]

@@ -176,6 +176,8 @@ def test_summaries_on_canned_runs() -> None:
     assert (m["contradictions_current"].value, m["contradictions_current"].total) == (0, 3)
     assert m["contradictions_outdated"].value == 2  # Berlin, 杭州
     assert o["contradictions_current"].value == 3 and o["contradictions_outdated"].value == 0
+    # Top 5: ours' wang-q1 names 杭州 beside 成都 (said together), which still counts.
+    assert o["contradictions_top5"].value == 3 and m["contradictions_top5"].value == 0
     assert m["hit5"].value == 1 and o["hit5"].value == 3
     assert (o["hit5_zh"].value, o["hit5_zh"].total) == (1, 1)
     assert m["raw_hit5"].value == 1 and o["closed"].value == 1 and m["closed"].value is None
@@ -245,6 +247,17 @@ def test_shape_checks() -> None:
     assert vs.ours_shape({"facts": ["Lives in Lisbon"]})
     assert vs.ours_shape({"actions": [{"event": "ADD", "id": "new", "text": "x"}]})
     assert not vs.ours_shape({"actions": []}) and not vs.ours_shape({"memory": []})
+    same = {"old_topic": "user's job", "new_topic": "user's job", "same": True}
+    assert vs.ours_shape(same) and not vs.ours_shape({**same, "same": "yes"})
+
+
+def test_rescoring_judges_a_saved_answer_by_todays_shape_check() -> None:
+    call = _call("ours", 400, 20)
+    saved = vs.replace(call, valid_json=True, valid_shape=False,
+                       content='{"old_topic": "a", "new_topic": "b", "same": false}')
+    assert vs._reshaped(saved).valid_shape is True
+    cut = vs.replace(saved, content='{"old_topic": "a", "new_')  # only its start was saved
+    assert vs._reshaped(cut).valid_shape is False
 
 
 # -- the counting proxy (fake upstream, no model) ---------------------------------------------
