@@ -19,6 +19,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from daemon.text import has_han
+
 DATA = Path(__file__).resolve().parent / "data"
 SPLITS = ("dev", "test")
 LANGS = ("zh", "en")
@@ -109,10 +111,6 @@ def holders(alternatives: Alternatives, texts: Sequence[str]) -> list[int]:
     return [i for i, t in enumerate(texts) if match_any(alternatives, t)]
 
 
-def has_cjk(text: str) -> bool:
-    return any("\u3400" <= c <= "\u9fff" or "\uf900" <= c <= "\ufaff" for c in text)
-
-
 _ENGLISH_GLUE = re.compile(
     r"(?<![A-Za-z])(is|are|was|has|have|had|likes?|loves?|lives?|works?|name|the|to|in|at|"
     r"of|and|with|user)(?![A-Za-z])", re.IGNORECASE)
@@ -121,12 +119,12 @@ _ENGLISH_GLUE = re.compile(
 def mixed_language(text: str) -> bool:
     """Chinese in an English template ("Name is刘芳", "Lives in厦门"); names such as iPhone, N3
     or BYD do not count."""
-    return has_cjk(text) and _ENGLISH_GLUE.search(text) is not None
+    return has_han(text) and _ENGLISH_GLUE.search(text) is not None
 
 
 def language_kept(lang: str, text: str) -> bool:
     """A zh memory holds Chinese characters; an en memory holds none."""
-    return has_cjk(text) if lang == "zh" else not has_cjk(text)
+    return has_han(text) if lang == "zh" else not has_han(text)
 
 
 def hit_at(answer: Alternatives, texts: Sequence[str], k: int = TOP_K) -> bool:

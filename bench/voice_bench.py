@@ -54,6 +54,7 @@ from daemon.audio.services import build_voice  # noqa: E402
 from daemon.config import load_config  # noqa: E402
 from daemon.protocol import AudioParams  # noqa: E402
 from daemon.server.app import Daemon  # noqa: E402
+from daemon.text import HAN, has_han  # noqa: E402
 from daemon.turn import TurnContext  # noqa: E402
 from tests.support.speech_scores import cer  # noqa: E402
 
@@ -174,7 +175,7 @@ async def run_voice(daemon: Daemon, cfg, voice, user: str, questions, repeat: in
             dec24 = OpusDecoder(out.sample_rate, out_rate=16000)
             spoken = np.concatenate([dec24.decode(p) for p in packets])
             answer = result.answer
-            heard = _hear(spoken, "zh" if any("\u4e00" <= c <= "\u9fff" for c in answer) else "en")
+            heard = _hear(spoken, "zh" if has_han(answer) else "en")
             processing = (first_frame[0] - t_end) * 1000
             rows.append({
                 "lang": lang, "phrase": phrase, "heard": tr.text, "language": tr.language,
@@ -215,7 +216,7 @@ async def main() -> None:
     if args.llm == "scripted":
         rules = tmp / "rules.json"
         rules.write_text(json.dumps({"rules": [
-            {"match": "[\u4e00-\u9fff]", "reply": ANSWERS["zh"]},
+            {"match": f"[{HAN}]", "reply": ANSWERS["zh"]},
             {"match": ".*", "reply": ANSWERS["en"]}]}, ensure_ascii=False))
         env["XIAOZHI_MEMD_LLM__PROVIDER"] = "scripted"
         env["XIAOZHI_MEMD_LLM__SCRIPTED__REPLIES_FILE"] = str(rules)

@@ -8,15 +8,14 @@ import re
 from collections.abc import Sequence
 from functools import lru_cache
 
-from daemon.audio.textsplit import CJK, has_cjk
+from daemon.text import HAN, has_han
 
 __all__ = ["choose_language", "normalise"]
 
 _FULLWIDTH_ALNUM = {c: c - 0xFEE0 for c in (*range(0xFF10, 0xFF1A), *range(0xFF21, 0xFF3B),
                                              *range(0xFF41, 0xFF5B))}
 _ZH_PUNCT = {",": "，", "?": "？", "!": "！", ":": "：", ";": "；"}
-_CJK_CLASS = CJK.pattern[1:-1]  # the character ranges, for use inside other classes
-_ZH_CHAR = rf"[{_CJK_CLASS}，。？！：；、]"
+_ZH_CHAR = rf"[{HAN}，。？！：；、]"
 
 
 def choose_language(probs: Sequence[tuple[str, float]], expected: Sequence[str],
@@ -47,7 +46,7 @@ def _zhconv() -> object | None:
 
 def to_script(text: str, script: str) -> str:
     """Chinese text in ``script`` ("zh-cn", "zh-tw", ...); "" leaves it as it is."""
-    conv = _zhconv() if script and has_cjk(text) else None
+    conv = _zhconv() if script and has_han(text) else None
     return conv.convert(text, script) if conv is not None else text  # type: ignore[attr-defined]
 
 
@@ -55,15 +54,15 @@ def normalise(text: str, script: str = "zh-cn") -> str:
     """One clean line: ASCII digits and letters, no doubled spaces, and in Chinese text the
     Chinese script asked for, Chinese punctuation and no spaces between Chinese characters."""
     text = re.sub(r"\s+", " ", text.translate(_FULLWIDTH_ALNUM)).strip()
-    if not has_cjk(text):
+    if not has_han(text):
         return text
     text = to_script(text, script)
     # ASCII punctuation after a Chinese character (or at the end) becomes Chinese punctuation;
     # a point between digits (3.15) stays.
     text = re.sub(rf"(?<={_ZH_CHAR})\s*([,?!:;])", lambda m: _ZH_PUNCT[m.group(1)], text)
     text = re.sub(rf"(?<={_ZH_CHAR})\s*\.(?!\d)", "。", text)
-    text = re.sub(rf"(?<=[{_CJK_CLASS}])([,?!:;])(?=\s|$)", lambda m: _ZH_PUNCT[m.group(1)], text)
+    text = re.sub(rf"(?<=[{HAN}])([,?!:;])(?=\s|$)", lambda m: _ZH_PUNCT[m.group(1)], text)
     text = re.sub(rf"(?<={_ZH_CHAR}) (?={_ZH_CHAR})", "", text)
-    text = re.sub(rf"(?<=[{_CJK_CLASS}]) (?=\d)|(?<=\d) (?=[{_CJK_CLASS}])", "", text)
+    text = re.sub(rf"(?<=[{HAN}]) (?=\d)|(?<=\d) (?=[{HAN}])", "", text)
     # Whisper writes 3点15分 as "3.15分" or "3:15分"
     return re.sub(r"(?<!\d)(\d{1,2})[.:：](\d{2})(?=分)", r"\1点\2", text)

@@ -14,14 +14,14 @@ from collections.abc import Awaitable, Callable, Iterable
 from functools import lru_cache
 from typing import Any
 
-from daemon.audio.textsplit import has_cjk
+from daemon.text import HAN, has_han
 
 __all__ = ["DeviceHotwords", "memory_hotwords", "names_in"]
 
 log = logging.getLogger(__name__)
 
 # Words after these are names whatever their case or part of speech ("猫叫咪咪", "called momo").
-_ZH_NAMED = re.compile(r"(?:名叫|叫做|名字是|叫|住在|来自|在)([\u4e00-\u9fff]{2,4}?)"
+_ZH_NAMED = re.compile(rf"(?:名叫|叫做|名字是|叫|住在|来自|在)([{HAN}]{{2,4}}?)"
                        r"(?=[，。,.的、\s]|$|是|在|住|上)")
 _EN_NAMED = re.compile(r"\b(?:called|named)\s+([A-Za-z][\w'-]*(?:\s+[A-Z][\w'-]*)*)")
 _EN_CAPITAL = re.compile(r"(?<![.!?]\s)(?<!^)\b([A-Z][a-z][\w'-]*(?:\s+[A-Z][a-z][\w'-]*)*)")
@@ -52,7 +52,7 @@ def names_in(text: str) -> list[str]:
     for m in _EN_CAPITAL.finditer(text):
         if m.group(1).split()[0] not in _EN_SKIP:
             found.append((m.start(1), m.group(1)))
-    if has_cjk(text):
+    if has_han(text):
         for m in _ZH_NAMED.finditer(text):
             found.append((m.start(1), m.group(1)))
         pseg = _posseg()
@@ -61,7 +61,7 @@ def names_in(text: str) -> list[str]:
             for w in pseg.cut(text):
                 start = text.find(w.word, pos)
                 pos = start + len(w.word) if start >= 0 else pos
-                if w.flag in _ZH_NAME_TAGS and has_cjk(w.word) and len(w.word) >= 2:
+                if w.flag in _ZH_NAME_TAGS and has_han(w.word) and len(w.word) >= 2:
                     found.append((max(start, 0), w.word))
     out: list[str] = []
     for _pos, word in sorted(found, key=lambda f: f[0]):

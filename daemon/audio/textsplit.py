@@ -6,9 +6,10 @@ from __future__ import annotations
 
 import re
 
-__all__ = ["LATIN_RUN", "clauses", "has_cjk", "script_runs"]
+from daemon.text import has_han
 
-CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
+__all__ = ["LATIN_RUN", "clauses", "script_runs"]
+
 # A Latin run: words (with ' - . inside, e.g. Wi-Fi, o'clock, Mr.) and the digits, spaces and
 # light punctuation between them; a run must start with a letter.
 LATIN_RUN = re.compile(r"[A-Za-z][A-Za-z0-9'’\-.]*(?:[ ,&/+]+[A-Za-z0-9][A-Za-z0-9'’\-.]*)*")
@@ -17,10 +18,6 @@ _CLAUSE_END = re.compile(r"(?<=[，,、；;：:。！？!?…])|(?<=\.)(?=\s)")
 MIN_CLAUSE_CHARS = 4  # shorter pieces ("好，") are joined to the next: a voice needs context
 # ... except the first: "好的，" alone is spoken well and makes the first sound come sooner
 MIN_FIRST_CLAUSE_CHARS = 2
-
-
-def has_cjk(text: str) -> bool:
-    return bool(CJK.search(text))
 
 
 def clauses(text: str, min_chars: int = MIN_CLAUSE_CHARS,
@@ -36,7 +33,7 @@ def clauses(text: str, min_chars: int = MIN_CLAUSE_CHARS,
             carry = ""
     if carry.strip():
         if out and sum(c.isalnum() for c in carry) < min_chars:
-            out[-1] = f"{out[-1]} {carry.strip()}" if not has_cjk(carry) else out[-1] + carry.strip()
+            out[-1] = f"{out[-1]} {carry.strip()}" if not has_han(carry) else out[-1] + carry.strip()
         else:
             out.append(carry.strip())
     return [c for c in out if c]
@@ -46,7 +43,7 @@ def script_runs(text: str) -> list[tuple[str, str]]:
     """[(language, piece), ...] in order: "en" for Latin runs, "zh" for the rest, when the text
     has Chinese characters; otherwise one English run. Runs of only punctuation or spaces are
     left out (they carry no sound)."""
-    if not has_cjk(text):
+    if not has_han(text):
         return [("en", text.strip())] if re.search(r"\w", text) else []
     runs: list[tuple[str, str]] = []
     pos = 0

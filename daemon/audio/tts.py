@@ -16,10 +16,10 @@ import numpy as np
 
 from daemon.audio.pcm import parse_wav
 from daemon.config import TtsConfig
+from daemon.text import has_han
 
-__all__ = ["EspeakTts", "PiperTts", "Speech", "Synthesizer", "TtsError", "clean_text", "has_cjk"]
+__all__ = ["EspeakTts", "PiperTts", "Speech", "Synthesizer", "TtsError", "clean_text"]
 
-_CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
 _MARKUP = re.compile(r"[*_#`~|<>\[\]{}^\\]+")
 
 
@@ -45,10 +45,6 @@ class Synthesizer(Protocol):
     name: str
 
     def synthesize(self, text: str) -> Speech: ...
-
-
-def has_cjk(text: str) -> bool:
-    return bool(_CJK.search(text))
 
 
 def clean_text(text: str) -> str:
@@ -90,7 +86,7 @@ class EspeakTts:
         return names
 
     def voice_for(self, text: str) -> str:
-        return self.cfg.voice_zh if has_cjk(text) else self.cfg.voice_en
+        return self.cfg.voice_zh if has_han(text) else self.cfg.voice_en
 
     def _run(self, text: str, voice: str) -> np.ndarray:
         try:
@@ -134,7 +130,7 @@ class PiperTts:
         text = clean_text(text)
         if not text:
             return Speech(np.zeros(0, np.int16), self.rate)
-        if has_cjk(text):
+        if has_han(text):
             if self.fallback is None:
                 raise TtsError("piper voice is English only and no fallback voice is set up")
             return self.fallback.synthesize(text)

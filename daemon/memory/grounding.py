@@ -12,9 +12,10 @@ from __future__ import annotations
 
 import re
 
+from daemon.text import HAN_RUN
+
 _LATIN = re.compile(r"[a-z0-9]{3,}")
 _SENTENCE = re.compile(r"[^。！？!?.\n]+[。！？!?.]?")
-_CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]+")
 _COMMON = frozenset(
     "the and with for are was were has have had his her hers she they them their you your "
     "that this not but from into also very just now then than about user users".split()
@@ -24,7 +25,7 @@ _COMMON = frozenset(
 def words(text: str) -> set[str]:
     folded = text.casefold()
     out = {w for w in _LATIN.findall(folded) if w not in _COMMON}
-    for run in _CJK.findall(folded):
+    for run in HAN_RUN.findall(folded):
         out |= {run[i:i + 2] for i in range(len(run) - 1)} or {run}
     return out
 

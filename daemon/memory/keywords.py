@@ -22,9 +22,12 @@ import threading
 from collections.abc import Sequence
 from typing import Any
 
+from daemon.text import CJK, CJK_RUN
+from daemon.text import has_cjk as has_cjk  # search asks it whether a query needs jieba
+
 _LATIN = re.compile(r"[0-9A-Za-z\u00c0-\u024f]+(?:'[a-z]+)?")
-_CJK = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af]+")
-_TOKEN = re.compile(r"[0-9A-Za-z\u00c0-\u024f]+|[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af]+")
+# Chinese, kana and Hangul runs go to jieba as they are (it keeps kana and Hangul words whole).
+_TOKEN = re.compile(f"[0-9A-Za-z\u00c0-\u024f]+|[{CJK}]+")
 STOPWORDS = frozenset(
     "the and for are was were you your yours what where when who whom which how why does did "
     "has have had with from that this there their they them then than but not can could will "
@@ -67,18 +70,13 @@ def warm() -> None:
     _segmenter()
 
 
-def has_cjk(text: str) -> bool:
-    """Whether segmenting ``text`` needs jieba (English-only use never loads it)."""
-    return _CJK.search(text) is not None
-
-
 def cjk_words(run: str) -> list[str]:
     """A CJK run as jieba's search-mode words, each followed by its characters when longer
     than one (unigrams let a one-character question word meet a longer memory word)."""
     out: list[str] = []
     for word in _segmenter().cut_for_search(run):
         word = word.strip()
-        if not word or not _CJK.fullmatch(word):
+        if not word or not CJK_RUN.fullmatch(word):
             continue
         out.append(word)
         if len(word) > 1:
@@ -92,7 +90,7 @@ def index_words(text: str | None) -> str:
         return ""
     parts: list[str] = []
     for token in _TOKEN.findall(text[:MAX_INDEX_CHARS]):
-        if _CJK.fullmatch(token):
+        if CJK_RUN.fullmatch(token):
             parts.extend(cjk_words(token))
         else:
             parts.append(token)
@@ -101,7 +99,7 @@ def index_words(text: str | None) -> str:
 
 def script_share(text: str) -> float:
     """Share of CJK characters among the letters of ``text`` (0: all Latin, 1: all CJK)."""
-    cjk = sum(len(r) for r in _CJK.findall(text))
+    cjk = sum(len(r) for r in CJK_RUN.findall(text))
     latin = sum(len(w) for w in _LATIN.findall(text))
     return cjk / (cjk + latin) if cjk + latin else 0.0
 
@@ -111,7 +109,7 @@ def query_terms(text: str) -> list[str]:
     (their characters too, so a question word like "狗叫" still meets "小狗")."""
     terms: list[str] = []
     for token in _TOKEN.findall(text):
-        if _CJK.fullmatch(token):
+        if CJK_RUN.fullmatch(token):
             for word in cjk_words(token):
                 if word not in CJK_STOP and word not in terms:
                     terms.append(word)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 
 from daemon.memory.grounding import words
+from daemon.text import HAN_CHAR
 
 # Words that turn a statement around. "不" alone is one, except in words where it is not a
 # negation (不错 good, 不过 but, 不少 many, ...).
@@ -32,7 +33,6 @@ _EN_STOP = frozenset(
     "now these days anymore longer stopped quit gone off went sold left not never former "
     "hate hates dislike dislikes got rid moved out gave given lost interest favourite favorite "
     "works work working lives live living still also has have had been being one ones".split())
-_CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
 
 
 # Set phrases built on a negation that mean the opposite: 无辣不欢 "no meal is good without chili".
@@ -50,13 +50,13 @@ def objects(text: str) -> set[str]:
     "teaching" meet) and CJK characters or pairs without function characters."""
     out: set[str] = set()
     for w in words(text):
-        if _CJK.match(w):
+        if HAN_CHAR.match(w):
             kept = "".join(c for c in w if c not in _ZH_STOP)
             if len(kept) == len(w):
                 out.add(w)
         elif w not in _EN_STOP and not w.isdigit():
             out.add(w[:5])
-    for c in _CJK.findall(text):  # single characters too: "辣" in "无辣不欢" / "不吃辣了"
+    for c in HAN_CHAR.findall(text):  # single characters too: "辣" in "无辣不欢" / "不吃辣了"
         if c not in _ZH_STOP:
             out.add(c)
     return out

@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from datetime import date
 
 from daemon.llm.base import ChatMessage
+from daemon.text import has_han
 
 MAX_FACTS = 8
 MAX_FACT_CHARS = 300
@@ -200,17 +201,13 @@ def _few_shot(system: str, examples: Sequence[tuple[str, str]], final: str) -> l
     return messages
 
 
-def has_cjk(text: str) -> bool:
-    return any("\u3400" <= c <= "\u9fff" or "\uf900" <= c <= "\ufaff" for c in text)
-
-
 def extraction_messages(conversation: Sequence[ChatMessage], day: date) -> list[ChatMessage]:
     """The few-shot extraction prompt. The system prompt and examples never change (so a
     local model keeps them in its KV cache); only the last message carries the date and the
     conversation. Assistant lines are shortened: they are context, not a source of facts."""
     said = " ".join(m["content"] for m in conversation if m["role"] == "user")
     lines = [f"Date: {day.isoformat()} ({day.strftime('%A')})",
-             f"Language: {'Chinese' if has_cjk(said) else 'English'}"]
+             f"Language: {'Chinese' if has_han(said) else 'English'}"]
     for m in conversation:
         if m["role"] in ("user", "assistant"):
             content = " ".join(m["content"].split())

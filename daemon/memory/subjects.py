@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 
 from daemon.memory.grounding import content_words
+from daemon.text import has_han
 
 _ZH_PEOPLE = (
     "老公|丈夫|先生|老婆|妻子|太太|爱人|儿子|女儿|孩子|爸爸|父亲|妈妈|母亲|爷爷|奶奶|外公|外婆|"
@@ -27,7 +28,6 @@ _RELATIVE = re.compile(rf"{_LEAD}(?:我的?|我们的?|my |our )?({_ZH_PEOPLE}|(
                        re.IGNORECASE)
 _PRONOUN = re.compile(rf"{_LEAD}(?:他|她|(?:he|she|he's|she's)\b)", re.IGNORECASE)
 _CLAUSE = re.compile(r"[^，,。.!?！？；;]+?(?=[，,。.!?！？；;]|\s(?:and|but)\s|$)", re.IGNORECASE)
-_CJK = re.compile(r"[\u3400-\u9fff]")
 
 
 def _subject(clause: str) -> str | None:
@@ -38,7 +38,7 @@ def _subject(clause: str) -> str | None:
         return m.group(1)
     if _PRONOUN.match(clause):
         return ""
-    if not _PERSON.search(clause) and _CJK.search(clause):
+    if not _PERSON.search(clause) and has_han(clause):
         return ""
     return None
 

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import re
 
+from daemon.text import HAN_CHAR
+
 # English first-person forms, longest first; the verb after a bare "I" is fixed for the
 # three irregular cases ("I am" -> "you are", "I was" -> "you were"); other verbs are the
 # same for "I" and "you".
@@ -31,7 +33,6 @@ _ZH_RULES = [(re.compile("咱们|我们|咱"), "你们"), (re.compile("我"), "�
 # it is the user's, and says so. Without it the 1.5B read "名字叫王丽" next to "女儿朵朵六岁" as
 # the daughter's name; "你名字叫王丽" / "你女儿朵朵六岁" it kept apart.
 _SUBJECT = re.compile("[我你您他她它咱]|用户|大家|别人")
-_CJK_START = re.compile("[\u3400-\u9fff]")
 
 
 def second_person(text: str) -> str:
@@ -39,7 +40,7 @@ def second_person(text: str) -> str:
     a nurse" (a sentence that starts with it keeps its capital: "You're a nurse"); a Chinese
     fact without a subject gets "你" ("对花生过敏" -> "你对花生过敏")."""
     out = text
-    if _CJK_START.match(out) and not _SUBJECT.match(out):
+    if HAN_CHAR.match(out) and not _SUBJECT.match(out):
         out = "你" + out
     for pattern, repl in _ZH_RULES:
         out = pattern.sub(repl, out)

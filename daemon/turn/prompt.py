@@ -8,12 +8,16 @@ from datetime import date
 from typing import Any
 
 from daemon.llm.base import ChatMessage
+from daemon.text import CJK, CJK_SYMBOLS
 from daemon.turn.perspective import second_person
+
+# Characters a tokenizer gives about one token each: CJK characters and the 、。「」 marks.
+_WIDE = re.compile(f"[{CJK}{CJK_SYMBOLS}]")
 
 
 def estimate_tokens(text: str) -> int:
     """Rough count without a tokenizer: CJK ~1 token a character, others ~4 characters."""
-    cjk = sum(1 for c in text if "\u3000" <= c <= "\u9fff" or "\uac00" <= c <= "\ud7af")
+    cjk = len(_WIDE.findall(text))
     return cjk + (len(text) - cjk + 3) // 4
 
 

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import re
 
+from daemon.text import han_count
+
 # A sentence ends at CJK end punctuation at once, or at .!? followed by a space/newline.
 _END = re.compile(r"([。！？；!?]+[\"'”’）)]*|[.!?;]+[\"'”’)]*(?=\s)|\n+)")
 MIN_CHARS = 2
@@ -14,7 +16,6 @@ MAX_CHARS = 200
 # is not a clause).
 _CLAUSE = re.compile(r"[，、：]|[,:](?=\s)")
 _CLAUSE_MARKS = ("，", "、", "：", ",", ":")
-_CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
 
 
 def ends_a_clause(piece: str) -> bool:
@@ -24,9 +25,9 @@ def ends_a_clause(piece: str) -> bool:
 
 
 def _weight(text: str) -> int:
-    """Length as speech: a CJK character is a syllable, about three Latin letters."""
-    cjk = len(_CJK.findall(text))
-    return len(text) - cjk + 3 * cjk
+    """Length as speech: a Chinese character is a syllable, about three Latin letters."""
+    han = han_count(text)
+    return len(text) - han + 3 * han
 
 
 class SentenceSplitter:

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from daemon.audio.pcm import rms_dbfs
-from daemon.audio.tts import EspeakTts, TtsError, clean_text, has_cjk
+from daemon.audio.tts import EspeakTts, TtsError, clean_text
 from daemon.config import TtsConfig
 
 
@@ -36,10 +36,6 @@ def test_markup_and_emoji_are_not_read(espeak: EspeakTts) -> None:
     plain = espeak.synthesize("Good morning.")
     marked = espeak.synthesize("**Good** morning. 🙂")
     assert abs(plain.duration_s - marked.duration_s) < 0.15
-
-
-def test_has_cjk() -> None:
-    assert has_cjk("我有3只猫") and not has_cjk("I have 3 cats")
 
 
 def test_missing_binary_or_voice_is_a_clear_error() -> None:

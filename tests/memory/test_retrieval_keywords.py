@@ -104,6 +104,18 @@ async def test_mixed_chinese_and_english(open_memory, e5):
     assert found[0]["memory"] == texts[0]
 
 
+async def test_compatibility_ideographs_kana_and_hangul_are_indexed(open_memory, fake):
+    # 﨑 (U+FA11, a CJK Compatibility Ideograph, as in the surname 山﨑) fell outside the
+    # index's character class before daemon.text: it was in neither the index nor the query.
+    memory = await open_memory(fake)
+    texts = ["同事山﨑住在大阪", "同事山田住在东京", "ともだちはかなです", "김치를 좋아해요"]
+    await memory.add([{"role": "user", "content": t} for t in texts], user_id="u1", infer=False)
+    assert "﨑" in index_words(texts[0]).split()
+    assert (await _kw(memory, "山﨑住在哪里"))[0] == texts[0]
+    assert await _kw(memory, "かな") == [texts[2]]
+    assert await _kw(memory, "김치") == [texts[3]]
+
+
 async def test_index_follows_updates_deletes_scopes_and_closing(open_memory, fake):
     memory = await open_memory(fake)
     out = await memory.add("My sister lives in Lisbon", user_id="u1", infer=False)

@@ -18,9 +18,9 @@ from __future__ import annotations
 import re
 
 from daemon.memory.keywords import CJK_STOP
+from daemon.text import CJK_RUN
 
 _LATIN = re.compile(r"[0-9A-Za-z\u00c0-\u024f]+")
-_CJK = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af]+")
 _QUOTED = re.compile(r'"((?:[^"]|"")*)"')
 # Function characters: a bigram or character of only these carries no meaning on its own.
 _CJK_STOP = frozenset(w for w in CJK_STOP if len(w) == 1)
@@ -40,7 +40,7 @@ def keyword_doc(text: str) -> tuple[str, list[str]]:
     """(Latin words, CJK bigrams and characters) of a memory: the two parameters of ``tsv_sql``."""
     latin = " ".join(_LATIN.findall(text))[:20000]
     grams: dict[str, None] = {}
-    for run in _CJK.findall(text):
+    for run in CJK_RUN.findall(text):
         # Characters too (as the SQLite index has them): the query side sends a jieba word's
         # characters, so a one-character question word still meets a longer memory word.
         for c in run:
@@ -59,7 +59,7 @@ def keyword_tsquery(match: str) -> tuple[str, str]:
     latin: list[str] = []
     cjk: list[str] = []
     for term in dict.fromkeys(t.strip().lower() for t in terms if t.strip()):
-        if _CJK.fullmatch(term):
+        if CJK_RUN.fullmatch(term):
             grams = [term] if len(term) == 1 else [term[i : i + 2] for i in range(len(term) - 1)]
             cjk += [_lexeme(g) for g in grams if not all(c in _CJK_STOP for c in g)]
         else:

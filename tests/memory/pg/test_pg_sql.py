@@ -31,7 +31,7 @@ def test_a_nul_in_a_filter_value_is_a_filter_error():
 async def test_keyword_documents_find_chinese_words_and_english_stems(conn):
     await conn.execute("CREATE TABLE docs (num SERIAL PRIMARY KEY, tsv TSVECTOR)")
     texts = ["我女儿叫小红，今年五岁", "Grandma bakes plum cakes on Sundays", "我喜欢喝绿茶",
-             "Works as a nurse at the children's hospital"]
+             "Works as a nurse at the children's hospital", "同事山﨑住在神户"]
     for t in texts:
         await conn.execute(f"INSERT INTO docs(tsv) VALUES ({tsv_sql('$1', '$2')})",
                            *keyword_doc(t))
@@ -51,6 +51,9 @@ async def test_keyword_documents_find_chinese_words_and_english_stems(conn):
     assert await find("what does grandma bake") == [2]  # "bake" and "bakes": one stem
     assert await find("nurse hospitals") == [4]
     assert await find("我女儿喜欢什么") == [1, 3]      # 女儿 in one, 喜欢 in the other
+    # A compatibility ideograph (﨑, as in the surname 山﨑) is CJK too: in the document.
+    assert {"山﨑", "﨑"} <= set(keyword_doc(texts[4])[1])
+    assert await find("山﨑住在哪里") == [5]
     assert await find("天气怎么样") == []
     assert await find("the and of") == []              # stopwords only: no query at all
     assert keyword_tsquery('"it\'s" OR "a\\b"') == ("it | s | a | b", "")
