@@ -19,16 +19,16 @@ from collections.abc import Iterable
 
 from daemon.memory.keywords import query_terms
 from daemon.memory.store import FACT, MemoryStore, Scope, partition_of
+from daemon.text import HAN
 
-_HAN = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
 # A name fact says the user's own name: anchored, so "Dog's name is Biscuit" and "女儿叫朵朵"
 # (someone else's name) are not the user's.
 _EN_NAME = re.compile(
     r"^(?i:(?:my |the user's |user's |user )?(?:full |first )?name is |(?:is |i'm |am )?called "
     r"|goes by )([A-Z][\w'-]+(?: [A-Z][\w'-]+){0,2})\b")
 _ZH_NAME = re.compile(
-    rf"^(?:我|用户)?的?(?:(?:名字|姓名|全名)(?:叫做|叫|是)|名叫|叫做|叫)([{_HAN}]{{2,4}})(?![{_HAN}])")
-_ZH_SURNAME = re.compile(rf"^(?:我|用户)?姓([{_HAN}]{{1,2}})(?![{_HAN}])")
+    rf"^(?:我|用户)?的?(?:(?:名字|姓名|全名)(?:叫做|叫|是)|名叫|叫做|叫)([{HAN}]{{2,4}})(?![{HAN}])")
+_ZH_SURNAME = re.compile(rf"^(?:我|用户)?姓([{HAN}]{{1,2}})(?![{HAN}])")
 # How a Chinese speaker names someone by surname: 李阿姨, 王老师, 老李, 小王.
 _ZH_HONORIFIC = ("阿姨|老师|先生|女士|太太|小姐|奶奶|爷爷|叔叔|伯伯|大爷|大妈|大姐|大哥|师傅|老板|医生|"
                  "总|姐|哥")
@@ -53,7 +53,7 @@ def _name_pattern(names: Iterable[str]) -> re.Pattern[str] | None:
     """One pattern for every way a query may name the user, longest first."""
     forms: set[str] = set()
     for name in names:
-        if re.fullmatch(rf"[{_HAN}]+", name):
+        if re.fullmatch(rf"[{HAN}]+", name):
             if len(name) >= 2:
                 forms.add(rf"{re.escape(name)}(?:{_ZH_HONORIFIC})?的?")
             # By surname: 李阿姨, 王老师, 老李 (not 小李: 小王子 is no one's name).

@@ -8,7 +8,7 @@ from datetime import date
 from typing import Any
 
 from daemon.llm.base import ChatMessage
-from daemon.text import CJK, CJK_SYMBOLS
+from daemon.text import CJK, CJK_SYMBOLS, han_count
 from daemon.turn.perspective import second_person
 
 # Characters a tokenizer gives about one token each: CJK characters and the 、。「」 marks.
@@ -36,7 +36,6 @@ def _when(m: dict[str, Any]) -> str:
 
 EPISODES_HEADER = "Earlier, the user told you:"
 
-_HAN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
 _LATIN_WORD = re.compile(r"[A-Za-z\u00c0-\u024f']+")
 _ENGLISH = frozenset("i i'm i've my me you your what what's where when who how do does did is "
                      "are was can could the a an to of and in on for".split())
@@ -49,7 +48,7 @@ def reply_language_line(utterance: str) -> str:
     line 12 of 12, bench/reply_language_bench.py). Chinese needs none (every answer to a
     Chinese question was Chinese), and "用简体中文回答。" there cost the 你 of one answer."""
     words = _LATIN_WORD.findall(utterance)
-    if len(_HAN.findall(utterance)) > len(words) or not words:
+    if han_count(utterance) > len(words) or not words:
         return ""  # a Chinese character says about as much as an English word
     if any(w.lower() in _ENGLISH for w in words):
         return "Answer in English."
