@@ -37,6 +37,7 @@ from daemon.memory.moment import moment
 from daemon.memory.operations import Operations
 from daemon.memory.ranking import Fusion
 from daemon.memory.search import HybridSearch
+from daemon.memory.standing import asks_for_care, care_facts
 from daemon.memory.store import (
     EPISODE,
     FACT,
@@ -409,23 +410,34 @@ class AsyncMemory(Operations):
         """A turn's lookup: the user's most relevant facts and episodes, one query embedding.
         When no fact matches, the user's newest facts (at most ``FALLBACK_FACTS``): "What do
         you know about me?" or "推荐点零食" matched nothing and the model answered blind (it
-        offered nuts to a user it knew to be allergic to peanuts)."""
+        offered nuts to a user it knew to be allergic to peanuts). A question about food,
+        drink or advice also gets the user's allergies, diets and health facts (``standing``)."""
         wanted = [(k, n) for k, n in ((FACT, facts), (EPISODE, episodes)) if n > 0]
         if not query.strip() or not wanted:
             return [], []
         scopes = [require_scope(user_id, None, None, k) for k, _ in wanted]
-        found = dict(zip(
-            [k for k, _ in wanted],
-            await self.searcher.search_kinds(query, scopes, None, [n for _, n in wanted],
-                                             device=True),
-        ))
+        # The standing facts' lookup (keywords only) runs while the question is embedded.
+        care = asyncio.ensure_future(care_facts(self.store, user_id)) \
+            if facts > 0 and asks_for_care(query) else None
+        try:
+            found = dict(zip(
+                [k for k, _ in wanted],
+                await self.searcher.search_kinds(query, scopes, None, [n for _, n in wanted],
+                                                 device=True),
+            ))
+        except BaseException:
+            if care is not None:
+                care.cancel()
+            raise
         facts_found = found.get(FACT, [])
         if not facts_found and facts > 0:
             scope = require_scope(user_id, None, None, FACT)
-            n = min(facts, FALLBACK_FACTS)
-            total = await self.store.count(scope)
-            rows = await self.store.list(scope, None, limit=n, offset=max(0, total - n))
-            facts_found = [r.public() for r in reversed(rows)]
+            rows = await self.store.list(scope, None, limit=min(facts, FALLBACK_FACTS),
+                                         newest_first=True)
+            facts_found = [r.public() for r in rows]
+        if care is not None:
+            shown = {f["id"] for f in facts_found}
+            facts_found += [r.public() for r in await care if r.id not in shown]
         return facts_found, found.get(EPISODE, [])
 
     async def search_vector(self, query: str, qvec: np.ndarray, scope: Scope, filters: Filters,

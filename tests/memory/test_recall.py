@@ -3,9 +3,12 @@ matches, else the user's newest facts - never another user's."""
 
 from __future__ import annotations
 
+import pytest
+
 from daemon.memory.memory import FALLBACK_FACTS
 
 
+@pytest.mark.both_backends
 async def test_a_question_matching_nothing_gets_the_newest_facts(open_memory, e5) -> None:
     mem = await open_memory(e5)
     said = ["名字叫王丽", "女儿朵朵六岁", "对花生过敏", "喜欢下象棋", "住在青岛", "开一辆白色的车"]

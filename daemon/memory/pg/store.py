@@ -116,12 +116,14 @@ class PgStore(PgWrites, PgJobs):
     async def list(
         self, scope: Scope, filters: Filters = None, *,
         limit: int | None = 100, offset: int = 0, include_closed: bool = False,
+        newest_first: bool = False,
     ) -> list[MemoryRow]:
         p = Params()
         where = [scope_sql(scope, p), filters_sql(filters, p)]
         if not include_closed:
             where.append("valid_to IS NULL")
         sql = f"SELECT {COLS} FROM memories WHERE {' AND '.join(where)} ORDER BY num"
+        sql += " DESC" if newest_first else ""
         if limit is not None:
             sql += f" LIMIT {p.add(limit)} OFFSET {p.add(offset)}"
         return [to_row(r) for r in await self.pool.fetch(sql, *p)]

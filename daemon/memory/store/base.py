@@ -58,8 +58,9 @@ class MemoryStore(Protocol):
     async def list(
         self, scope: Scope, filters: Filters = None, *,
         limit: int | None = 100, offset: int = 0, include_closed: bool = False,
+        newest_first: bool = False,
     ) -> list[MemoryRow]:
-        """Memories of a scope passing mem0 filters, oldest first."""
+        """Memories of a scope passing mem0 filters, oldest first (``newest_first``: newest)."""
 
     async def count(self, scope: Scope, *, include_closed: bool = False) -> int: ...
 

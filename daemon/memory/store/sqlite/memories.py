@@ -64,12 +64,14 @@ class MemoryReads(SqliteBase):
         limit: int | None = 100,
         offset: int = 0,
         include_closed: bool = False,
+        newest_first: bool = False,
     ) -> list[MemoryRow]:
         params: list[Any] = []
         where = [scope_sql(scope, params), compile_filters(filters, params)]
         if not include_closed:
             where.append("valid_to IS NULL")
         sql = f"SELECT {_COLS} FROM memories WHERE {' AND '.join(where)} ORDER BY num"
+        sql += " DESC" if newest_first else ""
         if limit is not None:
             sql += " LIMIT ? OFFSET ?"
             params += [limit, offset]
