@@ -29,6 +29,8 @@ _EN_NAME = re.compile(
 _ZH_NAME = re.compile(
     rf"^(?:我|用户)?的?(?:(?:名字|姓名|全名)(?:叫做|叫|是)|名叫|叫做|叫)([{HAN}]{{2,4}})(?![{HAN}])")
 _ZH_SURNAME = re.compile(rf"^(?:我|用户)?姓([{HAN}]{{1,2}})(?![{HAN}])")
+# "我叫什么名字？" stored as said is a question, not a name.
+_QUESTION = re.compile(r"什么|谁|啥|哪")
 # How a Chinese speaker names someone by surname: 李阿姨, 王老师, 老李, 小王.
 _ZH_HONORIFIC = ("阿姨|老师|先生|女士|太太|小姐|奶奶|爷爷|叔叔|伯伯|大爷|大妈|大姐|大哥|师傅|老板|医生|"
                  "总|姐|哥")
@@ -44,7 +46,7 @@ def names_in(fact: str) -> list[str]:
     text = fact.strip()
     for pattern in (_EN_NAME, _ZH_NAME, _ZH_SURNAME):
         m = pattern.match(text)
-        if m:
+        if m and not _QUESTION.search(m.group(1)):
             return [m.group(1)]
     return []
 

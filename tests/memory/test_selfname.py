@@ -21,6 +21,7 @@ FACTS_ZH = ["名字叫王磊", "是一名厨师", "不吃辣", "住在杭州", "
     ("姓李", ["李"]),
     # Someone else's name, or no name at all.
     ("Dog's name is Biscuit", []),
+    ("我叫什么名字？", []),
     ("女儿叫朵朵", []),
     ("是一名厨师", []),
     ("Lives in Berlin", []),
