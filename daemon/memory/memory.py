@@ -36,8 +36,8 @@ from daemon.memory.limits import check_add, check_memory_text
 from daemon.memory.moment import moment
 from daemon.memory.operations import Operations
 from daemon.memory.ranking import Fusion
+from daemon.memory.recall import turn_lookup
 from daemon.memory.search import HybridSearch
-from daemon.memory.standing import asks_for_care, care_facts
 from daemon.memory.store import (
     EPISODE,
     FACT,
@@ -53,9 +53,6 @@ from daemon.memory.store import (
 from daemon.memory.updater import UpdateDecider
 from daemon.memory.upkeep import IndexKeeper
 from daemon.progress import Progress
-
-# A turn's lookup that matched no fact gets this many of the user's newest facts instead.
-FALLBACK_FACTS = 5
 
 log = logging.getLogger(__name__)
 
@@ -407,38 +404,9 @@ class AsyncMemory(Operations):
     async def recall(
         self, query: str, *, user_id: str, facts: int, episodes: int
     ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-        """A turn's lookup: the user's most relevant facts and episodes, one query embedding.
-        When no fact matches, the user's newest facts (at most ``FALLBACK_FACTS``): "What do
-        you know about me?" or "推荐点零食" matched nothing and the model answered blind (it
-        offered nuts to a user it knew to be allergic to peanuts). A question about food,
-        drink or advice also gets the user's allergies, diets and health facts (``standing``)."""
-        wanted = [(k, n) for k, n in ((FACT, facts), (EPISODE, episodes)) if n > 0]
-        if not query.strip() or not wanted:
-            return [], []
-        scopes = [require_scope(user_id, None, None, k) for k, _ in wanted]
-        # The standing facts' lookup (keywords only) runs while the question is embedded.
-        care = asyncio.ensure_future(care_facts(self.store, user_id)) \
-            if facts > 0 and asks_for_care(query) else None
-        try:
-            found = dict(zip(
-                [k for k, _ in wanted],
-                await self.searcher.search_kinds(query, scopes, None, [n for _, n in wanted],
-                                                 device=True),
-            ))
-        except BaseException:
-            if care is not None:
-                care.cancel()
-            raise
-        facts_found = found.get(FACT, [])
-        if not facts_found and facts > 0:
-            scope = require_scope(user_id, None, None, FACT)
-            rows = await self.store.list(scope, None, limit=min(facts, FALLBACK_FACTS),
-                                         newest_first=True)
-            facts_found = [r.public() for r in rows]
-        if care is not None:
-            shown = {f["id"] for f in facts_found}
-            facts_found += [r.public() for r in await care if r.id not in shown]
-        return facts_found, found.get(EPISODE, [])
+        """A turn's lookup: the user's facts and episodes for its prompt (``recall``)."""
+        return await turn_lookup(self.searcher, self.store, query, user_id=user_id,
+                                 facts=facts, episodes=episodes)
 
     async def search_vector(self, query: str, qvec: np.ndarray, scope: Scope, filters: Filters,
                             limit: int, threshold: float | None) -> list[dict[str, Any]]:

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from daemon.memory.memory import FALLBACK_FACTS
+from daemon.memory.recall import FALLBACK_FACTS
+from tests.support.memory_fakes import scripted
 
 
 @pytest.mark.both_backends
@@ -26,3 +27,15 @@ async def test_a_question_matching_nothing_gets_the_newest_facts(open_memory, e5
                              episodes=0))[0] == []
     facts, _ = await mem.recall("Tell me something", user_id="other", facts=8, episodes=0)
     assert [f["memory"] for f in facts] == ["Lives in Lisbon"]
+
+
+async def test_episodes_that_say_nothing_about_the_user_are_left_out(open_memory, e5) -> None:
+    mem = await open_memory(e5, scripted())
+    for said in ["我女儿叫小雨，今年五岁", "我女儿叫什么名字？", "把客厅的灯关掉", "哈哈，谢谢你",
+                 "What is my daughter's name?"]:
+        await mem.add(said, user_id="ln")
+    _, episodes = await mem.recall("我女儿叫什么？", user_id="ln", facts=3, episodes=3)
+    assert [e["memory"] for e in episodes] == ["我女儿叫小雨，今年五岁"]
+    # They are kept and searchable all the same.
+    asked = (await mem.search("我女儿叫什么名字？", user_id="ln", kind="episode"))["results"]
+    assert "我女儿叫什么名字？" in [e["memory"] for e in asked]
