@@ -56,10 +56,20 @@ def reply_language_line(utterance: str) -> str:
 
 
 def memories_block(
-    facts: Sequence[dict[str, Any]], episodes: Sequence[dict[str, Any]], token_budget: int
+    facts: Sequence[dict[str, Any]], episodes: Sequence[dict[str, Any]], token_budget: int,
+    *, dates: str = "day", today: date | None = None,
 ) -> list[str]:
     """The memory lines that fit about ``token_budget`` tokens: the relevant facts, newest
-    first (so of two that disagree the current one leads), then what the user said before."""
+    first (so of two that disagree the current one leads), then what the user said before.
+
+    ``dates``: "day" — each date once, above the memories noted that day ("[2026-11-30]",
+    then "- 你住成都"); "line" — on every line (``memory_line``); "short" — on every line,
+    without this year ("- [11-30] 你住成都"). A full date is ~12 tokens to Qwen's tokenizer (a
+    token a digit), two thirds of a dated line, and the memories are what the model reads
+    before it can say a word (bench/memory_block_bench.py)."""
+    if dates not in ("day", "line", "short"):
+        raise ValueError(f"dates must be 'day', 'line' or 'short', not {dates!r}")
+    year = str((today or date.today()).year)
     lines: list[str] = []
     used = 0
 
@@ -71,16 +81,30 @@ def memories_block(
         used += cost
         return True
 
-    for m in sorted(facts, key=_when, reverse=True):
-        line = memory_line(m)
-        if not fits(line):
-            break
-        lines.append(line)
-    said = [memory_line(m) for m in sorted(episodes, key=_when, reverse=True)]
-    if said and fits(EPISODES_HEADER):
-        kept = [line for line in said if fits(line)]
-        if kept:
-            lines += [EPISODES_HEADER, *kept]
+    def add(memories: Sequence[dict[str, Any]]) -> list[str]:
+        out: list[str] = []
+        day = None
+        for m in sorted(memories, key=_when, reverse=True):
+            when = _when(m)[:10]
+            text = second_person(m["memory"])
+            if dates == "day":
+                head = [f"[{when}]"] if len(when) == 10 and when != day else []
+                new = [*head, f"- {text}"]
+                day = when if head else day
+            elif dates == "short" and when.startswith(year + "-"):
+                new = [f"- [{when[5:]}] {text}"]
+            else:
+                new = [memory_line(m)]
+            if not all(fits(x) for x in new):
+                break
+            out += new
+        return out
+
+    lines += add(facts)
+    if episodes and fits(EPISODES_HEADER):
+        said = add(episodes)
+        if said:
+            lines += [EPISODES_HEADER, *said]
     return lines
 
 

@@ -29,4 +29,5 @@ def test_the_prompt_shows_memories_in_the_second_person() -> None:
     facts = [{"memory": "不吃香菜", "created_at": "2026-11-20T10:00:00"}]
     episodes = [{"memory": "I work as a bus driver.", "created_at": "2026-11-21T10:00:00"}]
     assert memories_block(facts, episodes, token_budget=1000) == [
-        "- [2026-11-20] 你不吃香菜", EPISODES_HEADER, "- [2026-11-21] You work as a bus driver."]
+        "[2026-11-20]", "- 你不吃香菜", EPISODES_HEADER, "[2026-11-21]",
+        "- You work as a bus driver."]

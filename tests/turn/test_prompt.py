@@ -26,11 +26,30 @@ def test_facts_newest_first_then_episodes_within_the_budget() -> None:
              {"memory": "Lives in Munich", "updated_at": "2026-05-03T10:00:00"}]
     episodes = [{"memory": "I just got back from the Alps", "kind": "episode",
                  "created_at": "2026-05-04T09:00:00"}]
-    lines = memories_block(facts, episodes, token_budget=1000)
+    lines = memories_block(facts, episodes, token_budget=1000, dates="line")
     assert lines == ["- [2026-05-03] Lives in Munich", "- [2026-01-02] Lives in Berlin",
                      "Earlier, the user told you:", "- [2026-05-04] You just got back from the Alps"]
     # Facts come first: a tight budget drops the episodes, not the facts.
-    assert memories_block(facts, episodes, token_budget=20) == lines[:2]
+    assert memories_block(facts, episodes, token_budget=20, dates="line") == lines[:2]
+
+
+def test_each_date_is_said_once_above_its_memories() -> None:
+    facts = [{"memory": "Lives in Berlin", "created_at": "2026-01-02T10:00:00"},
+             {"memory": "Works as a nurse", "created_at": "2026-05-03T08:00:00"},
+             {"memory": "Lives in Munich", "updated_at": "2026-05-03T10:00:00"},
+             {"memory": "No date"}]
+    episodes = [{"memory": "I just got back from the Alps", "created_at": "2026-05-04T09:00:00"}]
+    assert memories_block(facts, episodes, token_budget=1000) == [
+        "[2026-05-03]", "- Lives in Munich", "- Works as a nurse",
+        "[2026-01-02]", "- Lives in Berlin", "- No date",
+        "Earlier, the user told you:", "[2026-05-04]", "- You just got back from the Alps"]
+    # Without this year's number, on every line.
+    assert memories_block(facts[:2], [], token_budget=1000, dates="short",
+                          today=date(2026, 11, 30)) == [
+        "- [05-03] Works as a nurse", "- [01-02] Lives in Berlin"]
+    # A tight budget never leaves a date without its memory.
+    tight = memories_block(facts, [], token_budget=14)
+    assert tight and tight[-1].startswith("- ")
 
 
 def test_chinese_counts_about_one_token_per_character() -> None:

@@ -55,24 +55,25 @@ async def test_memories_are_injected_and_exchange_queued_after_the_turn(parts) -
     result = await runner.run(CTX, "Where do I live?", out)
     system = "\n".join(m["content"] for m in llm.calls[0][0] if m["role"] == "system")
     day = (await memory.get_all(user_id="dev-1"))["results"][0]["created_at"][:10]
-    line = f"- [{day}] Lives in Berlin"  # each memory carries the date it was noted
-    assert line in system and "Paris" not in system
-    assert result.memories == [line]
+    # Each memory under the date it was noted.
+    assert f"[{day}]\n- Lives in Berlin" in system and "Paris" not in system
+    assert result.memories == [f"[{day}]", "- Lives in Berlin"]
     assert isinstance(out.sent[0], Stt) and out.sent[-1] == Tts(state="stop")
     assert [m.text for m in out.sent if isinstance(m, Tts) and m.state == "sentence_start"] == [
-        f"You live in {line}.", "Bye."]
+        f"You live in [{day}] - Lives in Berlin.", "Bye."]
     jobs = await memory.store.jobs()
     assert len(jobs) == 1 and jobs[0].user_id == "dev-1"
     # Facts come from the user's words only: the answer is not part of the job.
     assert jobs[0].payload["messages"] == [{"role": "user", "content": "Where do I live?"}]
     assert jobs[0].payload["at"][:10] == result.said_at[:10]
     history = await memory.store.recent_messages("s1", 10)
-    assert [h["content"] for h in history] == ["Where do I live?", f"You live in {line}. Bye."]
+    said = f"You live in [{day}] - Lives in Berlin. Bye."
+    assert [h["content"] for h in history] == ["Where do I live?", said]
     # The next turn's job carries the assistant's previous line as context.
     await runner.run(CTX, "I moved to Hamburg.", out)
     jobs = await memory.store.jobs()
     assert jobs[-1].payload["messages"] == [
-        {"role": "assistant", "content": f"You live in {line}. Bye."},
+        {"role": "assistant", "content": said},
         {"role": "user", "content": "I moved to Hamburg."}]
 
 
