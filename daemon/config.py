@@ -171,7 +171,7 @@ class PromptsConfig(_Section):
     # and reads only the memories and the new words. (A {memories} in `system` puts them
     # there instead, as before.)
     memory: str = (
-        "What you remember about the user (newest first, with the date it was noted):\n"
+        "What you remember about the user (newest first, under the date each was noted):\n"
         "<memory>\n{memories}\n</memory>\n"
         "Answer the user as \"you\" (你)."
     )
