@@ -88,9 +88,11 @@ def memories_block(
             when = _when(m)[:10]
             text = second_person(m["memory"])
             if dates == "day":
-                head = [f"[{when}]"] if len(when) == 10 and when != day else []
+                if len(when) != 10:  # undated: not under another day's date
+                    when = "no date" if day is not None else ""
+                head = [f"[{when}]"] if when and when != day else []
                 new = [*head, f"- {text}"]
-                day = when if head else day
+                day = when or day
             elif dates == "short" and when.startswith(year + "-"):
                 new = [f"- [{when[5:]}] {text}"]
             else:

@@ -41,7 +41,7 @@ def test_each_date_is_said_once_above_its_memories() -> None:
     episodes = [{"memory": "I just got back from the Alps", "created_at": "2026-05-04T09:00:00"}]
     assert memories_block(facts, episodes, token_budget=1000) == [
         "[2026-05-03]", "- Lives in Munich", "- Works as a nurse",
-        "[2026-01-02]", "- Lives in Berlin", "- No date",
+        "[2026-01-02]", "- Lives in Berlin", "[no date]", "- No date",
         "Earlier, the user told you:", "[2026-05-04]", "- You just got back from the Alps"]
     # Without this year's number, on every line.
     assert memories_block(facts[:2], [], token_budget=1000, dates="short",
