@@ -43,9 +43,9 @@ _ENGLISH = frozenset("i i'm i've my me you your what what's where when who how d
 
 def reply_language_line(utterance: str) -> str:
     """The line that names the language to answer in when the user did not speak Chinese:
-    the 1.5B answered English questions in Chinese when the memories were Chinese, though the
-    system prompt asks for the user's language (4 of 12 such answers in English; with this
-    line 12 of 12, bench/reply_language_bench.py). Chinese needs none (every answer to a
+    the 1.5B answered all 8 English questions over Chinese memories in Chinese, though the
+    system prompt asks for the user's language; with this line all 8 in English
+    (bench/reply_language_bench.py). Chinese needs none (every answer to a
     Chinese question was Chinese), and "用简体中文回答。" there cost the 你 of one answer."""
     words = _LATIN_WORD.findall(utterance)
     if han_count(utterance) > len(words) or not words:
