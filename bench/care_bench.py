@@ -14,16 +14,12 @@ from __future__ import annotations
 
 import asyncio
 import sys
-import tempfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from daemon.config import EmbedderConfig  # noqa: E402
-from daemon.memory.factory import make_embedder  # noqa: E402
-from daemon.memory.memory import AsyncMemory  # noqa: E402
-from daemon.memory.store.sqlite import SqliteStore  # noqa: E402
+from bench.local_models import e5_memory  # noqa: E402
 
 USERS = {
     "zh": (["名字叫王丽", "女儿朵朵六岁", "对花生过敏", "喜欢下象棋", "住在青岛", "开一辆白色的车",
@@ -49,11 +45,7 @@ QUESTIONS = {
 
 
 async def run() -> None:
-    work = Path(tempfile.mkdtemp(prefix="care-"))
-    memory = AsyncMemory(SqliteStore(work / "m.sqlite3"),
-                         make_embedder(EmbedderConfig(), ROOT / "models"), None,
-                         index_dir=work / "index")
-    await memory.start(save_interval_s=0)
+    memory = await e5_memory("care-")
     for user, (facts, _) in USERS.items():
         for text in facts:
             await memory.add(text, user_id=user, infer=False)

@@ -29,6 +29,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bench.local_models import answer, chat_llm  # noqa: E402
 from daemon.config import Config  # noqa: E402
 from daemon.turn.prompt import build_messages, memories_block  # noqa: E402
 
@@ -106,18 +107,12 @@ async def ask(llm: Any, cfg: Config, user: str, question: str, variant: str) -> 
     messages = build_messages(cfg.prompts.system, lines, [], question + note,
                               no_memories=cfg.prompts.no_memories,
                               memory_template=cfg.prompts.memory)
-    parts = [p async for p in llm.stream_chat(messages, max_tokens=80, temperature=0.0,
-                                              timeout_s=180)]
-    return "".join(parts).strip()
+    return await answer(llm, messages, 80)
 
 
 async def run(args: argparse.Namespace) -> None:
-    from daemon.llm.llamacpp import LlamaCppLLM
-    from daemon.modelfiles import resolve_gguf
-
     cfg = Config()
-    llm = LlamaCppLLM(resolve_gguf(args.model or cfg.llm.model, ROOT / "models"),
-                      n_ctx=2048, n_threads=1, n_threads_batch=2)
+    llm = chat_llm(args.model)
     variants = [v for v in args.variants.split(",") if v]
     splits = ["dev", "test"] if args.split == "both" else [args.split]
     bad = {(s, v): 0 for s in splits for v in variants}

@@ -27,6 +27,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bench.local_models import answer, chat_llm  # noqa: E402
 from daemon.config import Config  # noqa: E402
 from daemon.turn.prompt import EPISODES_HEADER, build_messages, memory_line  # noqa: E402
 
@@ -71,18 +72,12 @@ async def ask(llm: Any, system: str, memory_template: str, lines: list[str],
               question: str) -> str:
     messages = build_messages(system, lines, [], question, no_memories="(nothing yet)",
                               memory_template=memory_template)
-    parts = [p async for p in llm.stream_chat(messages, max_tokens=60, temperature=0.0,
-                                              timeout_s=120)]
-    return "".join(parts).strip()
+    return await answer(llm, messages, 60, timeout_s=120)
 
 
 async def run(args: argparse.Namespace) -> None:
-    from daemon.llm.llamacpp import LlamaCppLLM
-    from daemon.modelfiles import resolve_gguf
-
     cfg = Config()
-    llm = LlamaCppLLM(resolve_gguf(args.model or cfg.llm.model, ROOT / "models"),
-                      n_ctx=2048, n_threads=1, n_threads_batch=2)
+    llm = chat_llm(args.model)
     shipped = cfg.prompts.memory
     assert shipped.endswith("\n" + NOTE), "the shipped memory template no longer ends with NOTE"
     bare = shipped[: -len(NOTE) - 1]

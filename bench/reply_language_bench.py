@@ -25,6 +25,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bench.local_models import answer, chat_llm  # noqa: E402
 from daemon.config import Config  # noqa: E402
 from daemon.turn.prompt import build_messages, memory_line, reply_language_line  # noqa: E402
 
@@ -66,18 +67,12 @@ async def ask(llm: Any, cfg: Config, memories: list[str], question: str, extra: 
     messages = build_messages(cfg.prompts.system, lines, [], question,
                               no_memories=cfg.prompts.no_memories, memory_template=template,
                               reply_language=False)
-    parts = [p async for p in llm.stream_chat(messages, max_tokens=60, temperature=0.0,
-                                              timeout_s=120)]
-    return "".join(parts).strip()
+    return await answer(llm, messages, 60, timeout_s=120)
 
 
 async def run(args: argparse.Namespace) -> None:
-    from daemon.llm.llamacpp import LlamaCppLLM
-    from daemon.modelfiles import resolve_gguf
-
     cfg = Config()
-    llm = LlamaCppLLM(resolve_gguf(args.model or cfg.llm.model, ROOT / "models"),
-                      n_ctx=2048, n_threads=1, n_threads_batch=2)
+    llm = chat_llm(args.model)
     variants = [v for v in args.variants.split(",") if v]
     score = {v: {"lang": 0, "held": 0, "cross_lang": 0} for v in variants}
     cross = sum(1 for mems, q, _ in CASES if is_chinese(q) != is_chinese("".join(mems)))

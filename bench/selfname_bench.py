@@ -13,16 +13,12 @@ from __future__ import annotations
 
 import asyncio
 import sys
-import tempfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from daemon.config import EmbedderConfig  # noqa: E402
-from daemon.memory.factory import make_embedder  # noqa: E402
-from daemon.memory.memory import AsyncMemory  # noqa: E402
-from daemon.memory.store.sqlite import SqliteStore  # noqa: E402
+from bench.local_models import e5_memory  # noqa: E402
 
 FACTS = ["Name is Anna", "Works as a nurse at a children's hospital", "Vegetarian",
          "Lives in Berlin", "Dog's name is Biscuit", "Planning a trip to Japan in April",
@@ -38,11 +34,7 @@ QUESTIONS = [
 
 
 async def run() -> None:
-    work = Path(tempfile.mkdtemp(prefix="selfname-"))
-    memory = AsyncMemory(SqliteStore(work / "m.sqlite3"),
-                         make_embedder(EmbedderConfig(), ROOT / "models"), None,
-                         index_dir=work / "index")
-    await memory.start(save_interval_s=0)
+    memory = await e5_memory("selfname-")
     for text in FACTS:
         await memory.add(text, user_id="u1", infer=False)
     names = memory.searcher.self_names
