@@ -19,7 +19,7 @@ import asyncio
 import re
 import sqlite3
 import threading
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from daemon.text import CJK, CJK_RUN
@@ -121,9 +121,14 @@ def query_terms(text: str) -> list[str]:
     return terms[:MAX_TERMS]
 
 
+def match_any(terms: Iterable[str]) -> str:
+    """The keyword expression matching any of ``terms`` (index words, quoted as FTS5 wants)."""
+    return " OR ".join('"' + t.replace('"', '""') + '"' for t in terms)
+
+
 def keyword_query(text: str) -> str:
     """FTS5 MATCH expression over ``memories_words`` for a query ("" when nothing to match)."""
-    return " OR ".join('"' + t.replace('"', '""') + '"' for t in query_terms(text))
+    return match_any(query_terms(text))
 
 
 _PENDING = "SELECT p.num, m.text FROM words_pending p JOIN memories m ON m.num = p.num"

@@ -18,7 +18,8 @@ import re
 from collections.abc import Iterable
 
 from daemon.memory.keywords import query_terms
-from daemon.memory.store import FACT, MemoryStore, Scope, partition_of
+from daemon.memory.standing import facts_with_words
+from daemon.memory.store import FACT, MemoryStore, partition_of
 from daemon.text import HAN
 
 # A name fact says the user's own name: anchored, so "Dog's name is Biscuit" and "女儿叫朵朵"
@@ -103,13 +104,10 @@ class SelfNames:
         cached = self._cache.get(user_id)
         if cached is not None and cached[0] == generation:
             return cached[1]
-        scope = Scope(user_id, None, None, FACT)
-        match = " OR ".join(f'"{t}"' for t in NAME_TERMS)
-        nums = await self.store.keyword_search(match, scope, MAX_NAME_FACTS)
-        rows = await self.store.filter_nums(nums, scope, None) if nums else {}
+        rows = await facts_with_words(self.store, user_id, NAME_TERMS, MAX_NAME_FACTS)
         found: list[str] = []
         # Newest first: a changed name is the one said last (both are taken out of queries).
-        for row in sorted(rows.values(), key=lambda r: r.created_at, reverse=True):
+        for row in sorted(rows, key=lambda r: r.created_at, reverse=True):
             for name in names_in(row.text):
                 if name not in found:
                     found.append(name)

@@ -11,7 +11,9 @@ question resembles the allergy. A family member's allergy counts too ("女儿对
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 
+from daemon.memory.keywords import match_any
 from daemon.memory.store import FACT, MemoryRow, MemoryStore, Scope
 
 STANDING_FACTS = 3
@@ -44,12 +46,19 @@ def is_care_fact(text: str) -> bool:
     return _CARE.search(text) is not None
 
 
+async def facts_with_words(store: MemoryStore, user_id: str, words: Iterable[str],
+                           n: int) -> list[MemoryRow]:
+    """The user's live facts holding any of ``words`` (index words), at most ``n``, best
+    keyword match first: candidates for a check on the text (here, and ``selfname``)."""
+    scope = Scope(user_id, None, None, FACT)
+    nums = await store.keyword_search(match_any(words), scope, n)
+    rows = await store.filter_nums(nums, scope, None) if nums else {}
+    return [rows[num] for num in nums if num in rows]
+
+
 async def care_facts(store: MemoryStore, user_id: str, n: int = STANDING_FACTS
                      ) -> list[MemoryRow]:
     """The user's newest live facts about allergies, diets and health (at most ``n``)."""
-    scope = Scope(user_id, None, None, FACT)
-    match = " OR ".join(f'"{t}"' for t in CARE_TERMS)
-    nums = await store.keyword_search(match, scope, _CANDIDATES)
-    rows = await store.filter_nums(nums, scope, None) if nums else {}
-    found = [r for r in rows.values() if is_care_fact(r.text)]
+    found = [r for r in await facts_with_words(store, user_id, CARE_TERMS, _CANDIDATES)
+             if is_care_fact(r.text)]
     return sorted(found, key=lambda r: r.num, reverse=True)[:n]
