@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 
+from daemon.memory.replacing import moved, replaces
 from daemon.memory.store import Change, MemoryRow, Scope, text_hash
 from daemon.memory.updater import Decided, Neighbour, UpdateDecider
 
@@ -64,9 +65,11 @@ class DecidePipeline:
         return [(rows[n], s) for n, s in hits if n in rows][:self.neighbours]
 
     async def decide(
-        self, facts: list[str], scope: Scope, metadata: dict[str, Any], stats: AddStats
+        self, facts: list[str], scope: Scope, metadata: dict[str, Any], stats: AddStats, *,
+        said: str = "",
     ) -> tuple[list[Change], list[dict[str, Any]]]:
-        """The changes the facts call for, and the NONE results (already known)."""
+        """The changes the facts call for, and the NONE results (already known). ``said``: the
+        user's words the facts came from."""
         if not facts:
             return [], []
         vecs = await self.embed_docs(facts)
@@ -89,14 +92,17 @@ class DecidePipeline:
                          or near[0][0].hash == text_hash(fact)):
                 nones.append({"id": near[0][0].id, "memory": near[0][0].text, "event": "NONE"})
                 continue
-            related = [(row, s) for row, s in near
-                       if s >= self.related_threshold and row.id not in touched]
+            # A new value of a one-value attribute (a job, a home after a move) is compared with
+            # the old value however unrelated e5 finds their words: "Got the job as a junior
+            # architect" scored 0.784 against "Job is barista at the café" (threshold 0.80).
+            related = [(row, s) for row, s in near if row.id not in touched
+                       and (s >= self.related_threshold or replaces(fact, row.text))]
             if not related or self.decisions == "add_only":
                 add_change(fact, vec)
                 continue
             decided, calls = await self.decider.decide(
-                fact, [Neighbour(row.id, row.text, s, row.created_at) for row, s in related]
-            )
+                fact, [Neighbour(row.id, row.text, s, row.created_at) for row, s in related],
+                move_said=moved(said))
             stats.llm_calls += calls
             decided = self.guard_far_targets(fact, decided, {row.id: sc for row, sc in related})
             if not decided:
@@ -125,7 +131,7 @@ class DecidePipeline:
         best = max(scores.values())
         out: list[Decided] = []
         for d in decided:
-            far = (d.event in ("UPDATE", "DELETE") and d.memory_id is not None
+            far = (d.event in ("UPDATE", "DELETE") and d.memory_id is not None and not d.by_rule
                    and scores.get(d.memory_id, best) < best - self.decision_margin)
             if not far:
                 out.append(d)

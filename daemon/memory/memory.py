@@ -249,7 +249,8 @@ class AsyncMemory(Operations):
                 stats.llm_calls += calls
                 stats.facts = len(facts)
                 t1 = time.perf_counter()
-                changes, nones = await self.pipeline.decide(facts, scope, metadata or {}, stats)
+                changes, nones = await self.pipeline.decide(
+                    facts, scope, metadata or {}, stats, said=" ".join(episode_texts(conversation)))
                 stats.decide_s = time.perf_counter() - t1
             t2 = time.perf_counter()
             applied = await self.keeper.commit(changes, complete_job=_job, at=at, guard=guard)

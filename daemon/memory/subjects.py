@@ -30,6 +30,14 @@ _PRONOUN = re.compile(rf"{_LEAD}(?:他|她|(?:he|she|he's|she's)\b)", re.IGNOREC
 _CLAUSE = re.compile(r"[^，,。.!?！？；;]+?(?=[，,。.!?！？；;]|\s(?:and|but)\s|$)", re.IGNORECASE)
 
 
+_SOMEONE = re.compile(rf"{_ZH_PEOPLE}|\b(?:{_EN_PEOPLE})s?\b", re.IGNORECASE)
+
+
+def names_someone(text: str) -> bool:
+    """Whether ``text`` is about a family member or friend ("妈妈住北京", "Sister lives in Oslo")."""
+    return bool(_SOMEONE.search(text))
+
+
 def _subject(clause: str) -> str | None:
     """The family member or friend a clause starts with, "" for 他/她/he/she or (in Chinese)
     no subject at all (the previous clause's carries on), None for anyone else."""

@@ -25,6 +25,7 @@ from daemon.memory.prompts import (
     same_thing_messages,
 )
 from daemon.memory.replacing import about_home, moved, replaces
+from daemon.memory.subjects import names_someone
 
 log = logging.getLogger(__name__)
 
@@ -78,6 +79,9 @@ class Decided:
     event: Event
     memory_id: str | None
     text: str
+    # Closed by a rule the same-topic check confirmed (a denial, a new job, a move), not named
+    # by the decision model: trusted however related the memory is to the fact.
+    by_rule: bool = False
 
 
 class UpdateDecider:
@@ -89,8 +93,10 @@ class UpdateDecider:
         self.timeout_s = timeout_s
         self.retries = retries
 
-    async def decide(self, fact: str, neighbours: Sequence[Neighbour]) -> tuple[list[Decided], int]:
-        """Validated decisions and the LLM calls made (raises LLMOutputError on bad output)."""
+    async def decide(self, fact: str, neighbours: Sequence[Neighbour], *, move_said: bool = False
+                     ) -> tuple[list[Decided], int]:
+        """Validated decisions and the LLM calls made (raises LLMOutputError on bad output).
+        ``move_said``: the user's words said they moved (see ``moved_with``)."""
         table = {str(i): n for i, n in enumerate(neighbours)}
         messages = decision_messages(fact, [(k, n.text) for k, n in table.items()])
         decision, calls = await ask_json(
@@ -132,7 +138,7 @@ class UpdateDecider:
                 continue
             out.append(d)
         more, extra = await self._contradicted(fact, neighbours, out, checked)
-        return moved_with(fact, neighbours, more), calls + extra
+        return moved_with(fact, neighbours, more, move_said=move_said), calls + extra
 
     async def _contradicted(self, fact: str, neighbours: Sequence[Neighbour],
                             decided: list[Decided], checked: dict[str, bool],
@@ -160,14 +166,14 @@ class UpdateDecider:
             if not carried and any(d.event == "UPDATE" for d in out):
                 # The fact already replaced a memory in other words ("住杭州" -> "住成都"):
                 # a second memory of the old value is closed, not turned into a copy.
-                out.append(Decided("DELETE", n.memory_id, n.text))
+                out.append(Decided("DELETE", n.memory_id, n.text, by_rule=True))
             elif not carried:
-                out.append(Decided("UPDATE", n.memory_id, fact))
+                out.append(Decided("UPDATE", n.memory_id, fact, by_rule=True))
             else:
-                out = [Decided("UPDATE", n.memory_id, fact) if d.event == "ADD"
+                out = [Decided("UPDATE", n.memory_id, fact, by_rule=True) if d.event == "ADD"
                        and _norm(d.text) == _norm(fact) else d for d in out]
                 if all(d.memory_id != n.memory_id for d in out):
-                    out.append(Decided("DELETE", n.memory_id, n.text))
+                    out.append(Decided("DELETE", n.memory_id, n.text, by_rule=True))
         return out, calls
 
     async def same_thing(self, old: str, new: str) -> tuple[bool, int]:
@@ -185,25 +191,30 @@ class UpdateDecider:
         return answer.same, calls
 
 
-def moved_with(fact: str, neighbours: Sequence[Neighbour], decided: list[Decided]
-               ) -> list[Decided]:
-    """``decided`` plus DELETEs for the other memories of a home that a move closed, learned in the same
-    utterance: "我在杭州租了个房子，房子在滨江区" gave two facts; after "我从杭州搬回老家合肥了"
+def moved_with(fact: str, neighbours: Sequence[Neighbour], decided: list[Decided], *,
+               move_said: bool = False) -> list[Decided]:
+    """``decided`` plus DELETEs for the other memories of a home that a move closed, learned in
+    the same utterance: "我在杭州租了个房子，房子在滨江区" gave two facts; after "我从杭州搬回老家合肥了"
     the model closed the first and judged "租房子在滨江区" (rented place) a different topic from
-    where the user lives (seen with Qwen2.5-Coder-1.5B). Said together, they were one home."""
-    if not moved(fact):
+    where the user lives (seen with Qwen2.5-Coder-1.5B). Said together, they were one home.
+
+    ``move_said``: the user's words said a move even if the fact does not ("我已经从成都搬回老家
+    西安了" was extracted as "现在在老家西安" and replaced "现在在成都租房住", leaving
+    "房子在高新区" live). A home of someone else said alongside ("住成都，妈妈住北京") stays."""
+    if not (move_said or moved(fact)):
         return decided
     closed = {d.memory_id for d in decided if d.event in ("UPDATE", "DELETE")}
-    homes = {n.said_at for n in neighbours if n.memory_id in closed and n.said_at
-             and about_home(n.text)}
-    siblings = [n for n in neighbours if n.memory_id not in closed and n.said_at in homes
-                and about_home(n.text)]
+    # (when it was said, whether it is someone else's home) of each home the move closed
+    homes = {(n.said_at, names_someone(n.text)) for n in neighbours
+             if n.memory_id in closed and n.said_at and about_home(n.text)}
+    siblings = [n for n in neighbours if n.memory_id not in closed and about_home(n.text)
+                and (n.said_at, names_someone(n.text)) in homes]
     if siblings:
         log.info("a move closes %d more memories of the old home, said with the closed one",
                  len(siblings))
     gone = {n.memory_id for n in siblings}
     return [d for d in decided if d.memory_id not in gone] + [
-        Decided("DELETE", n.memory_id, n.text) for n in siblings]
+        Decided("DELETE", n.memory_id, n.text, by_rule=True) for n in siblings]
 
 
 def _norm(text: str) -> str:

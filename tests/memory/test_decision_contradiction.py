@@ -191,3 +191,27 @@ async def test_without_a_move_nothing_said_alongside_is_closed() -> None:
     near = [Neighbour("m-0", "房子在装修", 0.9, march), Neighbour("m-1", "房子在滨江区", 0.89, march)]
     decided, _ = await UpdateDecider(llm).decide("房子装修好了", near)
     assert got(decided) == [("UPDATE", "m-0", "房子装修好了")]
+
+
+async def test_a_move_said_by_the_user_counts_when_the_fact_has_no_move_word() -> None:
+    # "我已经从成都搬回老家西安了" was extracted as "现在在老家西安".
+    fact = "现在在老家西安"
+    llm = model([{"event": "UPDATE", "id": "0", "text": fact}], {"现在在成都租房住": True})
+    feb = "2026-02-14T10:00:00"
+    near = [Neighbour("m-0", "现在在成都租房住", 0.95, feb), Neighbour("m-1", "房子在高新区", 0.92, feb)]
+    decided, _ = await UpdateDecider(llm).decide(fact, near, move_said=True)
+    assert got(decided) == [("UPDATE", "m-0", fact), ("DELETE", "m-1", "房子在高新区")]
+    assert decided[-1].by_rule and not decided[0].by_rule
+    llm = model([{"event": "UPDATE", "id": "0", "text": fact}], {"现在在成都租房住": True})
+    decided, _ = await UpdateDecider(llm).decide(fact, near)  # no move said: only the update
+    assert got(decided) == [("UPDATE", "m-0", fact)]
+
+
+async def test_a_move_leaves_the_home_of_someone_else_said_alongside() -> None:
+    fact = "搬到杭州了"
+    llm = model([{"event": "UPDATE", "id": "0", "text": "住杭州"}], {"住成都": True})
+    march = "2026-03-01T10:00:00"
+    near = [Neighbour("m-0", "住成都", 0.9, march), Neighbour("m-1", "妈妈住在北京", 0.89, march),
+            Neighbour("m-2", "房子在高新区", 0.88, march)]
+    decided, _ = await UpdateDecider(llm).decide(fact, near)
+    assert got(decided) == [("UPDATE", "m-0", "住杭州"), ("DELETE", "m-2", "房子在高新区")]

@@ -106,3 +106,33 @@ def test_an_update_that_copies_the_old_text_applies_the_new_fact() -> None:
         Action(event="UPDATE", id="1", text="Partner lives in York")], table)
     assert [(d.memory_id, d.text) for d in got] == [("m-1", "Lives in York"),
                                                     ("m-2", "Partner lives in York")]
+
+
+async def test_a_new_job_is_compared_with_the_old_one_below_the_related_threshold(
+        open_memory, e5) -> None:
+    # e5 scores these 0.784, under its 0.80 threshold: without the one-value rule the new job
+    # was added without a decision and both jobs stayed live.
+    old, fact = "Job is barista at the café in the train station", "Got the job as a junior architect"
+    llm = scripted({"I got the job, I'm an architect now!": [fact]})  # the model says ADD
+    mem = await open_memory(e5, llm)
+    first = await mem.add([old], user_id="u1", infer=False)
+    out = await mem.add("I got the job, I'm an architect now!", user_id="u1")
+    assert [(r["id"], r["event"]) for r in out["results"]] == [
+        (first["results"][0]["id"], "UPDATE")]
+    live = {r["memory"] for r in (await mem.get_all(user_id="u1"))["results"]}
+    assert live == {fact}
+
+
+async def test_a_move_closes_a_less_related_memory_of_the_old_home_said_with_it(
+        open_memory, e5) -> None:
+    # "房子在高新区" scores 0.917 against the fact, the replaced home 0.949: beyond the 0.03
+    # margin, yet the move's rule closes it (it was said with the old home).
+    said = "我现在在成都租房住，房子在高新区。"
+    llm = scripted({said: ["现在在成都租房住", "房子在高新区"],
+                    "我已经从成都搬回老家西安了。": ["现在在老家西安"]},
+                   target("现在在成都租房住", "UPDATE"))
+    mem = await open_memory(e5, llm)
+    await mem.add(said, user_id="u1")
+    await mem.add("我已经从成都搬回老家西安了。", user_id="u1")
+    live = {r["memory"] for r in (await mem.get_all(user_id="u1"))["results"]}
+    assert live == {"现在在老家西安"}
