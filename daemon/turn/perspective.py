@@ -10,6 +10,7 @@ prompt's copy changes; stored memories keep the user's words.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 
 from daemon.text import HAN_CHAR
 
@@ -55,3 +56,45 @@ def _capital(m: re.Match[str], repl: str) -> str:
     if start == 0 or before.endswith((".", "!", "?", "]", ":")):
         return repl[:1].upper() + repl[1:]
     return repl
+
+
+# -- an answer that says the user's memory as the assistant's own -----------------------------
+
+_ASKS_ABOUT_SELF = re.compile(r"我|\b(?:I|I'm|I've|my|me|mine)\b", re.IGNORECASE)
+_MEMORY_LINE = re.compile(r"^- (?:\[[^\]]*\] )?(.+)$")
+_ZH_CLAUSE = re.compile(r"[^，,。；;！!？?]+")
+_EN_OPENING = re.compile(r"^(?:I|I'm|I am|I've|I have|My)\b")
+_EN_WORD = re.compile(r"[a-z0-9']+")
+_EN_FILLER = frozenset("i i'm i've my you you're you've your am is are have has a an the".split())
+
+
+def _stems(text: str) -> frozenset[str]:
+    """Content words cut to a stem ("supports" / "support" -> "suppo", "likes" -> "like")."""
+    words = (w.removesuffix("'s") for w in _EN_WORD.findall(text.casefold()))
+    return frozenset((w[:-1] if w.endswith("s") and len(w) > 3 else w)[:5]
+                     for w in words if w not in _EN_FILLER)
+
+
+def said_back(sentence: str, utterance: str, memory_lines: Sequence[str]) -> str:
+    """``sentence`` with "我"/"I" turned to "你"/"you" where, so turned, it states one of the
+    user's memories in the prompt: asked "我对什么水果过敏？" with "你对芒果过敏" shown, the 1.5B
+    still answered "我对芒果过敏。" in 4 of 12 learning-bench turns ("I support Celtic." for
+    "Supports Celtic"). Only when the user asked about themselves; Chinese turns only the
+    characters inside the memory's words, English only a sentence that opens with I/My and
+    has the memory's content words and no others."""
+    if not _ASKS_ABOUT_SELF.search(utterance):
+        return sentence
+    memories = [m.group(1) for m in map(_MEMORY_LINE.match, memory_lines) if m]
+    if "我" in sentence:
+        turned = "".join("你" if c == "我" else c for c in sentence)  # same length
+        for memory in memories:
+            for clause in _ZH_CLAUSE.findall(memory):
+                at = turned.find(clause) if "你" in clause and len(clause) >= 4 else -1
+                if at >= 0 and "我" in sentence[at:at + len(clause)]:
+                    end = at + len(clause)
+                    return sentence[:at] + turned[at:end] + sentence[end:]
+    if _EN_OPENING.match(sentence):
+        own = _stems(sentence)
+        if own and any(own == _stems(m) for m in memories if m.isascii()):
+            return second_person(sentence)
+    return sentence

@@ -22,6 +22,7 @@ from daemon.memory.memory import AsyncMemory
 from daemon.memory.store import Exchange  # the record a turn leaves
 from daemon.memory.worker import MemoryWorker
 from daemon.protocol import Llm, ServerMessage, Stt, Tts
+from daemon.turn.perspective import said_back
 from daemon.turn.prompt import build_messages, memories_block
 from daemon.turn.sentences import SentenceSplitter
 
@@ -145,7 +146,14 @@ class TurnRunner:
             await send(Llm(emotion="neutral", text="🙂"))
             await send(Tts(state="start"))
 
+            turned: list[tuple[str, str]] = []  # (as the model said it, as spoken)
+
             async def speak(sentence: str) -> None:
+                told = said_back(sentence, text, result.memories)
+                if told != sentence:
+                    log.info("a memory said back in the first person is spoken as 'you'")
+                    turned.append((sentence, told))
+                    sentence = told
                 result.sentence_ms.append((time.perf_counter() - t0) * 1000)
                 if result.first_sentence_ms is None:
                     result.first_sentence_ms = result.sentence_ms[0]
@@ -180,6 +188,8 @@ class TurnRunner:
             if speaker is not None:
                 await speaker.close()
             result.answer = "".join(parts).strip()
+            for said, told in turned:
+                result.answer = result.answer.replace(said, told, 1)
             # Shielded: an abort must not lose the exchange or its memory job; tracked so that
             # shutdown waits for it before the store closes.
             record = asyncio.ensure_future(self._record(ctx, result))

