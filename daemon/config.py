@@ -73,6 +73,9 @@ class LlamaCppConfig(_Section):
     # runs on n_threads.
     n_threads_batch: int = Field(2, ge=1)
     seed: int = 0
+    # After a turn, read the next turn's prompt opening (system prompt, the session's dialogue)
+    # while the user speaks, so the next first word waits only for the memories and the words.
+    prefill_next_turn: bool = True
 
 
 class OpenAIConfig(_Section):

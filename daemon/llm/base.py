@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Sequence
-from typing import Any, Protocol, TypedDict
+from typing import Any, Protocol, TypedDict, runtime_checkable
 
 
 class ChatMessage(TypedDict):
@@ -47,3 +47,10 @@ class ChatLLM(Protocol):
         ...
 
     async def close(self) -> None: ...
+
+
+@runtime_checkable
+class Prefills(Protocol):
+    """A local model that can read a later prompt's opening ahead of time (llama.cpp)."""
+
+    async def prefill(self, messages: Sequence[ChatMessage], *, max_tokens: int) -> int: ...

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from daemon.llm._prefill import chat_tokens, read_prefix
 from daemon.llm._sibling import SiblingUnsupported, make_sibling
 from daemon.llm._threaded import ThreadedGenerator
 from daemon.llm.base import ChatMessage, LLMError
@@ -65,6 +66,7 @@ class LlamaCppLLM:
         self.context_tokens = n_ctx
         self.usage = Usage()
         self._owner: LlamaCppLLM | None = None  # a sibling keeps the weights' owner alive
+        self._prefilling: threading.Event | None = None  # set: a real call is waiting
 
     def sibling(self, *, n_threads: int | None = None) -> LlamaCppLLM:
         """Another instance on the same weights (falls back to loading them again), with
@@ -82,6 +84,7 @@ class LlamaCppLLM:
         other._llm = llama
         other.usage = Usage()
         other._owner = self
+        other._prefilling = None
         return other
 
     def count_tokens(self, text: str) -> int:
@@ -131,6 +134,30 @@ class LlamaCppLLM:
             if close:
                 close()
 
+    async def prefill(self, messages: Sequence[ChatMessage], *, max_tokens: int) -> int:
+        """Read the opening of a later prompt into the context now (``daemon.llm._prefill``),
+        fitted as that prompt will be for ``max_tokens`` of answer. A real call that comes
+        meanwhile stops it between two small chunks. Returns the tokens read."""
+        stop = threading.Event()
+        self._prefilling = stop
+
+        def run() -> int:
+            if stop.is_set():
+                return 0
+            tokens = chat_tokens(self._llm, self._fit(messages, max_tokens))
+            return 0 if tokens is None else read_prefix(self._llm, tokens, stop)
+
+        try:
+            read = await self._gen.call(run)
+            return read if isinstance(read, int) else 0
+        finally:
+            if self._prefilling is stop:
+                self._prefilling = None
+
+    def _before_call(self) -> None:
+        if self._prefilling is not None:
+            self._prefilling.set()
+
     async def stream_chat(
         self,
         messages: Sequence[ChatMessage],
@@ -139,6 +166,7 @@ class LlamaCppLLM:
         temperature: float,
         timeout_s: float,
     ) -> AsyncIterator[str]:
+        self._before_call()
         async for piece in self._gen.stream(
             lambda stop: self._chunks(stop, messages, max_tokens, temperature, None),
             timeout_s=timeout_s,
@@ -153,6 +181,7 @@ class LlamaCppLLM:
         max_tokens: int,
         timeout_s: float,
     ) -> str:
+        self._before_call()
         fmt = {"type": "json_object", "schema": schema}
         parts: list[str] = []
         async for piece in self._gen.stream(

@@ -129,11 +129,7 @@ def build_messages(
     memories = "\n".join(memory_lines) if memory_lines else no_memories
     system = system_template.replace("{today}", (today or date.today()).isoformat())
     inline = "{memories}" in system
-    messages: list[ChatMessage] = [
-        {"role": "system", "content": system.replace("{memories}", memories)}]
-    for h in history:
-        if h["role"] in ("user", "assistant") and h["content"]:
-            messages.append({"role": h["role"], "content": h["content"]})
+    messages = _opening(system.replace("{memories}", memories), history)
     last = memory_template.replace("{memories}", memories) if not inline else ""
     language = reply_language_line(utterance) if reply_language else ""
     last = "\n".join(part for part in (last, language) if part)
@@ -141,3 +137,25 @@ def build_messages(
         messages.append({"role": "system", "content": last})
     messages.append({"role": "user", "content": utterance})
     return messages
+
+
+def _opening(system: str, history: Sequence[dict[str, Any]]) -> list[ChatMessage]:
+    messages: list[ChatMessage] = [{"role": "system", "content": system}]
+    for h in history:
+        if h["role"] in ("user", "assistant") and h["content"]:
+            messages.append({"role": h["role"], "content": h["content"]})
+    return messages
+
+
+def next_turn_opening(
+    system_template: str, history: Sequence[dict[str, Any]], *, memory_template: str,
+    today: date | None = None,
+) -> list[ChatMessage] | None:
+    """How the next turn's prompt (``build_messages``) starts, known before its words: the
+    system prompt, the dialogue, and the memory message up to its memories. None when the
+    memories go inside the system prompt (nothing after it is fixed)."""
+    system = system_template.replace("{today}", (today or date.today()).isoformat())
+    if "{memories}" in system or "{memories}" not in memory_template:
+        return None
+    return [*_opening(system, history),
+            {"role": "system", "content": memory_template.split("{memories}")[0]}]

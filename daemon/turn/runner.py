@@ -17,13 +17,13 @@ from datetime import datetime
 from typing import Any, Protocol
 
 from daemon.config import Config
-from daemon.llm.base import ChatLLM, LLMError
+from daemon.llm.base import ChatLLM, LLMError, Prefills
 from daemon.memory.memory import AsyncMemory
 from daemon.memory.store import Exchange  # the record a turn leaves
 from daemon.memory.worker import MemoryWorker
 from daemon.protocol import Llm, ServerMessage, Stt, Tts
 from daemon.turn.perspective import said_back
-from daemon.turn.prompt import build_messages, memories_block
+from daemon.turn.prompt import build_messages, memories_block, next_turn_opening
 from daemon.turn.sentences import SentenceSplitter
 
 log = logging.getLogger(__name__)
@@ -79,6 +79,7 @@ class TurnRunner:
         self.worker = worker
         self.last: TurnResult | None = None
         self._recording: set[asyncio.Future[None]] = set()
+        self._prefills: set[asyncio.Future[None]] = set()
         # Exchanges not yet written (disk full or read-only); the oldest go first when full.
         self._unsaved: deque[Exchange] = deque(maxlen=UNSAVED_MAX)
         self._write_lock = asyncio.Lock()
@@ -196,7 +197,29 @@ class TurnRunner:
             self._recording.add(record)
             record.add_done_callback(self._recording.discard)
             await asyncio.shield(record)
+        self._prefill_next(ctx)
         return result
+
+    def _prefill_next(self, ctx: TurnContext) -> None:
+        """Start reading the next turn's prompt opening while the user speaks (llama.cpp only):
+        the dialogue just grew by this exchange, and the next first word need not wait for it."""
+        if (self.memory is None or not self.cfg.llm.llamacpp.prefill_next_turn
+                or not isinstance(self.llm, Prefills)):
+            return
+        task = asyncio.ensure_future(self._prefill(self.llm, self.memory, ctx))
+        self._prefills.add(task)
+        task.add_done_callback(self._prefills.discard)
+
+    async def _prefill(self, llm: Prefills, memory: AsyncMemory, ctx: TurnContext) -> None:
+        try:
+            history = await memory.recent_messages(ctx.session_id, HISTORY_MESSAGES)
+            opening = next_turn_opening(self.cfg.prompts.system, history,
+                                        memory_template=self.cfg.prompts.memory)
+            if opening:
+                read = await llm.prefill(opening, max_tokens=self.cfg.llm.max_tokens)
+                log.debug("read the next turn's opening ahead: %d tokens", read)
+        except Exception:
+            log.debug("could not read the next turn's opening ahead", exc_info=True)
 
     async def notice(self, sentence: str, send: Send, speaker: SentenceSpeaker | None = None) -> None:
         """A short answer that is not a turn (an utterance over the limit): spoken or sent as
@@ -215,6 +238,8 @@ class TurnRunner:
 
     async def drain(self) -> None:
         """Wait for exchanges still being written (call before closing the store)."""
+        for task in list(self._prefills):
+            task.cancel()
         while self._recording:
             await asyncio.gather(*list(self._recording), return_exceptions=True)
 

@@ -90,6 +90,45 @@ async def test_a_memory_said_back_in_the_first_person_is_spoken_and_kept_as_you(
     assert history[-1]["content"] == result.answer  # the next turn sees what was spoken
 
 
+class PrefillingLLM(ScriptedLLM):
+    """A scripted model that also records what it was asked to read ahead."""
+
+    def __init__(self, **kw: Any) -> None:
+        super().__init__(**kw)
+        self.read_ahead: list[list[dict[str, str]]] = []
+
+    async def prefill(self, messages, *, max_tokens: int) -> int:
+        self.read_ahead.append(list(messages))
+        return 1
+
+
+async def test_the_next_turns_opening_is_read_ahead_exactly_as_it_comes(parts) -> None:
+    cfg, memory, worker = parts
+    await memory.add("Lives in Berlin", user_id="dev-1", infer=False)
+    llm = PrefillingLLM(rules=[{"match": ".*", "reply": "Noted."}])
+    runner = TurnRunner(cfg, llm, memory, worker)
+    await runner.run(CTX, "Hello there.", Collector())
+    await runner.run(CTX, "Where do I live?", Collector())
+    while len(llm.read_ahead) < 2:
+        await asyncio.sleep(0.01)
+    opening, second_prompt = llm.read_ahead[0], llm.calls[1][0]
+    # All but the memory message's opening line are the next prompt's first messages ...
+    assert second_prompt[:len(opening) - 1] == opening[:-1]
+    assert [m["content"] for m in opening[1:-1]] == ["Hello there.", "Noted."]
+    # ... and that line is how the next prompt's memory message starts.
+    memory_message = second_prompt[len(opening) - 1]
+    assert memory_message["role"] == "system" and opening[-1]["role"] == "system"
+    assert memory_message["content"].startswith(opening[-1]["content"])
+    assert "Lives in Berlin" in memory_message["content"]
+    # Off in the config: nothing is read ahead.
+    off = cfg.model_copy(deep=True)
+    off.llm.llamacpp.prefill_next_turn = False
+    quiet = PrefillingLLM(rules=[{"match": ".*", "reply": "Noted."}])
+    await TurnRunner(off, quiet, memory, worker).run(CTX, "Hi.", Collector())
+    await asyncio.sleep(0.05)
+    assert quiet.read_ahead == []
+
+
 async def test_slow_memory_lookup_degrades_to_no_memories(parts, monkeypatch, caplog) -> None:
     cfg, memory, worker = parts
     cfg.memory.lookup_timeout_ms = 50
