@@ -61,8 +61,7 @@ async def session(runner: TurnRunner, user: str, lines: list[str]) -> tuple[list
         answers.append(result.answer)
         if i and result.first_sentence_ms is not None:
             times.append(result.first_sentence_ms)
-        while runner._prefills:  # the user is speaking: the read-ahead finishes
-            await asyncio.gather(*list(runner._prefills), return_exceptions=True)
+        await runner.read_ahead()  # the user is speaking: the read-ahead finishes
     return times, answers
 
 

@@ -210,6 +210,11 @@ class TurnRunner:
         self._prefills.add(task)
         task.add_done_callback(self._prefills.discard)
 
+    async def read_ahead(self) -> None:
+        """Wait until the next turn's opening has been read (benchmarks and tests)."""
+        while self._prefills:
+            await asyncio.gather(*list(self._prefills), return_exceptions=True)
+
     async def _prefill(self, llm: Prefills, memory: AsyncMemory, ctx: TurnContext) -> None:
         try:
             history = await memory.recent_messages(ctx.session_id, HISTORY_MESSAGES)

@@ -109,8 +109,8 @@ async def test_the_next_turns_opening_is_read_ahead_exactly_as_it_comes(parts) -
     runner = TurnRunner(cfg, llm, memory, worker)
     await runner.run(CTX, "Hello there.", Collector())
     await runner.run(CTX, "Where do I live?", Collector())
-    while len(llm.read_ahead) < 2:
-        await asyncio.sleep(0.01)
+    await runner.read_ahead()
+    assert len(llm.read_ahead) == 2
     opening, second_prompt = llm.read_ahead[0], llm.calls[1][0]
     # All but the memory message's opening line are the next prompt's first messages ...
     assert second_prompt[:len(opening) - 1] == opening[:-1]
@@ -124,8 +124,9 @@ async def test_the_next_turns_opening_is_read_ahead_exactly_as_it_comes(parts) -
     off = cfg.model_copy(deep=True)
     off.llm.llamacpp.prefill_next_turn = False
     quiet = PrefillingLLM(rules=[{"match": ".*", "reply": "Noted."}])
-    await TurnRunner(off, quiet, memory, worker).run(CTX, "Hi.", Collector())
-    await asyncio.sleep(0.05)
+    runner = TurnRunner(off, quiet, memory, worker)
+    await runner.run(CTX, "Hi.", Collector())
+    await runner.read_ahead()
     assert quiet.read_ahead == []
 
 
