@@ -26,7 +26,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from bench.local_models import chat_llm, e5_memory  # noqa: E402
-from bench.speed_setup import pct  # noqa: E402
+from bench.speed_setup import machine_line, pct  # noqa: E402
 from daemon.config import Config  # noqa: E402
 from daemon.turn import TurnContext, TurnRunner  # noqa: E402
 
@@ -67,6 +67,7 @@ async def session(runner: TurnRunner, user: str, lines: list[str]) -> tuple[list
 
 async def run(args: argparse.Namespace) -> None:
     llm = chat_llm(args.model)
+    print(machine_line(), flush=True)
     memory = await e5_memory("prefill-bench-")
     arms: dict[str, TurnRunner] = {}
     for name, on in (("read ahead", True), ("baseline", False)):
@@ -89,7 +90,8 @@ async def run(args: argparse.Namespace) -> None:
                       + " ".join(f"{t:6.0f}" for t in got), flush=True)
             same += sum(a == b for a, b in zip(*answers.values()))
             total += len(lines)
-    print(f"\n{'turns 2-4':<12}{'n':>4}{'p50 ms':>9}{'p95 ms':>9}{'mean ms':>9}")
+    print(f"\n{machine_line()}")
+    print(f"{'turns 2-4':<12}{'n':>4}{'p50 ms':>9}{'p95 ms':>9}{'mean ms':>9}")
     for name, values in times.items():
         print(f"{name:<12}{len(values):>4}{pct(values, 50):>9.0f}{pct(values, 95):>9.0f}"
               f"{statistics.mean(values):>9.0f}")
