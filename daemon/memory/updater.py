@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Literal
 
 from pydantic import BaseModel, field_validator
@@ -136,9 +136,12 @@ class UpdateDecider:
                 if d.event == "UPDATE" and all(x.text != fact for x in out):
                     out.append(Decided("ADD", None, fact))
                 continue
+            if d.memory_id is not None and (replaces(fact, texts[d.memory_id])
+                                            or contradicts(fact, texts[d.memory_id])):
+                d = replace(d, by_rule=True)  # the model, a rule and the check agree
             out.append(d)
         more, extra = await self._contradicted(fact, neighbours, out, checked)
-        return moved_with(fact, neighbours, more, move_said=move_said), calls + extra
+        return one_copy(moved_with(fact, neighbours, more, move_said=move_said)), calls + extra
 
     async def _contradicted(self, fact: str, neighbours: Sequence[Neighbour],
                             decided: list[Decided], checked: dict[str, bool],
@@ -215,6 +218,24 @@ def moved_with(fact: str, neighbours: Sequence[Neighbour], decided: list[Decided
     gone = {n.memory_id for n in siblings}
     return [d for d in decided if d.memory_id not in gone] + [
         Decided("DELETE", n.memory_id, n.text, by_rule=True) for n in siblings]
+
+
+def one_copy(decided: list[Decided]) -> list[Decided]:
+    """``decided`` with the new text kept once: seen with Qwen2.5-Coder-1.5B, a move UPDATEd
+    both "住在成都" and "房子在高新区" to "已经从成都搬回老家西安". The first UPDATE carries it; a
+    later UPDATE to the same text closes its memory instead, and an ADD of it is dropped."""
+    out: list[Decided] = []
+    carried: set[str] = set()
+    for d in decided:
+        if d.event == "UPDATE" and _norm(d.text) in carried:
+            out.append(replace(d, event="DELETE"))
+            continue
+        if d.event == "ADD" and _norm(d.text) in carried:
+            continue
+        if d.event in ("UPDATE", "ADD"):
+            carried.add(_norm(d.text))
+        out.append(d)
+    return out
 
 
 def _norm(text: str) -> str:

@@ -215,3 +215,23 @@ async def test_a_move_leaves_the_home_of_someone_else_said_alongside() -> None:
             Neighbour("m-2", "房子在高新区", 0.88, march)]
     decided, _ = await UpdateDecider(llm).decide(fact, near)
     assert got(decided) == [("UPDATE", "m-0", "住杭州"), ("DELETE", "m-2", "房子在高新区")]
+
+
+def test_the_new_text_is_kept_once() -> None:
+    from daemon.memory.updater import Decided, one_copy
+
+    fact = "已经从成都搬回老家西安"
+    got_ = one_copy([Decided("UPDATE", "m-0", fact), Decided("UPDATE", "m-1", fact),
+                     Decided("ADD", None, fact), Decided("UPDATE", "m-2", "Lives in York")])
+    assert [(d.event, d.memory_id) for d in got_] == [
+        ("UPDATE", "m-0"), ("DELETE", "m-1"), ("UPDATE", "m-2")]
+
+
+async def test_a_change_the_model_a_rule_and_the_check_agree_on_is_trusted() -> None:
+    fact = "已经从成都搬回老家西安"
+    llm = model([{"event": "UPDATE", "id": "0", "text": fact},
+                 {"event": "UPDATE", "id": "1", "text": fact}],
+                {"住在成都": True, "房子在高新区": True})
+    decided, _ = await UpdateDecider(llm).decide(fact, shown("住在成都", "房子在高新区"))
+    assert got(decided) == [("UPDATE", "m-0", fact), ("DELETE", "m-1", fact)]
+    assert all(d.by_rule for d in decided)  # a move against a home: the margin is not asked

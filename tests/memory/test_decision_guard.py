@@ -136,3 +136,21 @@ async def test_a_move_closes_a_less_related_memory_of_the_old_home_said_with_it(
     await mem.add("我已经从成都搬回老家西安了。", user_id="u1")
     live = {r["memory"] for r in (await mem.get_all(user_id="u1"))["results"]}
     assert live == {"现在在老家西安"}
+
+
+async def test_a_move_the_model_writes_into_two_home_memories_is_kept_once(open_memory, e5) -> None:
+    # Seen in a new-user chat: both memories UPDATEd to the move; the margin guard then turned
+    # the second (0.901 vs 0.933) into an ADD: the move twice, the old district live.
+    said, move = "我叫陈静，住在成都，房子在高新区。", "我已经从成都搬回老家西安了。"
+
+    def both(existing, fact):
+        return [{"event": "UPDATE", "id": e["id"], "text": e["text"]} for e in existing
+                if e["text"] in ("住在成都", "房子在高新区")]
+
+    llm = scripted({said: ["名字叫陈静", "住在成都", "房子在高新区"],
+                    move: ["已经从成都搬回老家西安"]}, both)
+    mem = await open_memory(e5, llm)
+    await mem.add(said, user_id="u1")
+    await mem.add(move, user_id="u1")
+    live = sorted(r["memory"] for r in (await mem.get_all(user_id="u1"))["results"])
+    assert live == sorted(["名字叫陈静", "已经从成都搬回老家西安"])
