@@ -2,10 +2,10 @@
 
 The next turn's prompt starts with what is already known when a turn ends: the system prompt,
 the session's dialogue including the exchange just finished, and the memory message's opening
-line. The turn's own prompt puts its memories between the dialogue and the new words, so after
-it the cached tokens stop matching right after the system prompt's dialogue; the next turn
-would read the last exchange (and, once the dialogue window slides, all of it) before its first
-word. Read while the user is still speaking, only the memories and the words are left.
+line. The turn's own prompt put its memories between the dialogue and the new words, so the
+cached tokens stop matching where those memories began; the next turn would read the last
+exchange (and, once the dialogue window slides, all of the dialogue) before its first word.
+Read while the user is still speaking, only the memories and the words are left.
 
 llama-cpp-python keeps the longest common prefix of the cached and the new tokens
 (``Llama.generate``); this reads the opening in small chunks on the model's own thread, so a

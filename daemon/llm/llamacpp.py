@@ -66,7 +66,7 @@ class LlamaCppLLM:
         self.context_tokens = n_ctx
         self.usage = Usage()
         self._owner: LlamaCppLLM | None = None  # a sibling keeps the weights' owner alive
-        self._prefilling: threading.Event | None = None  # set: a real call is waiting
+        self._prefilling: set[threading.Event] = set()  # one per read-ahead not yet done
 
     def sibling(self, *, n_threads: int | None = None) -> LlamaCppLLM:
         """Another instance on the same weights (falls back to loading them again), with
@@ -84,7 +84,7 @@ class LlamaCppLLM:
         other._llm = llama
         other.usage = Usage()
         other._owner = self
-        other._prefilling = None
+        other._prefilling = set()
         return other
 
     def count_tokens(self, text: str) -> int:
@@ -138,8 +138,8 @@ class LlamaCppLLM:
         """Read the opening of a later prompt into the context now (``daemon.llm._prefill``),
         fitted as that prompt will be for ``max_tokens`` of answer. A real call that comes
         meanwhile stops it between two small chunks. Returns the tokens read."""
-        stop = threading.Event()
-        self._prefilling = stop
+        stop = threading.Event()  # set: a real call is waiting
+        self._prefilling.add(stop)
 
         def run() -> int:
             if stop.is_set():
@@ -151,12 +151,11 @@ class LlamaCppLLM:
             read = await self._gen.call(run)
             return read if isinstance(read, int) else 0
         finally:
-            if self._prefilling is stop:
-                self._prefilling = None
+            self._prefilling.discard(stop)
 
     def _before_call(self) -> None:
-        if self._prefilling is not None:
-            self._prefilling.set()
+        for stop in self._prefilling:
+            stop.set()
 
     async def stream_chat(
         self,

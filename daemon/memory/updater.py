@@ -79,8 +79,9 @@ class Decided:
     event: Event
     memory_id: str | None
     text: str
-    # Closed by a rule the same-topic check confirmed (a denial, a new job, a move), not named
-    # by the decision model: trusted however related the memory is to the fact.
+    # Changed by a rule the same-topic check confirmed (a denial, a new job, a move), whether the
+    # rule proposed it or agrees with the model: trusted however related the memory is to the
+    # fact (the decision margin is not asked).
     by_rule: bool = False
 
 
@@ -136,8 +137,8 @@ class UpdateDecider:
                 if d.event == "UPDATE" and all(x.text != fact for x in out):
                     out.append(Decided("ADD", None, fact))
                 continue
-            if d.memory_id is not None and (replaces(fact, texts[d.memory_id])
-                                            or contradicts(fact, texts[d.memory_id])):
+            if d.event in ("UPDATE", "DELETE") and d.memory_id is not None and (
+                    replaces(fact, texts[d.memory_id]) or contradicts(fact, texts[d.memory_id])):
                 d = replace(d, by_rule=True)  # the model, a rule and the check agree
             out.append(d)
         more, extra = await self._contradicted(fact, neighbours, out, checked)
