@@ -24,7 +24,7 @@ from daemon.memory.prompts import (
     decision_schema,
     same_thing_messages,
 )
-from daemon.memory.replacing import about_home, moved, replaces
+from daemon.memory.replacing import about_home, about_job, moved, replaces
 from daemon.memory.subjects import names_someone
 
 log = logging.getLogger(__name__)
@@ -137,9 +137,20 @@ class UpdateDecider:
                 if d.event == "UPDATE" and all(x.text != fact for x in out):
                     out.append(Decided("ADD", None, fact))
                 continue
-            if d.event in ("UPDATE", "DELETE") and d.memory_id is not None and (
-                    replaces(fact, texts[d.memory_id]) or contradicts(fact, texts[d.memory_id])):
-                d = replace(d, by_rule=True)  # the model, a rule and the check agree
+            if d.event in ("UPDATE", "DELETE") and d.memory_id is not None:
+                old = texts[d.memory_id]
+                if replaces(fact, old):
+                    # The new value takes the old one's place; an UPDATE that keeps the old
+                    # value's details is a blend, and the fact is stored instead ("Job is junior
+                    # architect at the café in the train station" was the 1.5B's UPDATE of "Job
+                    # is barista at the café…" for "Got the job as a junior architect").
+                    # Jobs only: a home's restatement ("房子在合肥" for "搬回老家合肥") keeps
+                    # the attribute's own word, which is no blend.
+                    blend = (d.event == "UPDATE" and about_job(fact) and about_job(old)
+                             and bool(objects(d.text) & (objects(old) - objects(fact))))
+                    d = replace(d, text=fact if blend else d.text, by_rule=True)
+                elif contradicts(fact, texts[d.memory_id]):
+                    d = replace(d, by_rule=True)  # the model, a rule and the check agree
             out.append(d)
         more, extra = await self._contradicted(fact, neighbours, out, checked)
         return one_copy(moved_with(fact, neighbours, more, move_said=move_said)), calls + extra

@@ -235,3 +235,13 @@ async def test_a_change_the_model_a_rule_and_the_check_agree_on_is_trusted() -> 
     decided, _ = await UpdateDecider(llm).decide(fact, shown("住在成都", "房子在高新区"))
     assert got(decided) == [("UPDATE", "m-0", fact), ("DELETE", "m-1", fact)]
     assert all(d.by_rule for d in decided)  # a move against a home: the margin is not asked
+
+
+async def test_a_new_job_replaces_the_old_one_in_the_facts_words_not_a_blend() -> None:
+    fact = "Got the job as a junior architect"
+    blend = "Job is junior architect at the café in the train station"
+    llm = model([{"event": "UPDATE", "id": "0", "text": blend}],
+                {"Job is barista at the café in the train station": True})
+    decided, _ = await UpdateDecider(llm).decide(
+        fact, shown("Job is barista at the café in the train station"))
+    assert got(decided) == [("UPDATE", "m-0", fact)]
