@@ -153,6 +153,7 @@ class UpdateDecider:
                     d = replace(d, by_rule=True)  # the model, a rule and the check agree
             out.append(d)
         more, extra = await self._contradicted(fact, neighbours, out, checked)
+        more = denied_with(fact, neighbours, more)
         return one_copy(moved_with(fact, neighbours, more, move_said=move_said)), calls + extra
 
     async def _contradicted(self, fact: str, neighbours: Sequence[Neighbour],
@@ -230,6 +231,25 @@ def moved_with(fact: str, neighbours: Sequence[Neighbour], decided: list[Decided
     gone = {n.memory_id for n in siblings}
     return [d for d in decided if d.memory_id not in gone] + [
         Decided("DELETE", n.memory_id, n.text, by_rule=True) for n in siblings]
+
+
+def denied_with(fact: str, neighbours: Sequence[Neighbour], decided: list[Decided]
+                ) -> list[Decided]:
+    """``decided`` plus DELETEs for memories said together with one the fact denied, about the
+    same thing: "我最喜欢的运动是游泳，一周游三次。" gave two facts; "我现在不游泳了" closed the first
+    and the model judged "一周游三次" (how often) another topic than the denial, so the user
+    still swam three times a week. Someone else's memory said alongside stays."""
+    texts = {n.memory_id: n.text for n in neighbours}
+    closed = {d.memory_id for d in decided if d.event in ("UPDATE", "DELETE")}
+    denied = {(n.said_at, names_someone(n.text)) for n in neighbours
+              if n.memory_id in closed and n.said_at and contradicts(fact, texts[n.memory_id])}
+    siblings = [n for n in neighbours if n.memory_id not in closed
+                and (n.said_at, names_someone(n.text)) in denied
+                and contradicts(fact, n.text)]
+    if siblings:
+        log.info("a denial closes %d more memories of the same thing, said with the denied one",
+                 len(siblings))
+    return decided + [Decided("DELETE", n.memory_id, n.text, by_rule=True) for n in siblings]
 
 
 def one_copy(decided: list[Decided]) -> list[Decided]:

@@ -245,3 +245,15 @@ async def test_a_new_job_replaces_the_old_one_in_the_facts_words_not_a_blend() -
     decided, _ = await UpdateDecider(llm).decide(
         fact, shown("Job is barista at the café in the train station"))
     assert got(decided) == [("UPDATE", "m-0", fact)]
+
+
+async def test_a_denial_closes_what_was_said_with_the_denied_memory() -> None:
+    # Seen on dev: "一周游三次" (how often) judged another topic than "不游泳了".
+    fact = "不游泳了"
+    llm = model([{"event": "UPDATE", "id": "0", "text": fact}], {"最喜欢的运动是游泳": True})
+    jan, apr = "2026-01-05T07:50:00", "2026-04-01T10:00:00"
+    near = [Neighbour("m-0", "最喜欢的运动是游泳", 0.93, jan), Neighbour("m-1", "一周游三次", 0.9, jan),
+            Neighbour("m-2", "儿子在学游泳", 0.89, jan), Neighbour("m-3", "周末去游泳馆", 0.88, apr)]
+    decided, _ = await UpdateDecider(llm).decide(fact, near)
+    # The son's swimming (someone else) and a memory said another day stay.
+    assert got(decided) == [("UPDATE", "m-0", fact), ("DELETE", "m-1", "一周游三次")]
