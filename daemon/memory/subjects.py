@@ -26,11 +26,14 @@ _PERSON = re.compile(rf"{_ZH_PEOPLE}|我|你|他|她|\b(?:{_EN_PEOPLE}|i|i'm|my|
 _LEAD = r"^(?:而且|还有|并且|但是|不过|所以|and |but |so )?"
 _RELATIVE = re.compile(rf"{_LEAD}(?:我的?|我们的?|my |our )?({_ZH_PEOPLE}|(?:{_EN_PEOPLE})\b)",
                        re.IGNORECASE)
+# Spoken short forms: "我妈有糖尿病，平时不能吃甜的" (the second fact came back without 妈妈).
+_SHORT = {"妈": "妈妈", "爸": "爸爸", "哥": "哥哥", "姐": "姐姐", "弟": "弟弟", "妹": "妹妹"}
+_SHORT_RELATIVE = re.compile(rf"{_LEAD}我([妈爸哥姐弟妹])(?![妈爸哥姐弟妹])")
 _PRONOUN = re.compile(rf"{_LEAD}(?:他|她|(?:he|she|he's|she's)\b)", re.IGNORECASE)
 _CLAUSE = re.compile(r"[^，,。.!?！？；;]+?(?=[，,。.!?！？；;]|\s(?:and|but)\s|$)", re.IGNORECASE)
 
 
-_SOMEONE = re.compile(rf"{_ZH_PEOPLE}|\b(?:{_EN_PEOPLE})s?\b", re.IGNORECASE)
+_SOMEONE = re.compile(rf"{_ZH_PEOPLE}|我[妈爸哥姐弟妹]|\b(?:{_EN_PEOPLE})s?\b", re.IGNORECASE)
 
 
 def names_someone(text: str) -> bool:
@@ -44,6 +47,9 @@ def _subject(clause: str) -> str | None:
     m = _RELATIVE.match(clause)
     if m:
         return m.group(1)
+    m = _SHORT_RELATIVE.match(clause)
+    if m:
+        return _SHORT[m.group(1)]
     if _PRONOUN.match(clause):
         return ""
     if not _PERSON.search(clause) and has_han(clause):
