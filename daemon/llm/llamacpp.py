@@ -193,5 +193,6 @@ class LlamaCppLLM:
         return text
 
     async def close(self) -> None:
+        self._before_call()  # a read-ahead in progress stops after its chunk
         self._gen.shutdown()
 
