@@ -84,6 +84,7 @@ class DecidePipeline:
             changes.append(Change("ADD", text=text, embedding=vec, scope=scope,
                                   metadata=dict(metadata), embedder=identity))
 
+        move_said = moved(said)
         for fact, vec in zip(facts, vecs):
             if any(float(vec @ v) >= self.duplicate_threshold for v in added):
                 continue  # said twice in the same exchange
@@ -102,7 +103,7 @@ class DecidePipeline:
                 continue
             decided, calls = await self.decider.decide(
                 fact, [Neighbour(row.id, row.text, s, row.created_at) for row, s in related],
-                move_said=moved(said))
+                move_said=move_said)
             stats.llm_calls += calls
             decided = self.guard_far_targets(fact, decided, {row.id: sc for row, sc in related})
             if not decided:

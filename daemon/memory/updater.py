@@ -8,7 +8,7 @@ a memory that was not shown (i.e. one of another user).
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from typing import Literal
 
@@ -219,12 +219,7 @@ def moved_with(fact: str, neighbours: Sequence[Neighbour], decided: list[Decided
     "房子在高新区" live). A home of someone else said alongside ("住成都，妈妈住北京") stays."""
     if not (move_said or moved(fact)):
         return decided
-    closed = {d.memory_id for d in decided if d.event in ("UPDATE", "DELETE")}
-    # (when it was said, whether it is someone else's home) of each home the move closed
-    homes = {(n.said_at, names_someone(n.text)) for n in neighbours
-             if n.memory_id in closed and n.said_at and about_home(n.text)}
-    siblings = [n for n in neighbours if n.memory_id not in closed and about_home(n.text)
-                and (n.said_at, names_someone(n.text)) in homes]
+    siblings = said_with(neighbours, decided, about_home)
     if siblings:
         log.info("a move closes %d more memories of the old home, said with the closed one",
                  len(siblings))
@@ -233,19 +228,24 @@ def moved_with(fact: str, neighbours: Sequence[Neighbour], decided: list[Decided
         Decided("DELETE", n.memory_id, n.text, by_rule=True) for n in siblings]
 
 
+def said_with(neighbours: Sequence[Neighbour], decided: list[Decided],
+              kind: Callable[[str], bool]) -> list[Neighbour]:
+    """The memories not closed by ``decided`` that are of ``kind`` and were said together with
+    a closed memory of ``kind`` (the same moment, and both the user's or both someone else's)."""
+    closed = {d.memory_id for d in decided if d.event in ("UPDATE", "DELETE")}
+    said = {(n.said_at, names_someone(n.text)) for n in neighbours
+            if n.memory_id in closed and n.said_at and kind(n.text)}
+    return [n for n in neighbours if n.memory_id not in closed and kind(n.text)
+            and (n.said_at, names_someone(n.text)) in said]
+
+
 def denied_with(fact: str, neighbours: Sequence[Neighbour], decided: list[Decided]
                 ) -> list[Decided]:
     """``decided`` plus DELETEs for memories said together with one the fact denied, about the
     same thing: "我最喜欢的运动是游泳，一周游三次。" gave two facts; "我现在不游泳了" closed the first
     and the model judged "一周游三次" (how often) another topic than the denial, so the user
     still swam three times a week. Someone else's memory said alongside stays."""
-    texts = {n.memory_id: n.text for n in neighbours}
-    closed = {d.memory_id for d in decided if d.event in ("UPDATE", "DELETE")}
-    denied = {(n.said_at, names_someone(n.text)) for n in neighbours
-              if n.memory_id in closed and n.said_at and contradicts(fact, texts[n.memory_id])}
-    siblings = [n for n in neighbours if n.memory_id not in closed
-                and (n.said_at, names_someone(n.text)) in denied
-                and contradicts(fact, n.text)]
+    siblings = said_with(neighbours, decided, lambda text: contradicts(fact, text))
     if siblings:
         log.info("a denial closes %d more memories of the same thing, said with the denied one",
                  len(siblings))
