@@ -4,8 +4,8 @@ The assistant's previous line is shown to the extraction model as context ("Kyot
 autumn" -> the user's "I'm flying there in November" is about Kyoto), but a 1.5B model
 sometimes copies a fact straight out of it ("明天多云转小雨" from a weather answer). A fact
 that shares no word with the user's words but does with the assistant's is dropped. Words are
-Latin words of three letters or more and CJK character pairs; a fact sharing nothing with
-either (a paraphrase) is kept: this only catches copies.
+Latin words of three letters or more, numbers and CJK character pairs. A fact sharing nothing
+with either is a paraphrase or a translation; ``FactExtractor`` tells the two apart by meaning.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ import re
 
 from daemon.text import HAN_RUN
 
-_LATIN = re.compile(r"[a-z0-9]{3,}")
+_LATIN = re.compile(r"[a-z0-9]{3,}|[0-9]{2}")
 _SENTENCE = re.compile(r"[^。！？!?.\n]+[。！？!?.]?")
 _COMMON = frozenset(
     "the and with for are was were has have had his her hers she they them their you your "
@@ -36,6 +36,10 @@ _FUNCTION_CHARS = frozenset("我你他她它们的了是在有和也都很就还
 def content_words(text: str) -> set[str]:
     """``words`` without CJK pairs holding a pronoun or particle ("我在", "的地")."""
     return {w for w in words(text) if not any(c in _FUNCTION_CHARS for c in w)}
+
+
+def shares_words(fact: str, user_text: str) -> bool:
+    return bool(words(fact) & words(user_text))
 
 
 def copied_from_assistant(fact: str, user_text: str, assistant_text: str) -> bool:

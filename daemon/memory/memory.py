@@ -113,7 +113,7 @@ class AsyncMemory(Operations):
         self.context = ContextEmbedder(self.keeper, enabled=turn_context)
         self.extractor = (
             FactExtractor(llm, max_tokens=extraction_max_tokens, timeout_s=llm_timeout_s,
-                          retries=llm_retries) if llm else None
+                          retries=llm_retries, embed=self.keeper.embed_docs) if llm else None
         )
         self.pipeline = DecidePipeline(
             UpdateDecider(llm, timeout_s=llm_timeout_s, retries=llm_retries),

@@ -4,6 +4,7 @@ dropped; both on the extractor's output."""
 from __future__ import annotations
 
 from datetime import date
+from typing import Any
 
 import pytest
 
@@ -159,3 +160,36 @@ async def test_commands_and_small_talk_are_not_sent_for_extraction(said: str) ->
 ])
 def test_a_statement_among_them_still_goes_to_the_model(said: str) -> None:
     assert not nothing_to_learn(said)
+
+
+def test_a_number_is_a_word_the_fact_shares() -> None:
+    assert copied_from_assistant("Age is 29", "I'm Hannah, I'm 29.", "Nice to meet you!") is False
+    assert copied_from_assistant("Age is 29", "Ok.", "You are 29, right?")
+
+
+def _embedded(e5: Any) -> Any:
+    async def embed(texts: Any) -> Any:
+        return e5.embed_documents(list(texts))
+    return embed
+
+
+async def test_a_fact_translated_from_the_assistants_line_is_dropped(e5) -> None:
+    """Seen in a new-user chat (real 1.5B): the English turn after a Chinese reply gave an
+    English job fact from the reply, which replaced the user's Chinese job memory. Real e5."""
+    llm = ScriptedLLM(rules=[{"json": True, "match": ".*", "reply": {"facts": [
+        "Works as a nurse at a hospital in Hangzhou", "Has a cat named Mochi", "Is vegetarian"]}}])
+    facts, _ = await FactExtractor(llm, embed=_embedded(e5)).extract(
+        [{"role": "assistant", "content": "好的，林娜，我记住了，你是杭州的一家医院的护士。"},
+         {"role": "user", "content": "I have a cat called Mochi and I'm vegetarian."}], TUESDAY)
+    assert facts == ["Has a cat named Mochi", "Is vegetarian"]
+
+
+async def test_a_paraphrase_of_the_users_words_is_kept(e5) -> None:
+    """Facts that share no word with the user's words but say what the user said stay (real
+    e5): "我吃素，不吃肉。" -> "吃素" is plain, but a model may write "Is vegetarian"."""
+    llm = ScriptedLLM(rules=[{"json": True, "match": ".*", "reply": {"facts": [
+        "Is vegetarian", "已婚"]}}])
+    facts, _ = await FactExtractor(llm, embed=_embedded(e5)).extract(
+        [{"role": "assistant", "content": "好的，我记住了，你叫林娜。"},
+         {"role": "user", "content": "我吃素，不吃肉。我和我老婆刚过了结婚纪念日。"}], TUESDAY)
+    assert facts == ["Is vegetarian", "已婚"]
