@@ -116,6 +116,9 @@ class EmbedderConfig(_Section):
 class MemoryConfig(_Section):
     enabled: bool = True
     inject_limit: int = Field(8, ge=0, le=100)
+    # Every prompt starts with the user's newest facts (at most inject_limit), read before the
+    # user speaks; the facts found for the words follow. 0: only the facts found.
+    newest_facts: int = Field(8, ge=0, le=100)
     # Episodes (what the user said before, dated) added after the facts, within the budget.
     inject_episodes: int = Field(3, ge=0, le=100)
     token_budget: int = Field(400, ge=0)

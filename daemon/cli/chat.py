@@ -27,6 +27,7 @@ async def _chat(cfg: Config, user: str, wait_s: float) -> None:
             print(f"xiaozhi> {msg.text}", flush=True)
 
     try:
+        daemon.turns.prepare(ctx)  # read while the user types
         while True:
             line = await asyncio.to_thread(_read_line, "you> ")
             if not line or line.casefold() in _QUIT:

@@ -36,7 +36,7 @@ from daemon.memory.limits import check_add, check_memory_text
 from daemon.memory.moment import moment
 from daemon.memory.operations import Operations
 from daemon.memory.ranking import Fusion
-from daemon.memory.recall import turn_lookup
+from daemon.memory.recall import newest_facts, turn_lookup
 from daemon.memory.search import HybridSearch
 from daemon.memory.store import (
     EPISODE,
@@ -408,6 +408,11 @@ class AsyncMemory(Operations):
         """A turn's lookup: the user's facts and episodes for its prompt (``recall``)."""
         return await turn_lookup(self.searcher, self.store, query, user_id=user_id,
                                  facts=facts, episodes=episodes)
+
+    async def newest_facts(self, *, user_id: str, n: int) -> list[dict[str, Any]]:
+        """The user's ``n`` newest facts, newest first (what a turn's prompt starts with)."""
+        await self._ready()
+        return await newest_facts(self.store, user_id, n)
 
     async def search_vector(self, query: str, qvec: np.ndarray, scope: Scope, filters: Filters,
                             limit: int, threshold: float | None) -> list[dict[str, Any]]:

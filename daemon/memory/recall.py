@@ -22,6 +22,19 @@ from daemon.memory.store import EPISODE, FACT, MemoryStore
 FALLBACK_FACTS = 5
 
 
+async def newest_facts(store: MemoryStore, user_id: str, n: int) -> list[dict[str, Any]]:
+    """The user's ``n`` newest live facts, newest first: known before the user speaks, so a
+    turn's prompt can start with them (``TurnRunner``'s read-ahead)."""
+    if n <= 0:
+        return []
+    # Rows come in the order they were added; an UPDATE keeps its row but is newer.
+    rows = await store.list(require_scope(user_id, None, None, FACT), None, limit=4 * n,
+                            newest_first=True)
+    facts = [r.public() for r in rows]
+    facts.sort(key=lambda f: str(f.get("updated_at") or f.get("created_at") or ""), reverse=True)
+    return facts[:n]
+
+
 async def turn_lookup(
     searcher: HybridSearch, store: MemoryStore, query: str, *, user_id: str, facts: int,
     episodes: int,

@@ -161,6 +161,7 @@ class Session:
                      self.state.session_id, self.state.identity.protocol_version)
             if msg.features.get("mcp"):
                 await self._start_mcp()
+            self.turns.prepare(self._context())
             return True
 
     async def _dispatch(self, data: str | bytes) -> None:
@@ -184,6 +185,7 @@ class Session:
                     # The device listens again while we speak: barge-in.
                     await self._cancel_turn()
                 listener = await self._voice_listener()
+                self.turns.prepare(self._context())  # read while the user speaks
                 if listener is not None:
                     self._listen_mode = msg.mode or "auto"
                     listener.start(self._listen_mode)
@@ -207,8 +209,10 @@ class Session:
             self._turn = asyncio.create_task(self._refuse())
             return
         self.state.turns += 1
-        ctx = TurnContext(session_id=self.state.session_id, user_id=self.state.user_id)
-        self._turn = asyncio.create_task(self._run_turn(ctx, text))
+        self._turn = asyncio.create_task(self._run_turn(self._context(), text))
+
+    def _context(self) -> TurnContext:
+        return TurnContext(session_id=self.state.session_id, user_id=self.state.user_id)
 
     async def _refuse(self) -> None:
         speaker = None

@@ -149,13 +149,27 @@ def _opening(system: str, history: Sequence[dict[str, Any]]) -> list[ChatMessage
 
 def next_turn_opening(
     system_template: str, history: Sequence[dict[str, Any]], *, memory_template: str,
-    today: date | None = None,
+    known: Sequence[str] = (), today: date | None = None,
 ) -> list[ChatMessage] | None:
     """How the next turn's prompt (``build_messages``) starts, known before its words: the
-    system prompt, the dialogue, and the memory message up to its memories. None when the
-    memories go inside the system prompt (nothing after it is fixed)."""
+    system prompt, the dialogue, and the memory message up to its memories, then ``known``,
+    the memory lines the turn will start with whatever is asked (``newest_lines``). None when
+    the memories go inside the system prompt (nothing after it is fixed)."""
     system = system_template.replace("{today}", (today or date.today()).isoformat())
     if "{memories}" in system or "{memories}" not in memory_template:
         return None
-    return [*_opening(system, history),
-            {"role": "system", "content": memory_template.split("{memories}")[0]}]
+    head = memory_template.split("{memories}")[0]
+    if known:
+        head += "\n".join(known) + "\n"
+    return [*_opening(system, history), {"role": "system", "content": head}]
+
+
+def newest_lines(newest: Sequence[dict[str, Any]], token_budget: int) -> list[str]:
+    """The memory block's first lines: the user's newest facts (``memories_block``), known
+    before the user speaks, so they are read ahead with the prompt's opening; at most half of
+    the budget, so the facts that match the question still fit."""
+    return memories_block(newest, [], token_budget // 2)
+
+
+def lines_tokens(lines: Sequence[str]) -> int:
+    return sum(estimate_tokens(line) for line in lines)

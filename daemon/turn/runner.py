@@ -23,7 +23,13 @@ from daemon.memory.store import Exchange  # the record a turn leaves
 from daemon.memory.worker import MemoryWorker
 from daemon.protocol import Llm, ServerMessage, Stt, Tts
 from daemon.turn.perspective import said_back
-from daemon.turn.prompt import build_messages, memories_block, next_turn_opening
+from daemon.turn.prompt import (
+    build_messages,
+    lines_tokens,
+    memories_block,
+    newest_lines,
+    next_turn_opening,
+)
 from daemon.turn.sentences import SentenceSplitter
 
 log = logging.getLogger(__name__)
@@ -87,24 +93,42 @@ class TurnRunner:
 
     async def recall(
         self, user_id: str, text: str
-    ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-        """The user's facts and episodes for this utterance, or none if the lookup is slow or
-        fails."""
+    ) -> tuple[list[dict[str, Any]], list[dict[str, Any]], list[dict[str, Any]]]:
+        """The user's newest facts (``newest``), and the facts and episodes for this
+        utterance; none if the lookup is slow or fails."""
         m = self.cfg.memory
         if self.memory is None or (m.inject_limit == 0 and m.inject_episodes == 0):
-            return [], []
+            return [], [], []
         try:
-            return await asyncio.wait_for(
+            newest, (facts, episodes) = await asyncio.wait_for(asyncio.gather(
+                self.newest(user_id),
                 self.memory.recall(text, user_id=user_id, facts=m.inject_limit,
                                    episodes=m.inject_episodes),
-                timeout=m.lookup_timeout_ms / 1000,
-            )
+            ), timeout=m.lookup_timeout_ms / 1000)
+            return newest, facts, episodes
         except asyncio.TimeoutError:
             log.warning("memory lookup took over %d ms: answering without memories",
                         m.lookup_timeout_ms)
         except Exception:
             log.exception("memory lookup failed: answering without memories")
-        return [], []
+        return [], [], []
+
+    async def newest(self, user_id: str) -> list[dict[str, Any]]:
+        """The facts every prompt of this user starts with (``memory.newest_facts``)."""
+        n = min(self.cfg.memory.newest_facts, self.cfg.memory.inject_limit)
+        if self.memory is None or n == 0:
+            return []
+        return await self.memory.newest_facts(user_id=user_id, n=n)
+
+    def memory_lines(self, newest: list[dict[str, Any]], facts: list[dict[str, Any]],
+                     episodes: list[dict[str, Any]]) -> list[str]:
+        """The memory block: the newest facts (read ahead, ``prepare``), then the facts found
+        for this utterance that are not among them, then the episodes."""
+        budget = self.cfg.memory.token_budget
+        known = newest_lines(newest, budget)
+        shown = {f["id"] for f in newest[:sum(line.startswith("- ") for line in known)]}
+        rest = [f for f in facts if f["id"] not in shown]
+        return known + memories_block(rest, episodes, budget - lines_tokens(known))
 
     async def run(
         self, ctx: TurnContext, text: str, send: Send, speaker: SentenceSpeaker | None = None
@@ -122,7 +146,7 @@ class TurnRunner:
             except Exception:
                 log.exception("could not read the forget mark")
         await send(Stt(text=text))
-        facts, episodes = await self.recall(ctx.user_id, text)
+        newest, facts, episodes = await self.recall(ctx.user_id, text)
         result.lookup_ms = (time.perf_counter() - t0) * 1000
         history: list[dict[str, Any]] = []
         if self.memory is not None:
@@ -131,10 +155,8 @@ class TurnRunner:
             except Exception:
                 log.exception("could not read the session's recent dialogue")
         said = {h["content"] for h in history if h["role"] == "user"}
-        result.memories = memories_block(
-            facts, [e for e in episodes if e["memory"] not in said],
-            self.cfg.memory.token_budget,
-        )
+        result.memories = self.memory_lines(
+            newest, facts, [e for e in episodes if e["memory"] not in said])
         result.context = next((h["content"] for h in reversed(history)
                                if h["role"] == "assistant" and not h.get("interrupted")), "")
         messages = build_messages(
@@ -197,12 +219,14 @@ class TurnRunner:
             self._recording.add(record)
             record.add_done_callback(self._recording.discard)
             await asyncio.shield(record)
-        self._prefill_next(ctx)
+        self.prepare(ctx)
         return result
 
-    def _prefill_next(self, ctx: TurnContext) -> None:
+    def prepare(self, ctx: TurnContext) -> None:
         """Start reading the next turn's prompt opening while the user speaks (llama.cpp only):
-        the dialogue just grew by this exchange, and the next first word need not wait for it."""
+        the dialogue (just grown by an exchange) and the user's newest facts; the next first
+        word need not wait for them. Called after each turn and when the device starts
+        listening (the facts may have been learned since)."""
         if (self.memory is None or not self.cfg.llm.llamacpp.prefill_next_turn
                 or not isinstance(self.llm, Prefills)):
             return
@@ -218,8 +242,9 @@ class TurnRunner:
     async def _prefill(self, llm: Prefills, memory: AsyncMemory, ctx: TurnContext) -> None:
         try:
             history = await memory.recent_messages(ctx.session_id, HISTORY_MESSAGES)
+            known = newest_lines(await self.newest(ctx.user_id), self.cfg.memory.token_budget)
             opening = next_turn_opening(self.cfg.prompts.system, history,
-                                        memory_template=self.cfg.prompts.memory)
+                                        memory_template=self.cfg.prompts.memory, known=known)
             if opening:
                 read = await llm.prefill(opening, max_tokens=self.cfg.llm.max_tokens)
                 log.debug("read the next turn's opening ahead: %d tokens", read)
