@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import re
 import statistics
 import sys
 from pathlib import Path
@@ -76,6 +77,18 @@ OTHER = [("住在广州", "2026-11-01"), ("喜欢踢足球", "2026-11-01"), ("Wo
 OTHER_SAYS = ["今天天气怎么样？", "讲个笑话吧。", "What time is it in Tokyo?", "给我推荐一首歌。"]
 
 
+_CLAUSE = re.compile(r"[^，。！？；,.!?;]+")
+_WARNS = re.compile(r"不|别|没|避免|过敏|忌|\bnot?\b|n't|avoid|allerg|instead|without|free",
+                    re.IGNORECASE)
+
+
+def offers(answer: str, word: str) -> bool:
+    """Whether ``answer`` names ``word`` other than in a warning ("你对虾过敏，所以不能吃虾" does
+    not offer shrimp)."""
+    return any(word.casefold() in c.casefold() and not _WARNS.search(c)
+               for c in _CLAUSE.findall(answer))
+
+
 async def nothing(_msg: Any) -> None:
     return None
 
@@ -123,7 +136,7 @@ async def run(args: argparse.Namespace) -> None:
                     times.setdefault((name, size), []).append(ms)
                     folded = answers[name].casefold()
                     ok = (not want or any(w.casefold() in folded for w in want)) and not any(
-                        w.casefold() in folded for w in avoid)
+                        offers(answers[name], w) for w in avoid)
                     good[name] += ok
                     print(f"round {r + 1} {name:18} {'ok  ' if ok else 'MISS'} {ms:6.0f} ms "
                           f"{question} -> {answers[name][:70]!r}", flush=True)

@@ -31,9 +31,12 @@ def cached_prefix(llm, tokens: list[int]) -> int:
 async def test_the_opening_read_ahead_is_reused_and_changes_no_answer(qwen_llm) -> None:
     ahead, plain = qwen_llm.sibling(), qwen_llm.sibling()
     try:
+        # The user's newest facts are known before the words; a found fact follows them.
+        known = ["[2026-11-30]", "- 你住在杭州"]
         opening = next_turn_opening(CFG.prompts.system, HISTORY,
-                                    memory_template=CFG.prompts.memory)
-        full = build_messages(CFG.prompts.system, ["[2026-11-30]", "- 你住在杭州"], HISTORY,
+                                    memory_template=CFG.prompts.memory, known=known)
+        full = build_messages(CFG.prompts.system, [*known, "[2026-10-02]", "- 你喜欢喝乌龙茶"],
+                              HISTORY,
                               "我住在哪个城市？", no_memories="(nothing yet)",
                               memory_template=CFG.prompts.memory)
         assert opening is not None and full[:len(opening) - 1] == opening[:-1]

@@ -9,6 +9,8 @@ from daemon.turn.prompt import (
     estimate_tokens,
     memories_block,
     memory_line,
+    newest_lines,
+    next_turn_opening,
     reply_language_line,
 )
 
@@ -126,3 +128,16 @@ def test_the_language_line_ends_the_last_system_message() -> None:
     off = build_messages(p.system, [], [], "Where do I live?", no_memories=p.no_memories,
                          memory_template=p.memory, reply_language=False)
     assert off[-2]["content"].endswith('(你).')
+
+
+def test_the_newest_facts_take_at_most_half_the_budget_and_open_the_memory_message() -> None:
+    newest = [{"memory": f"Fact number {i} about the user", "created_at": f"2026-11-{20 - i}"}
+              for i in range(10)]
+    lines = newest_lines(newest, token_budget=60)
+    assert lines[:2] == ["[2026-11-20]", "- Fact number 0 about the user"]
+    assert sum(estimate_tokens(line) for line in lines) <= 30
+    template = "Memories:\n<memory>\n{memories}\n</memory>"
+    opening = next_turn_opening("System.", [], memory_template=template, known=lines)
+    full = build_messages("System.", [*lines, "- Found for the words"], [], "Hi?",
+                          no_memories="-", memory_template=template)
+    assert opening is not None and full[1]["content"].startswith(opening[-1]["content"])

@@ -130,6 +130,35 @@ async def test_the_next_turns_opening_is_read_ahead_exactly_as_it_comes(parts) -
     assert quiet.read_ahead == []
 
 
+async def test_the_newest_facts_open_every_prompt_and_are_read_before_the_user_speaks(
+        parts) -> None:
+    cfg, memory, worker = parts
+    cfg = cfg.model_copy(deep=True)
+    cfg.memory.newest_facts = 2
+    for text, day in (("Plays chess on Sundays", "2026-01-05"), ("Lives in Berlin", "2026-02-01"),
+                      ("Has a cat named Tom", "2026-03-01"), ("Likes green tea", "2026-04-01")):
+        await memory.add(text, user_id="dev-1", infer=False, timestamp=f"{day}T10:00:00")
+    llm = PrefillingLLM(rules=[{"match": ".*", "reply": "Yes."}])
+    runner = TurnRunner(cfg, llm, memory, worker)
+    runner.prepare(CTX)  # the device starts listening
+    await runner.read_ahead()
+    result = await runner.run(CTX, "Do I play chess?", Collector())
+    # The two newest first, then what the question found that is not among them.
+    assert result.memories[:4] == ["[2026-04-01]", "- Likes green tea",
+                                   "[2026-03-01]", "- Has a cat named Tom"]
+    assert "- Plays chess on Sundays" in result.memories[4:]
+    assert sum("Likes green tea" in line for line in result.memories) == 1
+    # What was read while the user spoke is how the prompt's memory message starts.
+    memory_message = llm.calls[0][0][-2]
+    ahead = llm.read_ahead[0][-1]["content"]
+    assert ahead.endswith("- Has a cat named Tom\n")
+    assert memory_message["content"].startswith(ahead)
+    # Off: the memory block is only what the question found.
+    cfg.memory.newest_facts = 0
+    result = await TurnRunner(cfg, llm, memory, worker).run(CTX, "Do I play chess?", Collector())
+    assert "- Likes green tea" not in result.memories
+
+
 async def test_slow_memory_lookup_degrades_to_no_memories(parts, monkeypatch, caplog) -> None:
     cfg, memory, worker = parts
     cfg.memory.lookup_timeout_ms = 50
