@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
+from daemon.memory.grounding import content_words
 from daemon.text import HAN_CHAR
 
 # English first-person forms, longest first; the verb after a bare "I" is fixed for the
@@ -75,13 +76,30 @@ def _stems(text: str) -> frozenset[str]:
                      for w in words if w not in _EN_FILLER)
 
 
+# How the assistant speaks of itself: "我可以帮你…", "我记得…", "I think…", "I'm not sure".
+_ZH_OWN = re.compile(
+    "^我(?:们)?(?:可以|可|会|能|来|帮|给|觉得|认为|建议|推荐|记得|记住|知道|不|没|很高兴|猜|想|先|这就|"
+    "马上|也|只|明白|理解|听|看|查|刚|一直|还|都|正|叫小智|是小智|是你的|是一个?(?:语音)?助手)")
+_EN_OWN = re.compile(
+    r"^(?:I|I'm|I am|I've|I have|I'd|I'll)\s+(?:can|can't|cannot|could|will|would|should|"
+    r"think|remember|know|don't|do not|suggest|recommend|hope|see|understand|believe|guess|"
+    r"sorry|not|here|glad|happy|afraid|an ai|a voice|xiaozhi|also|just|love to|like to|"
+    r"noted|got|want|need|must|may|might)\b", re.IGNORECASE)
+_SECOND = re.compile(r"你|您|小智|\b(?:you|your|yours|too|also|xiaozhi)\b", re.IGNORECASE)
+
+
 def said_back(sentence: str, utterance: str, memory_lines: Sequence[str]) -> str:
-    """``sentence`` with "我"/"I" turned to "你"/"you" where, so turned, it states one of the
-    user's memories in the prompt: asked "我对什么水果过敏？" with "你对芒果过敏" shown, the 1.5B
-    still answered "我对芒果过敏。" in 4 of 12 learning-bench turns ("I support Celtic." for
-    "Supports Celtic"). Only when the user asked about themselves; Chinese turns only the
-    characters inside the memory's words, English only a sentence that opens with I/My and
-    has the memory's content words and no others."""
+    """``sentence`` with "我"/"I" turned to "你"/"you" where it states one of the user's
+    memories in the prompt as the assistant's own: asked "我对什么水果过敏？" with "你对芒果过敏"
+    shown, the 1.5B still answered "我对芒果过敏。" in 4 of 12 learning-bench turns ("I support
+    Celtic." for "Supports Celtic"). Only when the user asked about themselves.
+
+    Two cases. The memory's own words: Chinese turns only the characters inside them, English
+    a sentence that opens with I/My and has the memory's content words and no others. Other
+    words ("我是数学老师。" for "在中学教数学", "I am a nurse." for "Works as a nurse at a
+    hospital"): a sentence that opens with 我/I/My, says nothing of "you" and is not how the
+    assistant speaks of itself ("我可以…", "I think…"), and shares a word with a memory (Chinese:
+    a character pair; English: half of its content words) is turned whole."""
     if not _ASKS_ABOUT_SELF.search(utterance):
         return sentence
     memories = [m.group(1) for m in map(_MEMORY_LINE.match, memory_lines) if m]
@@ -97,4 +115,20 @@ def said_back(sentence: str, utterance: str, memory_lines: Sequence[str]) -> str
         own = _stems(sentence)
         if own and any(own == _stems(m) for m in memories if m.isascii()):
             return second_person(sentence)
+    if _in_other_words(sentence.strip(), memories):
+        return second_person(sentence)
     return sentence
+
+
+def _in_other_words(sentence: str, memories: Sequence[str]) -> bool:
+    if _SECOND.search(sentence):
+        return False
+    if sentence.startswith("我"):
+        if _ZH_OWN.match(sentence):
+            return False
+        own = content_words(sentence)
+        return any(own & content_words(m) for m in memories)
+    if _EN_OPENING.match(sentence) and not _EN_OWN.match(sentence):
+        own = _stems(sentence)
+        return bool(own) and any(len(own & _stems(m)) * 2 >= len(own) for m in memories)
+    return False

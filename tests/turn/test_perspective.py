@@ -61,3 +61,29 @@ SHOWN = ["[2026-03-02]", "- 你对芒果过敏", "- 你老家是湖南长沙", "
 def test_a_memory_said_back_as_the_assistants_own_is_spoken_as_you(
         answer: str, asked: str, spoken: str) -> None:
     assert said_back(answer, asked, SHOWN) == spoken
+
+
+OTHER_WORDS = ["[2026-03-02]", "- 你在中学教数学", "- 你名字叫王丽", "- Works as a nurse at a hospital",
+               "- Can't stand olives"]
+
+
+@pytest.mark.parametrize("answer, asked, spoken", [
+    # The memory in other words, as the assistant's own: the whole sentence turns.
+    ("我是数学老师。", "我是做什么工作的？", "你是数学老师。"),
+    ("I am a nurse.", "What do I do for work?", "You are a nurse."),
+    ("I dislike olives.", "What food do I dislike?", "You dislike olives."),
+    ("My job is at a hospital.", "Where do I work?", "Your job is at a hospital."),
+    # How the assistant speaks of itself, or of the user already: left as said.
+    ("我可以给你推荐几本数学书。", "我是做什么工作的？", "我可以给你推荐几本数学书。"),
+    ("我的名字叫小智。", "我叫什么名字？", "我的名字叫小智。"),
+    ("我不太清楚你的工作。", "我是做什么工作的？", "我不太清楚你的工作。"),
+    ("I think you are a nurse.", "What do I do?", "I think you are a nurse."),
+    ("I'm not sure about the hospital.", "Where do I work?", "I'm not sure about the hospital."),
+    ("I like olives too.", "Do I like olives?", "I like olives too."),
+    # Nothing shared with a memory.
+    ("我喜欢下雨天。", "我喜欢什么天气？", "我喜欢下雨天。"),
+    ("I love cycling.", "What do I like?", "I love cycling."),
+])
+def test_a_memory_in_other_words_said_as_the_assistants_own_is_spoken_as_you(
+        answer: str, asked: str, spoken: str) -> None:
+    assert said_back(answer, asked, OTHER_WORDS) == spoken
