@@ -8,6 +8,7 @@ from datetime import date
 from typing import Any
 
 from daemon.llm.base import ChatMessage
+from daemon.memory.grounding import content_words
 from daemon.text import CJK, CJK_SYMBOLS, han_count
 from daemon.turn.perspective import second_person
 
@@ -57,7 +58,7 @@ def reply_language_line(utterance: str) -> str:
 
 def memories_block(
     facts: Sequence[dict[str, Any]], episodes: Sequence[dict[str, Any]], token_budget: int,
-    *, dates: str = "day", today: date | None = None,
+    *, dates: str = "day", today: date | None = None, after: Sequence[str] = (),
 ) -> list[str]:
     """The memory lines that fit about ``token_budget`` tokens: the relevant facts, newest
     first (so of two that disagree the current one leads), then what the user said before.
@@ -66,7 +67,8 @@ def memories_block(
     then "- 你住成都"); "line" — on every line (``memory_line``); "short" — on every line,
     without this year ("- [11-30] 你住成都"). A full date is ~12 tokens to Qwen's tokenizer (a
     token a digit), two thirds of a dated line, and the memories are what the model reads
-    before it can say a word (bench/memory_block_bench.py)."""
+    before it can say a word (bench/memory_block_bench.py). ``after``: lines shown before
+    these (``newest_lines``); a fact of the day they end with is not given its date again."""
     if dates not in ("day", "line", "short"):
         raise ValueError(f"dates must be 'day', 'line' or 'short', not {dates!r}")
     year = str((today or date.today()).year)
@@ -81,9 +83,8 @@ def memories_block(
         used += cost
         return True
 
-    def add(memories: Sequence[dict[str, Any]]) -> list[str]:
+    def add(memories: Sequence[dict[str, Any]], day: str | None = None) -> list[str]:
         out: list[str] = []
-        day = None
         for m in sorted(memories, key=_when, reverse=True):
             when = _when(m)[:10]
             text = second_person(m["memory"])
@@ -102,7 +103,9 @@ def memories_block(
             out += new
         return out
 
-    lines += add(facts)
+    last_day = next((line[1:-1] for line in reversed(after)
+                     if line.startswith("[") and line.endswith("]")), None)
+    lines += add(facts, last_day if dates == "day" else None)
     if episodes and fits(EPISODES_HEADER):
         said = add(episodes)
         if said:
@@ -169,6 +172,21 @@ def newest_lines(newest: Sequence[dict[str, Any]], token_budget: int) -> list[st
     before the user speaks, so they are read ahead with the prompt's opening; at most half of
     the budget, so the facts that match the question still fit."""
     return memories_block(newest, [], token_budget // 2)
+
+
+# An episode whose content words are this much in the facts shown adds nothing to them.
+TOLD_SHARE = 0.8
+
+
+def told_by_facts(episode: str, facts: Sequence[str]) -> bool:
+    """Whether the facts say what the episode said ("我跟你说，我对芒果过敏，一吃就起疹子。" next
+    to "对芒果过敏" and "吃芒果会起疹子"): shown anyway, it is read before the first word (6 of
+    12 episodes in the learning bench's dev turns), and its "我", turned, read "你跟你说"."""
+    own = content_words(episode)
+    if not own:
+        return True
+    said = set().union(*(content_words(f) for f in facts)) if facts else set()
+    return len(own & said) >= TOLD_SHARE * len(own)
 
 
 def lines_tokens(lines: Sequence[str]) -> int:

@@ -29,6 +29,7 @@ from daemon.turn.prompt import (
     memories_block,
     newest_lines,
     next_turn_opening,
+    told_by_facts,
 )
 from daemon.turn.sentences import SentenceSplitter
 
@@ -123,12 +124,15 @@ class TurnRunner:
     def memory_lines(self, newest: list[dict[str, Any]], facts: list[dict[str, Any]],
                      episodes: list[dict[str, Any]]) -> list[str]:
         """The memory block: the newest facts (read ahead, ``prepare``), then the facts found
-        for this utterance that are not among them, then the episodes."""
+        for this utterance that are not among them, then the episodes the facts do not
+        already say."""
         budget = self.cfg.memory.token_budget
         known = newest_lines(newest, budget)
-        shown = {f["id"] for f in newest[:sum(line.startswith("- ") for line in known)]}
-        rest = [f for f in facts if f["id"] not in shown]
-        return known + memories_block(rest, episodes, budget - lines_tokens(known))
+        first = newest[:sum(line.startswith("- ") for line in known)]
+        rest = [f for f in facts if f["id"] not in {f["id"] for f in first}]
+        texts = [f["memory"] for f in first + rest]
+        episodes = [e for e in episodes if not told_by_facts(e["memory"], texts)]
+        return known + memories_block(rest, episodes, budget - lines_tokens(known), after=known)
 
     async def run(
         self, ctx: TurnContext, text: str, send: Send, speaker: SentenceSpeaker | None = None

@@ -159,6 +159,21 @@ async def test_the_newest_facts_open_every_prompt_and_are_read_before_the_user_s
     assert "- Likes green tea" not in result.memories
 
 
+def test_an_episode_the_facts_already_say_is_left_out(parts) -> None:
+    cfg, memory, worker = parts
+    runner = TurnRunner(cfg, ScriptedLLM(rules=[]), memory, worker)
+    at = "2026-03-02T10:00:00"
+    facts = [{"id": "f1", "memory": "对芒果过敏", "created_at": at},
+             {"id": "f2", "memory": "吃芒果会起疹子", "created_at": at}]
+    episodes = [{"id": "e1", "memory": "我对芒果过敏，一吃就起疹子。", "created_at": at},
+                {"id": "e2", "memory": "我女儿也对芒果过敏，她今年六岁。", "created_at": at}]
+    lines = runner.memory_lines(facts[:1], facts[1:], episodes)
+    # The found fact of the same day goes on under the date already said.
+    assert lines[:3] == ["[2026-03-02]", "- 你对芒果过敏", "- 你吃芒果会起疹子"]
+    assert not any("一吃就起疹子" in line for line in lines)
+    assert any("她今年六岁" in line for line in lines)
+
+
 async def test_slow_memory_lookup_degrades_to_no_memories(parts, monkeypatch, caplog) -> None:
     cfg, memory, worker = parts
     cfg.memory.lookup_timeout_ms = 50
