@@ -31,7 +31,9 @@ sys.path.insert(0, str(ROOT))
 
 from bench.local_models import answer, chat_llm  # noqa: E402
 from daemon.config import Config  # noqa: E402
+from daemon.turn.care_guard import CareGuard  # noqa: E402
 from daemon.turn.prompt import build_messages, memories_block  # noqa: E402
+from daemon.turn.sentences import SentenceSplitter  # noqa: E402
 
 _ZH_MEAT = ["肉", "鸡", "鸭", "鱼", "虾", "蟹", "牛", "猪", "羊", "排骨", "火腿", "培根", "香肠"]
 _EN_MEAT = ["chicken", "beef", "pork", "meat", "fish", "bacon", "ham", "turkey", "lamb", "salmon",
@@ -98,6 +100,13 @@ def first_note(care: list[str], zh: bool) -> str:
     return " (I'm " + ", ".join(c[0].lower() + c[1:] for c in care) + ")"
 
 
+def as_spoken(cfg: Config, user: str, question: str, answer: str) -> str:
+    """The answer as a turn speaks it: sentence by sentence through ``CareGuard``."""
+    splitter = SentenceSplitter(first_clause=cfg.audio.tts.first_clause)
+    guard = CareGuard(USERS[user][0], question)
+    return "".join(guard.spoken(s) for s in [*splitter.feed(answer), *splitter.flush()])
+
+
 async def ask(llm: Any, cfg: Config, user: str, question: str, variant: str) -> str:
     facts, care, _ = USERS[user]
     lines = memories_block([{"memory": f, "created_at": "2026-11-20T10:00:00"} for f in facts],
@@ -116,19 +125,34 @@ async def run(args: argparse.Namespace) -> None:
     variants = [v for v in args.variants.split(",") if v]
     splits = ["dev", "test"] if args.split == "both" else [args.split]
     bad = {(s, v): 0 for s in splits for v in variants}
+    bad_spoken = dict(bad)
+    changed_safe = dict(bad)
     for split in splits:
         for user, question in QUESTIONS[split]:
             for v in variants:
                 answer = await ask(llm, cfg, user, question, v)
                 found = violations(answer, USERS[user][2])
+                spoken = as_spoken(cfg, user, question, answer)
+                still = violations(spoken, USERS[user][2])
                 bad[(split, v)] += bool(found)
+                bad_spoken[(split, v)] += bool(still)
+                changed_safe[(split, v)] += not found and spoken != answer
                 print(f"{split:4} {v:5} {'BAD ' + ','.join(found) if found else 'ok':<12} "
-                      f"{question} -> {answer[:90]!r}", flush=True)
+                      f"{'spoken BAD ' + ','.join(still) if still else 'spoken ok':<16} "
+                      f"{question} -> {answer[:90]!r}"
+                      + (f" => {spoken[:90]!r}" if spoken != answer else ""), flush=True)
     print(f"\n{'split':<6}" + "".join(f"{v:>16}" for v in variants))
     for split in splits:
         n = len(QUESTIONS[split])
         print(f"{split:<6}" + "".join(f"{bad[(split, v)]:>10}/{n} bad" for v in variants))
     print("(answers offering a food their user's diet or allergy forbids; none = baseline)")
+    print("\nas spoken (each sentence through daemon.turn.care_guard, as a turn speaks it):")
+    for split in splits:
+        n = len(QUESTIONS[split])
+        for v in variants:
+            print(f"{split:<6}{v:<6} offering a forbidden food: generated {bad[(split, v)]}/{n}, "
+                  f"spoken {bad_spoken[(split, v)]}/{n}; safe answers changed "
+                  f"{changed_safe[(split, v)]}/{n - bad[(split, v)]}")
     await llm.close()
 
 

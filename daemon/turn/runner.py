@@ -22,6 +22,7 @@ from daemon.memory.memory import AsyncMemory
 from daemon.memory.store import Exchange  # the record a turn leaves
 from daemon.memory.worker import MemoryWorker
 from daemon.protocol import Llm, ServerMessage, Stt, Tts
+from daemon.turn.care_guard import CareGuard
 from daemon.turn.perspective import said_back
 from daemon.turn.prompt import (
     build_messages,
@@ -161,6 +162,7 @@ class TurnRunner:
         said = {h["content"] for h in history if h["role"] == "user"}
         result.memories = self.memory_lines(
             newest, facts, [e for e in episodes if e["memory"] not in said])
+        guard = CareGuard([f["memory"] for f in newest + facts], text)
         result.context = next((h["content"] for h in reversed(history)
                                if h["role"] == "assistant" and not h.get("interrupted")), "")
         messages = build_messages(
@@ -176,6 +178,13 @@ class TurnRunner:
             turned: list[tuple[str, str]] = []  # (as the model said it, as spoken)
 
             async def speak(sentence: str) -> None:
+                safe = guard.spoken(sentence)
+                if safe != sentence:
+                    log.warning("an answer offered what the user's memory forbids: not spoken")
+                    turned.append((sentence, safe))
+                    if not safe:
+                        return
+                    sentence = safe
                 told = said_back(sentence, text, result.memories)
                 if told != sentence:
                     log.info("a memory said back in the first person is spoken as 'you'")
@@ -217,6 +226,7 @@ class TurnRunner:
             result.answer = "".join(parts).strip()
             for said, told in turned:
                 result.answer = result.answer.replace(said, told, 1)
+            result.answer = result.answer.replace("  ", " ").strip()
             # Shielded: an abort must not lose the exchange or its memory job; tracked so that
             # shutdown waits for it before the store closes.
             record = asyncio.ensure_future(self._record(ctx, result))

@@ -174,6 +174,17 @@ def test_an_episode_the_facts_already_say_is_left_out(parts) -> None:
     assert any("她今年六岁" in line for line in lines)
 
 
+async def test_a_sentence_offering_what_an_allergy_forbids_is_not_spoken(parts) -> None:
+    cfg, memory, worker = parts
+    await memory.add("对花生过敏", user_id="dev-1", infer=False)
+    llm = ScriptedLLM(rules=[{"match": ".*", "reply": "可以吃花生。花生很香。也可以吃苹果。"}])
+    out = Collector()
+    result = await TurnRunner(cfg, llm, memory, worker).run(CTX, "推荐点零食给我", out)
+    assert [m.text for m in out.sent if isinstance(m, Tts) and m.state == "sentence_start"] == [
+        "不过我记得你对花生过敏，这个不适合你。", "也可以吃苹果。"]
+    assert result.answer == "不过我记得你对花生过敏，这个不适合你。也可以吃苹果。"
+
+
 async def test_slow_memory_lookup_degrades_to_no_memories(parts, monkeypatch, caplog) -> None:
     cfg, memory, worker = parts
     cfg.memory.lookup_timeout_ms = 50

