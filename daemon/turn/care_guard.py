@@ -65,6 +65,8 @@ _DIETS: tuple[tuple[re.Pattern[str], tuple[str, ...]], ...] = (
     (re.compile("清真"), ("猪", "培根", "火腿", "酒")), (re.compile(r"halal", re.I),
                                                   ("pork", "bacon", "ham", "wine", "beer")),
     (re.compile("不吃辣|不能吃辣"), ("辣",)),
+    (re.compile("麸质|乳糜泻"), _ZH_GLUTEN), (re.compile(r"coeliac|celiac|gluten", re.I), _EN_GLUTEN),
+    (re.compile("乳糖不耐"), _ZH_DAIRY), (re.compile(r"lactose|dairy", re.I), _EN_DAIRY),
 )
 # The thing itself: "对芒果过敏" -> 芒果, "Allergic to kiwi" -> kiwi, "不吃香菜" -> 香菜.
 _NAMED = (re.compile("对(.{1,8}?)过敏"), re.compile("(?:不吃|不能吃|不喝|不能喝|忌口)(.{1,6}?)(?:[，,。]|$)"),
@@ -73,10 +75,11 @@ _NAMED = (re.compile("对(.{1,8}?)过敏"), re.compile("(?:不吃|不能吃|不�
                      r"([a-z][a-z -]{1,30}?)(?:[,.;]| and |$)", re.I))
 # A clause that names a food to leave it out ("别吃花生", "peanut-free") or a stand-in ("素鸡").
 _WARNING = re.compile(
-    r"不|别|没|避|远离|小心|注意|慎|过敏|忌|无|免|除了|代替|替代|素|"
+    r"不|别|没|避|远离|小心|注意|慎|过敏|忌|无|免|除了|代替|替代|素[鸡肉食菜]|吃素|"
     r"\b(?:no|not|never|without|avoid|avoiding|allergic|allergy|instead|except|skip|free|stay away|careful|"
     r"veggie|vegetarian|vegan|plant-based|meatless|tofu)\b|n't\b|-free\b", re.IGNORECASE)
-_CLAUSE = re.compile(r"[^，,；;：:。！？!?.]+")
+# Items of a list are clauses of their own ("素炒蛋、清蒸鱼": the first is no warning for the next).
+_CLAUSE = re.compile(r"[^，,、；;：:。！？!?.]+")
 # Praise and suggestion that hold 不 without leaving anything out ("虾仁炒蛋不错").
 _NOT_A_WARNING = re.compile("不错|不妨|不如|不少|不仅|不光|not bad|not only", re.IGNORECASE)
 
@@ -132,8 +135,8 @@ def reminder(rule: Constraint, sentence: str) -> str:
     fact = rule.fact.strip().rstrip("。.")
     if han_count(sentence) > 0:
         you = fact if fact.startswith(("你", "我")) else "你" + fact
-        return f"不过我记得{you.replace('我', '你', 1)}，这个不适合你。"
-    return f"Careful, I remember: {fact}. That one is not for you."
+        return f"提醒一下，我记得{you.replace('我', '你', 1)}，不适合你的要避开。"
+    return f"Just a reminder of what you told me: {fact}. Leave out anything against that."
 
 
 class CareGuard:

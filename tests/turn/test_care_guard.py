@@ -24,12 +24,12 @@ def test_what_each_fact_forbids() -> None:
 
 @pytest.mark.parametrize("facts, asked, sentence, spoken", [
     # Offered against the memory: the memory is said instead.
-    (ZH, "今晚吃什么好？", "你今晚可以吃烤鸭和鱼香肉丝。", "不过我记得你吃素，这个不适合你。"),
-    (ZH, "推荐点零食给我", "可以来点花生和瓜子。", "不过我记得你对花生过敏，这个不适合你。"),
+    (ZH, "今晚吃什么好？", "你今晚可以吃烤鸭和鱼香肉丝。", "提醒一下，我记得你吃素，不适合你的要避开。"),
+    (ZH, "推荐点零食给我", "可以来点花生和瓜子。", "提醒一下，我记得你对花生过敏，不适合你的要避开。"),
     (EN, "What should I have for lunch?", "Try a peanut butter sandwich.",
-     "Careful, I remember: Allergic to peanuts. That one is not for you."),
+     "Just a reminder of what you told me: Allergic to peanuts. Leave out anything against that."),
     (EN, "Any dinner ideas?", "A BLT with crispy bacon is great.",
-     "Careful, I remember: Vegetarian. That one is not for you."),
+     "Just a reminder of what you told me: Vegetarian. Leave out anything against that."),
     # Named to be left out, a stand-in, or allowed: spoken as said.
     (ZH, "今晚吃什么好？", "可以做番茄炒鸡蛋，不放肉。", "可以做番茄炒鸡蛋，不放肉。"),
     (ZH, "今晚吃什么好？", "你对花生过敏，要避开花生。", "你对花生过敏，要避开花生。"),
@@ -47,7 +47,7 @@ def test_a_sentence_is_spoken_or_replaced(facts, asked, sentence, spoken) -> Non
 def test_after_the_reminder_further_offers_are_dropped() -> None:
     guard = CareGuard(ZH, "今晚吃什么好？")
     said = [guard.spoken(s) for s in ["可以吃红烧肉。", "红烧肉很香。", "也可以吃炒青菜。"]]
-    assert said == ["不过我记得你吃素，这个不适合你。", "", "也可以吃炒青菜。"]
+    assert said == ["提醒一下，我记得你吃素，不适合你的要避开。", "", "也可以吃炒青菜。"]
 
 
 def test_a_user_with_no_such_memory_hears_every_sentence() -> None:

@@ -181,8 +181,8 @@ async def test_a_sentence_offering_what_an_allergy_forbids_is_not_spoken(parts) 
     out = Collector()
     result = await TurnRunner(cfg, llm, memory, worker).run(CTX, "推荐点零食给我", out)
     assert [m.text for m in out.sent if isinstance(m, Tts) and m.state == "sentence_start"] == [
-        "不过我记得你对花生过敏，这个不适合你。", "也可以吃苹果。"]
-    assert result.answer == "不过我记得你对花生过敏，这个不适合你。也可以吃苹果。"
+        "提醒一下，我记得你对花生过敏，不适合你的要避开。", "也可以吃苹果。"]
+    assert result.answer == "提醒一下，我记得你对花生过敏，不适合你的要避开。也可以吃苹果。"
 
 
 async def test_slow_memory_lookup_degrades_to_no_memories(parts, monkeypatch, caplog) -> None:
