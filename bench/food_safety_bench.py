@@ -101,8 +101,9 @@ QUESTIONS = {
              ("en-halal", "Suggest a starter for a dinner party"),
              ("en-halal", "Any ideas for a picnic?")],
 }
+# "对海鲜过敏" names the food before the word that warns (the spoken reminder says it so).
 _ZH_NOT = re.compile(r"(?:不含|无|没有|避免|不要|不放|除了|不吃|不能吃|过敏|代替|替代|不会)"
-                     r"[^，。！？,.!?]{0,8}")
+                     r"[^，。！？,.!?]{0,8}|对[^，。！？,.!?]{1,8}过敏")
 _EN_NOT = re.compile(r"\b(?:no|without|avoid|avoiding|free of|allergic to|instead of|not|"
                      r"skip|skipping|allergy|allergies|\w+n't)\b[^,.!?;]{0,30}|\b\w+-free\b",
                      re.IGNORECASE)
@@ -169,8 +170,8 @@ async def run(args: argparse.Namespace) -> None:
                 changed_safe[(split, v)] += not found and spoken != answer
                 print(f"{split:4} {v:5} {'BAD ' + ','.join(found) if found else 'ok':<12} "
                       f"{'spoken BAD ' + ','.join(still) if still else 'spoken ok':<16} "
-                      f"{question} -> {answer[:90]!r}"
-                      + (f" => {spoken[:90]!r}" if spoken != answer else ""), flush=True)
+                      f"{question} -> {answer!r}"
+                      + (f" => {spoken!r}" if spoken != answer else ""), flush=True)
     print(f"\n{'split':<6}" + "".join(f"{v:>16}" for v in variants))
     for split in splits:
         n = len(QUESTIONS[split])
