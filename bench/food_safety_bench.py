@@ -167,7 +167,9 @@ async def run(args: argparse.Namespace) -> None:
                 still = violations(spoken, USERS[user][2])
                 bad[(split, v)] += bool(found)
                 bad_spoken[(split, v)] += bool(still)
-                changed_safe[(split, v)] += not found and spoken != answer
+                # The sentences are joined without the spaces between them: not a change.
+                changed_safe[(split, v)] += not found and re.sub(r"\s", "", spoken) != re.sub(
+                    r"\s", "", answer)
                 print(f"{split:4} {v:5} {'BAD ' + ','.join(found) if found else 'ok':<12} "
                       f"{'spoken BAD ' + ','.join(still) if still else 'spoken ok':<16} "
                       f"{question} -> {answer!r}"

@@ -34,7 +34,8 @@ _EN_DAIRY = ("milk", "cheese", "yogurt", "yoghurt", "butter", "cream", "latte", 
 _EN_NUTS = ("nut", "walnut", "almond", "cashew", "pecan", "hazelnut", "pistachio", "macadamia")
 _ZH_NUTS = ("坚果", "核桃", "杏仁", "腰果", "榛子", "开心果", "碧根果", "夏威夷果")
 _EN_GLUTEN = ("bread", "pasta", "noodle", "pizza", "cake", "cookie", "biscuit", "wheat",
-              "toast", "sandwich", "croissant", "bagel", "muffin", "pancake")
+              "toast", "sandwich", "croissant", "bagel", "muffin", "pancake", "cereal", "wrap",
+              "couscous", "beer")
 _ZH_GLUTEN = ("面包", "面条", "馒头", "饺子", "包子", "蛋糕", "饼干", "披萨")
 _ZH_SWEET = ("甜品", "蛋糕", "奶茶", "冰淇淋", "巧克力", "糖", "甜点", "可乐")
 _EN_SWEET = ("dessert", "cake", "candy", "chocolate", "ice cream", "soda", "sugar", "cookie")
@@ -50,6 +51,8 @@ _CLASSES: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("乳糖", _ZH_DAIRY), ("牛奶", _ZH_DAIRY), ("lactose", _EN_DAIRY), ("dairy", _EN_DAIRY),
     ("milk", _EN_DAIRY), ("鸡蛋", ("鸡蛋", "蛋糕", "炒蛋", "蛋挞")), ("egg", ("egg", "omelette",
                                                                       "mayonnaise", "quiche")),
+    ("猪", ("猪", "培根", "火腿", "香肠", "腊肠", "叉烧", "红烧肉", "回锅肉", "东坡肉")),
+    ("pork", ("pork", "bacon", "ham", "sausage", "pepperoni", "salami", "chorizo", "prosciutto")),
     ("麸质", _ZH_GLUTEN), ("小麦", _ZH_GLUTEN), ("gluten", _EN_GLUTEN), ("coeliac", _EN_GLUTEN),
     ("celiac", _EN_GLUTEN), ("wheat", _EN_GLUTEN),
 )

@@ -20,6 +20,7 @@ def test_what_each_fact_forbids() -> None:
     assert {"chicken", "fish"} <= set(rules["Vegetarian"])
     assert "walnut" in rules["Allergic to tree nuts"]
     assert "walnut" not in rules["Allergic to peanuts"]  # a peanut is not a tree nut
+    assert "pepperoni" in rules["Doesn't eat pork"]
 
 
 @pytest.mark.parametrize("facts, asked, sentence, spoken", [
