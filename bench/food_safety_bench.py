@@ -14,6 +14,10 @@ or "peanut-free", does not count). Variants, in one run through ``build_messages
 ``test`` ones were written with them and not used. Not shipped: ``label`` took dev from 9/12
 to 3/12 answers that offer a forbidden food, test stayed at 2/12, and its answers lean to
 restating the constraints ("You should have a vegetarian meal without peanuts.").
+
+Every answer is also scored as a turn speaks it: sentence by sentence through
+``daemon.turn.care_guard`` (shipped). Split ``more``: four users with other constraints,
+written before the guard ran on them.
 """
 
 from __future__ import annotations
