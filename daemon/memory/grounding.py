@@ -85,14 +85,17 @@ _LEAD = re.compile(
     r"^(?:and |also |now |then |ok now |again,? )+", re.IGNORECASE)
 _ZH_COMMAND = re.compile(
     "^(?:你)?(?:把|帮我|给我|替我|打开|关掉|关上|关闭|关一下|开一下|拉上|拉开|调|播放|放一首|放首|"
-    "来一首|来首|讲|说个|定一个|定个|设|提醒我|叫我|音量|声音|暂停|停|继续|下一首|上一首|查一下|搜)")
+    "来一首|来首|讲|说个|定一个|定个|设|提醒我|叫我|音量|声音|暂停|停|继续|下一首|上一首|查一下|搜|"
+    "推荐|介绍一?下|来点|来些)")
 _EN_COMMAND = re.compile(
     r"^(?:can you |could you |would you )?(?:turn|switch|set|play|stop|pause|resume|tell me|"
     r"remind me|open|close|show me|read|skip|start|cancel|wake me|give me|put|make it|dim|"
-    r"find|search|call|text|add)\b", re.IGNORECASE)
+    r"find|search|call|text|add|recommend|suggest)\b", re.IGNORECASE)
 # First-person words after the command verb: "remind me that my sister's birthday is May 3"
 # states a fact, "turn on the light" does not.
-_OWN = re.compile(r"我(?!的?(?:闹钟|灯))|\b(?:my|our|i'm|i am|i have|i've|we)\b", re.IGNORECASE)
+# "给我"/"帮我" (for me) is not about the user: "推荐点零食给我" is a request.
+_OWN = re.compile(r"(?<![给帮替让跟])我(?!的?(?:闹钟|灯))|\b(?:my|our|i'm|i am|i have|i've|we)\b",
+                  re.IGNORECASE)
 _SMALL_TALK = re.compile(
     r"你好|您好|嗨|哈喽|早上好|早安|中午好|晚上好|晚安|谢谢|多谢|感谢|哈+|嘿+|好的|好吧|好呀|嗯+|"
     r"再见|拜拜|没事了|没关系|辛苦了|真棒|太棒了|不错|小智|你|啊|呀|吧|哦|呢|啦|了|"

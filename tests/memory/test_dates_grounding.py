@@ -143,6 +143,9 @@ async def test_a_turn_of_questions_only_is_not_sent_for_extraction() -> None:
     # Follow-up commands that start with an adverb (再/也/还/然后, "now", "also").
     "再把卧室的窗户关上。", "也把阳台的灯打开吧。", "还要帮我把电视关了。", "然后放一首周杰伦的歌。",
     "小智，再来一首。", "Now play the next song.", "Also turn off the fan, please.",
+    # Asking for a suggestion (seen in a new-user chat: "推荐点零食" stored as a fact).
+    "推荐点零食给我。", "给我推荐一道菜", "介绍一下杭州吧。", "Suggest a dinner for tonight.",
+    "Recommend me a good book.",
 ])
 async def test_commands_and_small_talk_are_not_sent_for_extraction(said: str) -> None:
     llm = ScriptedLLM(rules=[{"json": True, "match": ".*", "reply": {"facts": ["关掉客厅的灯"]}}])
@@ -156,7 +159,8 @@ async def test_commands_and_small_talk_are_not_sent_for_extraction(said: str) ->
     "小智，我跟你说，我对芒果过敏。", "Thanks, I live in Porto by the way.", "好的，我下周去北京出差。",
     "谢谢！我女儿今年上三年级了。", "Play something calm, I've had a rough day at the hospital.",
     "我还在那家书店上班。", "再过两个月我就要搬到广州了。", "Now I work from home on Fridays.",
-    "再把我的体检报告给医生看看，我有高血压。",
+    "再把我的体检报告给医生看看，我有高血压。", "推荐点零食给我，我对花生过敏。",
+    "Suggest a dinner for tonight, I'm vegetarian.", "帮我记一下我女儿的生日是五月三号。",
 ])
 def test_a_statement_among_them_still_goes_to_the_model(said: str) -> None:
     assert not nothing_to_learn(said)
