@@ -23,7 +23,7 @@ from daemon.memory.store import Exchange  # the record a turn leaves
 from daemon.memory.worker import MemoryWorker
 from daemon.protocol import Llm, ServerMessage, Stt, Tts
 from daemon.turn.care_guard import CareGuard
-from daemon.turn.perspective import said_back
+from daemon.turn.perspective import said_back, second_person
 from daemon.turn.prompt import (
     build_messages,
     lines_tokens,
@@ -163,6 +163,8 @@ class TurnRunner:
         result.memories = self.memory_lines(
             newest, facts, [e for e in episodes if e["memory"] not in said])
         guard = CareGuard([f["memory"] for f in newest + facts], text)
+        # What the user just said counts as a memory shown: "我叫林娜。" was echoed "好的，我叫林娜。"
+        said_lines = [*result.memories, f"- {second_person(text)}"]
         result.context = next((h["content"] for h in reversed(history)
                                if h["role"] == "assistant" and not h.get("interrupted")), "")
         messages = build_messages(
@@ -185,7 +187,7 @@ class TurnRunner:
                     if not safe:
                         return
                     sentence = safe
-                told = said_back(sentence, text, result.memories)
+                told = said_back(sentence, text, said_lines)
                 if told != sentence:
                     log.info("a memory said back in the first person is spoken as 'you'")
                     turned.append((sentence, told))

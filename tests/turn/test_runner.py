@@ -90,6 +90,16 @@ async def test_a_memory_said_back_in_the_first_person_is_spoken_and_kept_as_you(
     assert history[-1]["content"] == result.answer  # the next turn sees what was spoken
 
 
+async def test_the_users_own_words_echoed_in_the_first_person_are_spoken_as_you(parts) -> None:
+    """Seen in a new user's first turn (no memories yet): "我叫林娜，在杭州当护士。" was
+    answered "好的，我叫林娜，" as if the assistant were Lin Na."""
+    cfg, memory, worker = parts
+    llm = ScriptedLLM(rules=[{"match": ".*", "reply": "好的，我叫林娜。我会记住的。"}])
+    out = Collector()
+    result = await TurnRunner(cfg, llm, memory, worker).run(CTX, "我叫林娜，在杭州当护士。", out)
+    assert result.sentences == ["好的，你叫林娜。", "我会记住的。"]
+
+
 class PrefillingLLM(ScriptedLLM):
     """A scripted model that also records what it was asked to read ahead."""
 
