@@ -54,3 +54,6 @@ class Prefills(Protocol):
     """A local model that can read a later prompt's opening ahead of time (llama.cpp)."""
 
     async def prefill(self, messages: Sequence[ChatMessage], *, max_tokens: int) -> int: ...
+
+    def stop_prefills(self) -> None:
+        """Stop every read-ahead in progress (between two chunks)."""

@@ -153,9 +153,12 @@ class LlamaCppLLM:
         finally:
             self._prefilling.discard(stop)
 
-    def _before_call(self) -> None:
+    def stop_prefills(self) -> None:
         for stop in self._prefilling:
             stop.set()
+
+    def _before_call(self) -> None:
+        self.stop_prefills()
 
     async def stream_chat(
         self,

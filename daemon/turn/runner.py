@@ -143,6 +143,11 @@ class TurnRunner:
         result = TurnResult(text=text, said_at=datetime.now().astimezone().isoformat())
         self.last = result
         t0 = time.perf_counter()
+        if isinstance(self.llm, Prefills):
+            # A read-ahead reads on both cores; the lookup's query embedding needs one now
+            # (seen: a 698 ms lookup, over the 300 ms budget, beside one). What it has read
+            # stays cached, and the turn's own call reads the rest.
+            self.llm.stop_prefills()
         if self.memory is not None:
             # The newest forget now: if this user is forgotten before the turn is written,
             # the turn is not written (see daemon.memory.forget).

@@ -77,3 +77,21 @@ async def test_a_call_that_comes_meanwhile_stops_the_read_ahead(real_llm) -> Non
         assert pieces and read < total
     finally:
         await llm.close()
+
+
+async def test_a_turn_starting_stops_the_read_ahead(real_llm) -> None:
+    """A turn's lookup runs while the chat model is idle: ``stop_prefills`` (TurnRunner.run)
+    ends a read-ahead between two chunks; what it read stays cached."""
+    llm = real_llm.sibling()
+    try:
+        opening = [{"role": "system", "content": "You are helpful."},
+                   *[{"role": "user", "content": "the quick brown fox " * 40} for _ in range(8)]]
+        total = len(chat_tokens(llm._llm, llm._fit(opening, 16)) or [])
+        task = asyncio.create_task(llm.prefill(opening, max_tokens=16))
+        await asyncio.sleep(0.05)
+        llm.stop_prefills()
+        read = await task
+        assert read < total
+        assert await llm.prefill(opening, max_tokens=16) == total - read  # the rest only
+    finally:
+        await llm.close()

