@@ -130,7 +130,8 @@ class TurnRunner:
         budget = self.cfg.memory.token_budget
         known = newest_lines(newest, budget)
         first = newest[:sum(line.startswith("- ") for line in known)]
-        rest = [f for f in facts if f["id"] not in {f["id"] for f in first}]
+        shown = {f["id"] for f in first}
+        rest = [f for f in facts if f["id"] not in shown]
         texts = [f["memory"] for f in first + rest]
         episodes = [e for e in episodes if not told_by_facts(e["memory"], texts)]
         return known + memories_block(rest, episodes, budget - lines_tokens(known), after=known)
