@@ -505,26 +505,6 @@ class Bench:
             action = {"event": "ADD", "id": "new", "text": self.fact}
         return json.dumps({"actions": [action]}, ensure_ascii=False)
 
-    async def query_threads_ab(self, memory: AsyncMemory, v: dict[str, Any]) -> None:
-        """memory.search with e5 queries on 1 thread vs the shipped default (a second thread
-        while a core is idle), alternating query by query, the query cache off (a miss each)."""
-        inner = self.embedder.inner
-        if not hasattr(inner, "query_threads"):
-            return
-        saved, cache = inner.query_threads, inner._query_cache()
-        ab: dict[int | None, list[float]] = {1: [], None: []}
-        for q in self.queries:
-            for n in (1, None):
-                inner.query_threads = n
-                inner._qcache = QueryCache(size=0)
-                t = time.perf_counter()
-                await memory.search(q, user_id=USER, limit=10)
-                ab[n].append(time.perf_counter() - t)
-        inner.query_threads, inner._qcache = saved, cache  # later rows see the same cache
-        v["ab1_p50"], v["ab1_p95"] = ms(ab[1], 50), ms(ab[1], 95)
-        v["abauto_p50"], v["abauto_p95"] = ms(ab[None], 50), ms(ab[None], 95)
-        v["ab_load"] = os.getloadavg()[0]
-
     async def open(self) -> AsyncMemory:
         memory = AsyncMemory(
             SqliteStore(self.data_dir / "memory.sqlite3"), self.embedder, self.llm,
@@ -747,7 +727,6 @@ class Bench:
         v["search_cpu_p50"] = ms(cpu_s, 50)
         v["embed_p50"], v["embed_p95"] = ms(emb_s, 50), ms(emb_s, 95)
         v["embed_share"] = float(np.sum(emb_s) / np.sum(full_s))
-        await self.query_threads_ab(memory, v)
 
         # add(infer=True) with the scripted LLM.
         log(f"=== size {size}: memory.add x{a.adds}")
@@ -968,11 +947,6 @@ def report(b: Bench) -> str:
     line("  embed_queries p50 ms (inside search)", "embed_p50", ".1f")
     line("  embed_queries p95 ms (inside search)", "embed_p95", ".1f")
     line("  embedding share of total search time", "embed_share", ".0%")
-    line("A/B cache off, p50|p95 ms: 1 query thread", None, "",
-         func=lambda v: f"{v['ab1_p50']:.1f}|{v['ab1_p95']:.1f}" if "ab1_p50" in v else "-")
-    line("  same queries, auto threads (shipped)", None, "",
-         func=lambda v: (f"{v['abauto_p50']:.1f}|{v['abauto_p95']:.1f}"
-                         f" (load {v['ab_load']:.1f})") if "ab1_p50" in v else "-")
     line("  vs mem0 paper p50 (148 ms): ratio", None, "",
          func=lambda v: f"{v['search_p50'] / MEM0_P50_MS:.2f}x")
     line("search_vector p50 ms (no embedding)", "sv_p50", ".2f")

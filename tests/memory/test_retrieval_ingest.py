@@ -85,12 +85,12 @@ def test_a_waiting_query_stops_new_document_pieces():
     assert order == ["doc1", "query", "doc2"]
 
 
-def test_real_e5_second_instance_gives_the_same_vectors(e5):
+def test_real_e5_two_document_threads_give_the_same_vectors(e5):
     texts = ["我对花生过敏", "We adopted a puppy named Biscuit", "Dinner at the tapas bar"] * 3
-    together = e5.embed_documents(texts)  # 9 pieces shared by two instances
+    assert len(e5._document_encoders(len(texts))) == 2  # 9 pieces shared by two threads
+    together = e5.embed_documents(texts)
     one_by_one = np.concatenate([e5.embed_documents([t]) for t in texts])
     np.testing.assert_allclose(together, one_by_one, atol=1e-6)
-    assert len(e5._extra) == 1
 
 
 async def test_import_commits_once_per_batch(open_memory, fake, data_dir):
