@@ -72,12 +72,12 @@ def main() -> None:
     def plain_query(text: str) -> float:
         def run() -> object:
             with plain:
-                return e5._model.query([text])
+                return e5._model.embed(text, query=True)
         return time_ms(run)
 
     def plain_batch(texts: Sequence[str]) -> object:
         with plain:
-            return [e5._model.passage(t) for t in texts]
+            return [e5._model.embed(t, query=False) for t in texts]
 
     rows: dict[str, list[float]] = {}
     t0 = time.perf_counter()

