@@ -25,7 +25,8 @@ class WeightsError(ValueError):
 
 @dataclass(frozen=True)
 class TokenizerTables:
-    pieces: list[bytes]  # by id
+    blob: bytes  # every piece's UTF-8 bytes, back to back
+    offsets: np.ndarray  # uint32: piece i is blob[offsets[i]:offsets[i + 1]]
     scores: np.ndarray  # float32, by id
     bos: int
     eos: int
@@ -87,11 +88,10 @@ class E5Weights:
     def _read_tokenizer(self, cur: _Cursor) -> TokenizerTables:
         n, bos, eos, _pad, unk = (int(v) for v in cur.take("5i"))
         (blob_len,) = cur.take("Q")
-        offs = np.frombuffer(self._buf, np.uint32, n + 1, cur.skip(4 * (n + 1))).tolist()
+        offs = np.frombuffer(self._buf, np.uint32, n + 1, cur.skip(4 * (n + 1))).copy()
         scores = np.frombuffer(self._buf, np.float32, n, cur.skip(4 * n)).copy()
         blob = bytes(self._buf[cur.at:cur.at + int(blob_len)])
         cur.skip(int(blob_len))
-        pieces = [blob[offs[i]:offs[i + 1]] for i in range(n)]
         (n_norm,) = cur.take("i")
         (norm_bytes,) = cur.take("I")
         table = bytes(self._buf[cur.at:cur.at + int(norm_bytes)])
@@ -104,7 +104,7 @@ class E5Weights:
             outs = struct.unpack_from(f"<{count}I", table, at + 5)
             at += 5 + 4 * count
             normalise[chr(cp)] = "".join(map(chr, outs))
-        return TokenizerTables(pieces, scores, bos, eos, unk, normalise)
+        return TokenizerTables(blob, offs, scores, bos, eos, unk, normalise)
 
     def _bytes(self, name: str) -> np.ndarray:
         try:
