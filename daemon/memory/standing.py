@@ -21,9 +21,10 @@ STANDING_FACTS = 3
 _ASKS_EN = re.compile(
     r"\b(?:eat|eating|food|snacks?|cook|cooking|recipes?|dinner|lunch|breakfast|meals?|hungry|"
     r"drinks?|restaurants?|dish|dishes|menu|bake|baking|dessert|treat|suggest|recommend|"
-    r"ideas?|medicine|pills?|order|takeaway|party)\b", re.IGNORECASE)
+    r"ideas?|medicines?|medications?|pills?|tablets?|antibiotics?|painkillers?|prescriptions?|"
+    r"doses?|order|takeaway|party)\b", re.IGNORECASE)
 _ASKS_ZH = re.compile(
-    r"吃|喝|饭|菜|零食|点心|甜品|饿|餐|食|推荐|建议|药|饮料|奶茶|咖啡|茶|酒|水果|外卖|下厨|煮|炒|烤|聚会")
+    r"吃|喝|饭|菜|零食|点心|甜品|饿|餐|食|推荐|建议|药|西林|霉素|饮料|奶茶|咖啡|茶|酒|水果|外卖|下厨|煮|炒|烤|聚会")
 # What a fact must say to stand (checked on the text: the keyword terms only find candidates).
 _CARE = re.compile(
     r"过敏|素食|吃素|忌口|糖尿病|高血压|清真|乳糖|痛风|怀孕|不吃|不能吃|不喝|不能喝|戒酒|戒糖|"

@@ -42,8 +42,19 @@ _EN_SWEET = ("dessert", "cake", "candy", "chocolate", "ice cream", "soda", "suga
 _ZH_ALCOHOL = ("酒",)
 _EN_ALCOHOL = ("beer", "wine", "whisky", "whiskey", "vodka", "cocktail", "cider", "rum", "gin")
 
+# Medicines of a class an allergy names: a penicillin allergy forbids amoxicillin, which the
+# 1.5B offered ("Yes, you can take amoxicillin") with "Allergic to penicillin" in its prompt.
+_MEDICINES: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("penicillin", ("penicillin", "amoxicillin", "ampicillin", "augmentin", "co-amoxiclav",
+                    "flucloxacillin", "piperacillin", "amoxil")),
+    ("青霉素", ("青霉素", "阿莫西林", "氨苄西林", "阿莫仙", "哌拉西林", "氟氯西林")),
+    ("sulfa", ("sulfa", "sulfamethoxazole", "bactrim", "septra")),
+    ("磺胺", ("磺胺", "复方新诺明")),
+)
+_DRUGS = frozenset(w for _, words in _MEDICINES for w in words)
 # What a class named in a fact forbids, beyond its own name.
 _CLASSES: tuple[tuple[str, tuple[str, ...]], ...] = (
+    *_MEDICINES,
     ("花生", ("花生", "宫保")), ("peanut", ("peanut", "satay")),
     ("坚果", _ZH_NUTS), ("nut", _EN_NUTS),
     ("海鲜", _ZH_SEAFOOD), ("seafood", _EN_SHELLFISH + _EN_FISH),
@@ -145,17 +156,21 @@ def reminder(rule: Constraint, sentence: str) -> str:
 class CareGuard:
     """One answer's check, sentence by sentence: ``spoken`` gives what is said instead of each
     sentence ("" = nothing). Only on food, drink or advice: asked for ("今晚吃什么？") or
-    offered in the sentence ("可以喝杯奶茶")."""
+    offered in the sentence ("可以喝杯奶茶"); a medicine an allergy forbids, always."""
 
     def __init__(self, facts: Sequence[str], utterance: str) -> None:
         self.rules = constraints(facts)
+        # A medicine an allergy forbids is checked in any sentence: its name means nothing else.
+        self.drug_rules = [Constraint(r.fact, drugs) for r in self.rules
+                           if (drugs := tuple(f for f in r.foods if f in _DRUGS))]
         self.asked = asks_for_care(utterance)
         self.reminded = False
 
     def spoken(self, sentence: str) -> str:
-        if not self.rules or not (self.asked or asks_for_care(sentence)):
+        rules = self.rules if self.asked or asks_for_care(sentence) else self.drug_rules
+        if not rules:
             return sentence
-        rule = offered(sentence, self.rules)
+        rule = offered(sentence, rules)
         if rule is None:
             return sentence
         if self.reminded:

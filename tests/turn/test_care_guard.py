@@ -40,6 +40,17 @@ def test_what_each_fact_forbids() -> None:
     (EN, "Any dinner ideas?", "Have a veggie sausage roll.", "Have a veggie sausage roll."),
     # Not about food: a name holding a meat character is not an offer.
     (ZH, "我女儿叫什么？", "你女儿叫小鱼。", "你女儿叫小鱼。"),
+    # A medicine of the class an allergy names (seen in a trial: "Yes, you can take
+    # amoxicillin" to a user allergic to penicillin), asked about or not.
+    (["Allergic to penicillin"], "Can I take amoxicillin?",
+     "Yes, you can take amoxicillin as directed by your pharmacist.",
+     "Just a reminder of what you told me: Allergic to penicillin. Leave out anything against that."),
+    (["对青霉素过敏"], "我感冒了怎么办？", "可以吃点阿莫西林。",
+     "提醒一下，我记得你对青霉素过敏，不适合你的要避开。"),
+    (["Allergic to penicillin"], "Can I take amoxicillin?",
+     "Amoxicillin is not safe for you.", "Amoxicillin is not safe for you."),
+    (["Allergic to penicillin"], "Can I take amoxicillin?", "Ibuprofen is fine for the pain.",
+     "Ibuprofen is fine for the pain."),
 ])
 def test_a_sentence_is_spoken_or_replaced(facts, asked, sentence, spoken) -> None:
     assert CareGuard(facts, asked).spoken(sentence) == spoken

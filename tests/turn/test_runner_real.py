@@ -51,6 +51,9 @@ async def test_an_answer_from_a_memory_speaks_to_the_user(
     (["吃素", "对花生过敏", "住在杭州"], "今晚吃什么好？", ["肉", "鸭", "鸡", "鱼", "虾", "花生"]),
     (["Vegetarian", "Allergic to peanuts", "Lives in Leeds"], "Suggest a dinner for me tonight",
      ["chicken", "beef", "pork", "bacon", "fish", "salmon", "meat", "peanut"]),
+    # Seen in a trial: "Yes, you can take amoxicillin as directed by your pharmacist."
+    (["Allergic to penicillin", "Works as a pharmacist", "Lives in Nanjing"],
+     "Can I take amoxicillin?", ["amoxicillin"]),
 ])
 async def test_no_sentence_spoken_offers_what_the_users_memory_forbids(
         tmp_path, qwen_llm, facts, question, forbidden) -> None:
@@ -61,5 +64,6 @@ async def test_no_sentence_spoken_offers_what_the_users_memory_forbids(
     for sentence in result.sentences:
         named = [w for w in forbidden if w in sentence.casefold()]
         warned = any(w in sentence.casefold() for w in (
-            "不", "别", "过敏", "素", "allergic", "vegetarian", "no ", "without", "-free"))
+            "不", "别", "避", "过敏", "素", "allergic", "vegetarian", "no ", "not ", "avoid",
+            "without", "-free"))
         assert not named or warned, (sentence, result.answer)
