@@ -43,7 +43,7 @@ class _Builder:
         blocks = self.w.q4_blocks(f"{name}.w", n_out)
         inputs = [x, self.const(f"{name}.q", _matmul_nbits_blob(blocks)),
                   self.const(f"{name}.s", q4_scales(blocks).reshape(-1)), "", "",
-                  self.const(f"{name}.b", self.w.floats(f"{name}.b").copy())]
+                  self.const(f"{name}.b", self.w.floats(f"{name}.b"))]
         return self.node("MatMulNBits", inputs, f"{name}.out", _MS, K=n_in, N=n_out, bits=4,
                          block_size=BLOCK, accuracy_level=4)
 
@@ -52,8 +52,8 @@ class _Builder:
         if residual is not None:
             x = self.node("Add", [x, residual], f"{name}.sum")
         return self.node("LayerNormalization",
-                         [x, self.const(f"{name}.w", self.w.floats(f"{name}.w").copy()),
-                          self.const(f"{name}.b", self.w.floats(f"{name}.b").copy())],
+                         [x, self.const(f"{name}.w", self.w.floats(f"{name}.w")),
+                          self.const(f"{name}.b", self.w.floats(f"{name}.b"))],
                          f"{name}.out", axis=-1, epsilon=self.w.dims.eps)
 
     def attention(self, x: str, layer: str) -> str:

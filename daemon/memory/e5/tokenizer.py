@@ -60,8 +60,11 @@ class E5Tokenizer:
                 continue
             for end in range(i + 1, min(n, i + longest) + 1):
                 hit = pieces.get(t[i:end])
-                if hit is not None and score + float(scores[hit]) > best[end]:
-                    best[end] = score + float(scores[hit])
+                if hit is None:
+                    continue
+                reached = score + float(scores[hit])
+                if reached > best[end]:
+                    best[end] = reached
                     piece_at[end] = hit
                     start_at[end] = i
             if score + unk_score > best[i + 1]:
