@@ -3,18 +3,12 @@
 from __future__ import annotations
 
 import re
-import subprocess
-import sys
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[2]
+from tests.support.bench import run_bench
 
 
 def test_contention_bench_prints_all_three_conditions_and_the_ratio() -> None:
-    out = subprocess.run(
-        [sys.executable, str(ROOT / "bench" / "embed_contention_bench.py"), "--queries", "4",
-         "--batch", "3"], capture_output=True, text=True, timeout=300, check=True,
-    ).stdout
+    out = run_bench("embed_contention_bench.py", "--queries", "4", "--batch", "3")
     for row in ("idle", "plain lock, background adds", "query-first gate, background adds"):
         m = re.search(rf"^{re.escape(row)}\s+([\d.]+)\s+([\d.]+)\s+([\d.]+)$", out, re.M)
         assert m, out

